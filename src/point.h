@@ -1,0 +1,46 @@
+/* A fix (one stored position) and the pure helpers that read client values
+ * into it: numbers, times, validation. Units inside are fixed: time in UTC
+ * milliseconds, speed m/s, course degrees, altitude/accuracy metres,
+ * battery percent. */
+#ifndef MINTRAC_POINT_H
+#define MINTRAC_POINT_H
+#include <stdint.h>
+
+enum fix_has {
+	FIX_SPEED  = 1 << 0,
+	FIX_COURSE = 1 << 1,
+	FIX_ALT    = 1 << 2,
+	FIX_ACC    = 1 << 3,
+	FIX_BATT   = 1 << 4,
+};
+
+struct fix {
+	int64_t  time_ms;
+	double   lat, lon;
+	double   speed, course, alt, acc, batt;
+	unsigned has;          /* FIX_* bits: which optional values are known */
+	char    *attrs;        /* JSON object text ("{...}") or NULL; owned */
+};
+
+void fix_init(struct fix *f);
+void fix_free(struct fix *f);          /* frees attrs */
+
+/* Strict number: whole string must parse, finite, not empty.
+ * Accepts Java's "1.0E-4". 0 on success, -1 otherwise. */
+int parse_double(const char *s, double *out);
+
+/* Time text -> UTC ms. Accepts: integer or decimal epoch (< 2^31 seconds,
+ * else milliseconds); ISO 8601 "YYYY-MM-DDTHH:MM:SS[.frac](Z|±HH:MM|±HHMM)"
+ * (no zone = UTC); "YYYY-MM-DD HH:MM:SS" (UTC); "YYYY-MM-DD" (midnight UTC).
+ * 0 on success, -1 when it cannot be read. */
+int parse_time(const char *s, int64_t *ms);
+
+/* Epoch seconds as a double (JSON number) -> ms, rounding to the ms. */
+int64_t secs_to_ms(double secs);
+
+/* Range check; returns NULL when valid, else a one-line reason. */
+const char *fix_check(const struct fix *f);
+
+/* Receipt time helper (CLOCK_REALTIME in ms). */
+int64_t now_ms(void);
+#endif
