@@ -10,6 +10,7 @@
 #ifndef MINTRAC_PROTO_H
 #define MINTRAC_PROTO_H
 #include <stddef.h>
+#include <stdint.h>
 #include "http.h"
 #include "point.h"
 
@@ -45,6 +46,10 @@ struct decode {
 	char       *set_cookie;       /* owned "name=value; Path=/" or NULL */
 
 	enum ulogger_action ul_action;
+
+	/* Time of receipt in UTC ms, set by the caller after decode_init():
+	 * the fix time for records that carry none (Traccar rule). */
+	int64_t     now_ms;
 };
 
 void decode_init(struct decode *d);
