@@ -42,6 +42,7 @@ void log_close(void)
 	log_fp = NULL;
 }
 
+__attribute__((format(printf, 3, 0)))
 static void vlog(enum log_level lvl, const char *errstr, const char *fmt, va_list ap)
 {
 	static const char *names[] = { "error", "warn", "info", "debug" };

@@ -1,0 +1,86 @@
+/* libFuzzer target for http_parse: the input is raw bytes from a client.
+ * They arrive in pieces whose sizes come from a generator seeded by the
+ * first bytes (which still belong to the input, so plain HTTP seeds stay
+ * valid), and are fed the way server.c feeds them: everything buffered
+ * and not yet consumed, again after each request is taken. */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include "http_parse.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static size_t fuzz_body_limit(void *ctx, const char *method, const char *path)
+{
+	(void)ctx;
+	if (!method[0] || !path)
+		abort();   /* headers-complete must have filled both */
+	return strcmp(path, "/overland") == 0 ? 64 * 1024 : 2048;
+}
+
+static uint32_t next_rand(uint32_t *s)
+{
+	*s ^= *s << 13;
+	*s ^= *s >> 17;
+	*s ^= *s << 5;
+	return *s;
+}
+
+static void check_request(const struct http_request *r)
+{
+	if (!r->path || !r->query || !r->body || r->body[r->body_len] != 0)
+		abort();
+	for (size_t i = 0; i < r->nheaders; i++)
+		if (!r->headers[i].name || !r->headers[i].value)
+			abort();
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	uint32_t seed = 2166136261u ^ (uint32_t)size;
+	for (size_t i = 0; i < size && i < 4; i++)
+		seed = (seed ^ data[i]) * 16777619u;
+	if (!seed)
+		seed = 1;
+	/* Small limits too, so 431/413/414 paths are reached. */
+	struct http_in_limits lim = {
+		.max_header_bytes = (seed & 1) ? 512 : 0,
+		.default_body_limit = 2048,
+		.body_limit = (seed & 2) ? fuzz_body_limit : NULL,
+	};
+	struct http_in in;
+	http_in_init(&in, &lim);
+	const char *p = (const char *)data;
+	size_t delivered = 0, off = 0;
+	int done = 0;
+	while (delivered < size && !done) {
+		uint32_t r = next_rand(&seed);
+		size_t piece = (r & 3) == 0 ? 1 + (r >> 8) % 4096 : 1 + (r >> 8) % 16;
+		delivered = size - delivered < piece ? size : delivered + piece;
+		for (;;) {
+			size_t used;
+			enum http_in_status st = http_in_feed(&in, p + off, delivered - off, &used);
+			if (used > delivered - off)
+				abort();
+			off += used;
+			if (st == HTTP_IN_READY) {
+				struct http_request req;
+				http_in_take(&in, &req);
+				check_request(&req);
+				http_request_free(&req);
+				continue;
+			}
+			if (st == HTTP_IN_CONTINUE)
+				continue;
+			if (st == HTTP_IN_ERROR) {
+				int code = http_in_error_status(&in);
+				if (code != 400 && code != 413 && code != 414 && code != 431)
+					abort();
+				done = 1;
+			}
+			break;
+		}
+	}
+	http_in_free(&in);
+	return 0;
+}
