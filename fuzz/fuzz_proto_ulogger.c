@@ -7,10 +7,7 @@
 #include <jansson.h>
 
 /* fuzz_req.h's header comment holds "seeds/" + "*" + "/", which -Wcomment flags. */
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wcomment"
 #include "fuzz_req.h"
-#pragma GCC diagnostic pop
 #include "proto.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -1,5 +1,5 @@
 /* Shared by the decoder fuzz targets: turns fuzz bytes into a request.
- * Format (the same as fuzz/seeds/*): first line "METHOD PATH[?QUERY]",
+ * Format (the same as the files under fuzz/seeds/NAME/): first line "METHOD PATH[?QUERY]",
  * then "Name: value" header lines, an empty line, then the body. */
 #ifndef MINTRAC_FUZZ_REQ_H
 #define MINTRAC_FUZZ_REQ_H

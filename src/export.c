@@ -50,11 +50,6 @@ int export_format_parse(const char *name, enum export_format *out)
 			return 0;
 		}
 	}
-	/* Common aliases people type. */
-	if (strcmp(name, "json") == 0) {
-		*out = EXPORT_GEOJSON;
-		return 0;
-	}
 	return -1;
 }
 
@@ -178,9 +173,15 @@ static void add_csv_field(struct buf *b, const char *s, int force_quote)
 	buf_addc(b, '"');
 }
 
+/* Stored attrs are a compact JSON object written by our own decoders (via
+ * buf_add_json_str, so valid UTF-8) and go out verbatim; anything that is
+ * not even shaped like an object must not break the whole document. */
 static const char *attrs_or_empty(const struct fix *f)
 {
-	return f->attrs && f->attrs[0] ? f->attrs : "{}";
+	size_t n = f->attrs ? strlen(f->attrs) : 0;
+	if (n < 2 || f->attrs[0] != '{' || f->attrs[n - 1] != '}')
+		return "{}";
+	return f->attrs;
 }
 
 /* ---- GeoJSON ---- */
@@ -216,7 +217,6 @@ void export_geojson_feature(struct buf *b, const struct fix *f, const char *devi
 		json_prop(b, "accuracy", f->acc);
 	if (f->has & FIX_BATT)
 		json_prop(b, "battery", f->batt);
-	/* Stored attrs are a JSON object written by our own decoders. */
 	buf_adds(b, ",\"attributes\":");
 	buf_adds(b, attrs_or_empty(f));
 	if (device) {

@@ -1,6 +1,6 @@
 /* HTTP request as handed to route handlers and decoders, plus the pure
  * helpers to read it (query/form decoding, headers). The wire parsing itself
- * lives in server.c (http_parser library). Nothing here does I/O. */
+ * lives in http_parse.c (http_parser library). Nothing here does I/O. */
 #ifndef MINTRAC_HTTP_H
 #define MINTRAC_HTTP_H
 #include <stddef.h>

@@ -3,23 +3,13 @@
  * under both the names of clients/gpslogger.http and GPSLogger's own %ALL
  * names. */
 #include "proto.h"
+#include "proto_kv.h"
 
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "proto_attrs.h"
-
-/* Defined in proto_osmand.c (see there). */
-int kvx_is_json(const struct http_request *r);
-int kvx_number(const struct kvlist *kv, const char *const *names, double *out,
-               struct decode *d);
-int kvx_position(const struct kvlist *kv, const char *const *lat_names,
-                 const char *const *lon_names, struct fix *f, struct decode *d);
-int kvx_time(const struct kvlist *kv, const char *const *names, int64_t *ms,
-             struct decode *d);
-char *kvx_attrs(const struct kvlist *kv, const char *const *known);
-const char *kvx_first(const struct kvlist *kv, const char *const *names);
 
 static const char *const gl_lat[] = { "lat", "latitude", NULL };
 static const char *const gl_lon[] = { "lon", "longitude", NULL };

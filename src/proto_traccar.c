@@ -3,23 +3,12 @@
  * the Traccar Client 9.x JSON (Transistorsoft) body. Speed is in knots
  * except inside the JSON, where it is m/s. */
 #include "proto.h"
+#include "proto_kv.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 #include "proto_attrs.h"
-
-/* Defined in proto_osmand.c (see there). */
-int kvx_is_json(const struct http_request *r);
-void kvx_params(const struct http_request *r, struct kvlist *kv);
-int kvx_number(const struct kvlist *kv, const char *const *names, double *out,
-               struct decode *d);
-int kvx_position(const struct kvlist *kv, const char *const *lat_names,
-                 const char *const *lon_names, struct fix *f, struct decode *d);
-int kvx_time(const struct kvlist *kv, const char *const *names, int64_t *ms,
-             struct decode *d);
-char *kvx_attrs(const struct kvlist *kv, const char *const *known);
-const char *kvx_first(const struct kvlist *kv, const char *const *names);
 
 #define KNOTS_TO_MS (1852.0 / 3600.0)
 

@@ -520,6 +520,17 @@ class TooLarge(ErrorBase):
         self.assertEqual(f[0]["properties"]["time"], "2024-05-01T10:15:30.000Z")
         self.assert_still_stores(name, tok, "16 MiB multipart")
 
+    def test_413_ulogger_over_16mib(self):
+        name, tok = self.device()
+        n = 16 * 1024 * 1024 + 4096
+        head = ("POST /client/index.php HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary=zz\r\n"
+                "Content-Length: %d\r\n\r\n" % n).encode()
+        resps, closed = send_big(self.m.rport, head, n, fill=b"x")
+        self.assertTrue(resps, "no reply to a 16 MiB+ multipart body")
+        self.assertEqual(resps[0][0], 413)
+        self.assertTrue(closed, "connection must be closed after 413")
+        self.assert_still_stores(name, tok, "413 ulogger")
+
     def test_431_headers(self):
         name, tok = self.device()
         for what, extra in [("one 17 KiB header", "X-Pad: %s\r\n" % ("a" * 17 * 1024)),

@@ -1,6 +1,7 @@
 """Connection behaviour of the receiver: keep-alive, pipelining, slow
 clients, idle timeouts, many simultaneous connections, concurrency."""
 import http.client
+import json
 import resource
 import socket
 import threading
@@ -74,6 +75,52 @@ class Connections(unittest.TestCase):
             s.sendall(get("/nope") + get("/osmand?token=%s&lat=1&lon=2&timestamp=1714558530000" % tok))
             resps, eof = recv_responses(s, 2)
         self.assertEqual([r[0] for r in resps], [404, 200])
+
+    def test_connection_close_and_http10(self):
+        name, tok = self.device()
+        for what, req in [
+                ("Connection: close", "GET /osmand?token=%s&lat=1&lon=2&timestamp=1714558530000 HTTP/1.1\r\n"
+                                      "Host: x\r\nConnection: close\r\n\r\n" % tok),
+                ("HTTP/1.0", "GET /osmand?token=%s&lat=1&lon=2&timestamp=1714558531000 HTTP/1.0\r\n\r\n" % tok)]:
+            with self.subTest(what):
+                with self.m.connect() as s:
+                    s.sendall(req.encode())
+                    resps, eof = recv_responses(s, 1)
+                    self.assertEqual([r[0] for r in resps], [200])
+                    self.assertTrue(eof or is_closed(s, 3), "%s: connection left open" % what)
+        self.assertEqual(self.count(name), 2)
+
+    def test_unparseable_request_400_and_closed(self):
+        name, tok = self.device()
+        for what, junk in [("garbage", b"HELLO WORLD\r\n\r\n"),
+                           ("bad version", b"GET / HTTP/9.9x\r\n\r\n"),
+                           ("bad content-length", b"POST /overland HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n")]:
+            with self.subTest(what):
+                with self.m.connect() as s:
+                    s.sendall(junk + get("/osmand?token=%s&lat=1&lon=2&timestamp=1714558540000" % tok))
+                    resps, eof = recv_responses(s, 2, timeout=5)
+                    closed = eof or is_closed(s, 3)
+                self.assertTrue(resps, "%s: no reply" % what)
+                self.assertEqual(resps[0][0], 400, what)
+                self.assertEqual(len(resps), 1, "%s: request after a framing error was served" % what)
+                self.assertTrue(closed, "%s: connection must be closed after a framing error" % what)
+        self.assertEqual(self.count(name), 0)
+        st, _, _ = self.m.request("GET", "/osmand?token=%s&lat=1&lon=2&timestamp=1714558540000" % tok)
+        self.assertEqual(st, 200)
+
+    def test_chunked_request_body(self):
+        name, tok = self.device()
+        body = ('{"locations":[{"type":"Feature","geometry":{"type":"Point","coordinates":[13.4,52.5]},'
+                '"properties":{"timestamp":"2024-05-01T10:15:30Z"}}]}').encode()
+        chunks = b"".join(b"%x\r\n%s\r\n" % (len(body[i:i + 40]), body[i:i + 40]) for i in range(0, len(body), 40))
+        req = (b"POST /overland HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+               b"Authorization: Bearer " + tok.encode() + b"\r\nTransfer-Encoding: chunked\r\n\r\n" + chunks + b"0\r\n\r\n")
+        with self.m.connect() as s:
+            s.sendall(req + get("/nope"))
+            resps, eof = recv_responses(s, 2)
+        self.assertEqual([r[0] for r in resps], [200, 404])
+        self.assertEqual(json.loads(resps[0][2]), {"result": "ok"})
+        self.assertEqual(self.count(name), 1)
 
     def test_keepalive_1000_requests(self):
         name, tok = self.device()

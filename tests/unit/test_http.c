@@ -6,9 +6,9 @@
 #include "test.h"
 
 /* Builds a request from "METHOD TARGET\nName: value\n...\n\nbody" (the
- * format of fuzz/seeds). fuzz/fuzz_req.h does the same, but trips -Wcomment.
- * Also used by test_proto_{traccar,osmand,gpslogger}.c. */
-void mt_test_request(struct http_request *r, const char *raw);
+ * format of fuzz/seeds, like fuzz/fuzz_req.h, but aborting on a malformed
+ * test input). Also used by test_proto_{traccar,osmand,gpslogger}.c. */
+#include "test_req.h"
 void mt_test_request(struct http_request *r, const char *raw)
 {
 	memset(r, 0, sizeof *r);

@@ -9,10 +9,7 @@
 #include "proto.h"
 #include "test.h"
 /* fuzz_req.h's header comment holds "seeds/" + "*" + "/", which -Wcomment flags. */
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wcomment"
 #include "../../fuzz/fuzz_req.h"
-#pragma GCC diagnostic pop
 
 #define NOW_MS INT64_C(1700000000123)
 

@@ -6,7 +6,7 @@
 #include "proto.h"
 #include "test.h"
 
-void mt_test_request(struct http_request *r, const char *raw);   /* test_http.c */
+#include "test_req.h"
 
 #define NOW INT64_C(1700000000000)
 #define KN (1852.0 / 3600.0)

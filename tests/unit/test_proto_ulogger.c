@@ -8,10 +8,7 @@
 #include "proto.h"
 #include "test.h"
 /* fuzz_req.h's header comment holds "seeds/" + "*" + "/", which -Wcomment flags. */
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wcomment"
 #include "../../fuzz/fuzz_req.h"
-#pragma GCC diagnostic pop
 
 #define NOW_MS INT64_C(1714558530123)
 #define TOKEN "Zq3_k9Lm-Xw7Yp2RtV8sAb4"
