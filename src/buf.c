@@ -153,6 +153,27 @@ static size_t utf8_len(const unsigned char *s)
 	return 0;
 }
 
+int utf8_valid(const char *s, size_t n)
+{
+	const unsigned char *p = (const unsigned char *)s, *end = p + n;
+	while (p < end) {
+		if (*p < 0x80) {
+			p++;
+			continue;
+		}
+		/* utf8_len reads at most 4 bytes; copy the tail so it never
+		 * reads past the end. */
+		unsigned char tmp[4] = { 0, 0, 0, 0 };
+		size_t avail = (size_t)(end - p) < 4 ? (size_t)(end - p) : 4;
+		memcpy(tmp, p, avail);
+		size_t len = utf8_len(tmp);
+		if (len == 0 || len > avail)
+			return 0;
+		p += len;
+	}
+	return 1;
+}
+
 void buf_add_json_str(struct buf *b, const char *s)
 {
 	const unsigned char *p = (const unsigned char *)s;

@@ -28,6 +28,8 @@ void buf_add_double(struct buf *b, double v);
 void buf_add_int(struct buf *b, int64_t v);
 /* JSON string literal with quotes; invalid UTF-8 bytes become U+FFFD. */
 void buf_add_json_str(struct buf *b, const char *s);
+/* 1 when s[0..n) is valid UTF-8 (no overlongs, no surrogates). */
+int utf8_valid(const char *s, size_t n);
 /* XML text/attribute escaping (& < > " '). */
 void buf_add_xml(struct buf *b, const char *s);
 /* "YYYY-MM-DDTHH:MM:SS.sssZ" for UTC milliseconds since the epoch. */

@@ -41,7 +41,7 @@ int cmd_user(struct cli *c)
 		int from_stdin = has_flag(c, 2, "--password-stdin");
 		const char *why = check_user_name(name);
 		if (why)
-			die("invalid user name '%s': %s", name, why);
+			die("invalid user name: %s", why);
 		struct store *s = cli_store(c);
 		struct user_rec u;
 		if (!strcmp(sub, "passwd"))

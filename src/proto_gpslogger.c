@@ -143,12 +143,12 @@ static int gl_params(const struct http_request *r, struct kvlist *kv, struct dec
 		if (gl_body_is_json(r)) {
 			if (gl_json_body(r, kv, d) < 0)
 				return -1;
-		} else {
-			kvlist_parse_urlencoded(kv, r->body, r->body_len);
+		} else if (kvx_parse(kv, r->body, r->body_len, 1, d) < 0) {
+			return -1;
 		}
 	}
 	if (r->query)
-		kvlist_parse_urlencoded(kv, r->query, strlen(r->query));
+		return kvx_parse(kv, r->query, strlen(r->query), 0, d);
 	return 0;
 }
 

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "buf.h"
 #include "proto_attrs.h"
 
 /* Content-Type names JSON: application/json, text/json or any "+json",
@@ -27,12 +28,25 @@ int kvx_is_json(const struct http_request *r)
 
 /* Query parameters, or the form body when the query is empty (POST forms
  * and Traccar Client 10.x). */
-void kvx_params(const struct http_request *r, struct kvlist *kv)
+int kvx_parse(struct kvlist *kv, const char *s, size_t len, int from_body, struct decode *d)
+{
+	size_t first = kv->n;
+	kvlist_parse_urlencoded(kv, s, len);
+	for (size_t i = first; i < kv->n; i++)
+		if (!utf8_valid(kv->v[i].key, strlen(kv->v[i].key)) ||
+		    !utf8_valid(kv->v[i].val, kv->v[i].vlen))
+			return decode_fail(d, from_body, "%s is not valid UTF-8",
+			                   from_body ? "form body" : "query string");
+	return 0;
+}
+
+int kvx_params(const struct http_request *r, struct kvlist *kv, struct decode *d)
 {
 	if (r->query && *r->query)
-		kvlist_parse_urlencoded(kv, r->query, strlen(r->query));
-	else if (r->body && r->body_len)
-		kvlist_parse_urlencoded(kv, r->body, r->body_len);
+		return kvx_parse(kv, r->query, strlen(r->query), 0, d);
+	if (r->body && r->body_len)
+		return kvx_parse(kv, r->body, r->body_len, 1, d);
+	return 0;
 }
 
 /* First alias present with a non-empty value (empty counts as absent). */

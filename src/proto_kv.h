@@ -8,8 +8,11 @@
 
 /* Content-Type names JSON (application/json, text/json, +json). */
 int kvx_is_json(const struct http_request *r);
-/* Query parameters, or the form body when the query is empty. */
-void kvx_params(const struct http_request *r, struct kvlist *kv);
+/* Decode key=value text into kv; text that is not UTF-8 once decoded is a
+ * 400 (early when it came in the body, which "does not parse" then). */
+int kvx_parse(struct kvlist *kv, const char *s, size_t len, int from_body, struct decode *d);
+/* Query parameters, or the form body when the query is empty; -1 = 400. */
+int kvx_params(const struct http_request *r, struct kvlist *kv, struct decode *d);
 /* First alias present with a non-empty value, else NULL. */
 const char *kvx_first(const struct kvlist *kv, const char *const *names);
 /* Optional number under any alias: 1 found, 0 absent, -1 bad (400 set). */

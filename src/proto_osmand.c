@@ -76,8 +76,8 @@ int proto_osmand(const struct http_request *r, struct decode *d)
 {
 	struct kvlist kv;
 	kvlist_init(&kv);
-	kvx_params(r, &kv);
-	os_decode(&kv, d);
+	if (kvx_params(r, &kv, d) == 0)
+		os_decode(&kv, d);
 	kvlist_free(&kv);
 	return d->status ? -1 : 0;
 }

@@ -318,8 +318,8 @@ int proto_traccar(const struct http_request *r, struct decode *d)
 		return tc_json(r, d);
 	struct kvlist kv;
 	kvlist_init(&kv);
-	kvx_params(r, &kv);
-	tc_query(&kv, d);
+	if (kvx_params(r, &kv, d) == 0)
+		tc_query(&kv, d);
 	kvlist_free(&kv);
 	return d->status ? -1 : 0;
 }

@@ -15,7 +15,9 @@
 #include <string.h>
 #include <strings.h>
 
+#include "buf.h"
 #include "proto_attrs.h"
+#include "proto_kv.h"
 
 #define UL_COOKIE "ulogger"
 #define UL_OK "{\"error\":false}"
@@ -203,13 +205,14 @@ static int ul_form(const struct http_request *r, struct kvlist *form, int *files
 	int mp = ct ? ul_boundary(ct, boundary, sizeof boundary) : 0;
 	if (mp < 0)
 		return decode_fail(d, 1, "multipart body without a usable boundary");
-	if (mp == 0) {
-		if (r->body && r->body_len)
-			kvlist_parse_urlencoded(form, r->body, r->body_len);
-		return 0;
-	}
+	if (mp == 0)
+		return r->body && r->body_len ? kvx_parse(form, r->body, r->body_len, 1, d) : 0;
 	if (!r->body || ul_multipart(r->body, r->body_len, boundary, form, files) < 0)
 		return decode_fail(d, 1, "malformed multipart body");
+	for (size_t i = 0; i < form->n; i++)
+		if (!utf8_valid(form->v[i].key, strlen(form->v[i].key)) ||
+		    !utf8_valid(form->v[i].val, form->v[i].vlen))
+			return decode_fail(d, 1, "multipart field %s is not valid UTF-8", form->v[i].key);
 	return 0;
 }
 

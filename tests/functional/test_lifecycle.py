@@ -22,7 +22,6 @@ import time
 import unittest
 import urllib.parse
 import xml.etree.ElementTree as ET
-from datetime import datetime, timezone
 
 from harness import Mintrac, free_port, wait_port
 
@@ -86,7 +85,7 @@ def fix_path(token, ts_ms, lat, lon, **extra):
 
 
 def send_fix(m, token, ts_ms, lat=52.5, lon=13.4, port=None, **extra):
-    st, _, body = m.request("GET", fix_path(token, ts_ms, lat, lon, **extra), port=port)
+    st, _, _ = m.request("GET", fix_path(token, ts_ms, lat, lon, **extra), port=port)
     return st
 
 
