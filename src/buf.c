@@ -97,26 +97,72 @@ char *buf_steal(struct buf *b)
 	return p;
 }
 
+/* Mantissa "d.ddd" and decimal exponent -> positional text. */
+static void add_positional(struct buf *b, const char *mant, int e10)
+{
+	char digits[32];
+	size_t n = 0;
+	if (*mant == '-') {
+		buf_addc(b, '-');
+		mant++;
+	}
+	for (; *mant && n < sizeof digits - 1; mant++)
+		if (*mant >= '0' && *mant <= '9')
+			digits[n++] = *mant;
+	while (n > 1 && digits[n - 1] == '0')
+		n--;
+	digits[n] = 0;
+	if (e10 < 0) {
+		buf_adds(b, "0.");
+		for (int i = -1; i > e10; i--)
+			buf_addc(b, '0');
+		buf_add(b, digits, n);
+		return;
+	}
+	size_t ilen = (size_t)e10 + 1;
+	if (n <= ilen) {
+		buf_add(b, digits, n);
+		for (size_t i = n; i < ilen; i++)
+			buf_addc(b, '0');
+		return;
+	}
+	buf_add(b, digits, ilen);
+	buf_addc(b, '.');
+	buf_add(b, digits + ilen, n - ilen);
+}
+
+/* Shortest decimal that reads back to exactly v, always positional:
+ * xsd:decimal (GPX, KML) has no exponent form, and
+ * "3e+01" would be valid JSON yet surprise every spreadsheet and script.
+ * Starting at 15 digits keeps a large export fast (this runs for every
+ * number of every fix): for normal numbers 15 digits always read back when
+ * a shorter text does, and %g drops the padding zeros. */
 void buf_add_double(struct buf *b, double v)
 {
-	char tmp[40];
+	char tmp[48];
 	if (!isfinite(v)) {
 		buf_adds(b, "null");
 		return;
 	}
-	if (v == 0) {          /* also folds -0 to 0 */
+	if (v == 0) {          /* also folds -0 */
 		buf_addc(b, '0');
 		return;
 	}
-	/* Fewest significant digits that round-trip; 17 always does. */
-	for (int prec = 1; prec <= 17; prec++) {
+	int prec;
+	for (prec = 15; prec < 17; prec++) {
 		snprintf(tmp, sizeof tmp, "%.*g", prec, v);
 		if (strtod(tmp, NULL) == v)
 			break;
 	}
-	/* JSON has no "1e+20" problem, but keep exponents compact and valid:
-	 * %g never yields a leading '.', so the text is a JSON number. */
-	buf_adds(b, tmp);
+	if (prec == 17)
+		snprintf(tmp, sizeof tmp, "%.17g", v);
+	char *e = strpbrk(tmp, "eE");
+	if (!e) {
+		buf_adds(b, tmp);
+		return;
+	}
+	*e = 0;
+	add_positional(b, tmp, atoi(e + 1));
 }
 
 void buf_add_int(struct buf *b, int64_t v)

@@ -23,7 +23,9 @@ void buf_consume(struct buf *b, size_t n);     /* drop n bytes from the front */
 char *buf_steal(struct buf *b);                /* hand over data, buffer becomes empty */
 
 /* Shortest decimal text that reads back to exactly the same double
- * (never %g's 6 digits); "null" for non-finite values. */
+ * (never %g's 6 digits), always positional ("30", "0.0001", never
+ * "3e+01"): valid JSON, xsd:decimal (GPX/KML) and CSV alike. "null" for
+ * non-finite values. */
 void buf_add_double(struct buf *b, double v);
 void buf_add_int(struct buf *b, int64_t v);
 /* JSON string literal with quotes; invalid UTF-8 bytes become U+FFFD. */

@@ -89,74 +89,6 @@ static int ew_maybe_flush(struct ewriter *w)
 	return w->b.len >= FLUSH_AT ? ew_flush(w) : 0;
 }
 
-/* Mantissa "d.ddd" and decimal exponent -> positional text. */
-static void add_positional(struct buf *b, const char *mant, int e10)
-{
-	char digits[32];
-	size_t n = 0;
-	if (*mant == '-') {
-		buf_addc(b, '-');
-		mant++;
-	}
-	for (; *mant && n < sizeof digits - 1; mant++)
-		if (*mant >= '0' && *mant <= '9')
-			digits[n++] = *mant;
-	while (n > 1 && digits[n - 1] == '0')
-		n--;
-	digits[n] = 0;
-	if (e10 < 0) {
-		buf_adds(b, "0.");
-		for (int i = -1; i > e10; i--)
-			buf_addc(b, '0');
-		buf_add(b, digits, n);
-		return;
-	}
-	size_t ilen = (size_t)e10 + 1;
-	if (n <= ilen) {
-		buf_add(b, digits, n);
-		for (size_t i = n; i < ilen; i++)
-			buf_addc(b, '0');
-		return;
-	}
-	buf_add(b, digits, ilen);
-	buf_addc(b, '.');
-	buf_add(b, digits + ilen, n - ilen);
-}
-
-/* Shortest decimal that reads back to exactly v (as buf_add_double), but
- * always positional: xsd:decimal (GPX, KML) has no exponent form, and
- * "3e+01" would be valid JSON yet surprise every spreadsheet and script.
- * Starting at 15 digits keeps a large export fast (this runs for every
- * number of every fix): for normal numbers 15 digits always read back when
- * a shorter text does, and %g drops the padding zeros. */
-static void add_decimal(struct buf *b, double v)
-{
-	char tmp[48];
-	if (!isfinite(v)) {
-		buf_adds(b, "null");
-		return;
-	}
-	if (v == 0) {          /* also folds -0 */
-		buf_addc(b, '0');
-		return;
-	}
-	int prec;
-	for (prec = 15; prec < 17; prec++) {
-		snprintf(tmp, sizeof tmp, "%.*g", prec, v);
-		if (strtod(tmp, NULL) == v)
-			break;
-	}
-	if (prec == 17)
-		snprintf(tmp, sizeof tmp, "%.17g", v);
-	char *e = strpbrk(tmp, "eE");
-	if (!e) {
-		buf_adds(b, tmp);
-		return;
-	}
-	*e = 0;
-	add_positional(b, tmp, atoi(e + 1));
-}
-
 /* RFC 4180 field: quoted when it holds a separator, quote or line break. */
 static void add_csv_field(struct buf *b, const char *s, int force_quote)
 {
@@ -191,18 +123,18 @@ static void json_prop(struct buf *b, const char *name, double v)
 	buf_addc(b, ',');
 	buf_add_json_str(b, name);
 	buf_addc(b, ':');
-	add_decimal(b, v);
+	buf_add_double(b, v);
 }
 
 void export_geojson_feature(struct buf *b, const struct fix *f, const char *device)
 {
 	buf_adds(b, "{\"type\":\"Feature\",\"geometry\":{\"type\":\"Point\",\"coordinates\":[");
-	add_decimal(b, f->lon);
+	buf_add_double(b, f->lon);
 	buf_addc(b, ',');
-	add_decimal(b, f->lat);
+	buf_add_double(b, f->lat);
 	if (f->has & FIX_ALT) {
 		buf_addc(b, ',');
-		add_decimal(b, f->alt);
+		buf_add_double(b, f->alt);
 	}
 	buf_adds(b, "]},\"properties\":{\"time\":\"");
 	buf_add_iso_ms(b, f->time_ms);
@@ -240,7 +172,7 @@ static void geojson_fix(struct ewriter *w, const struct fix *f)
 static void gpx_ext(struct buf *b, const char *name, double v)
 {
 	buf_printf(b, "<mintrac:%s>", name);
-	add_decimal(b, v);
+	buf_add_double(b, v);
 	buf_printf(b, "</mintrac:%s>", name);
 }
 
@@ -248,13 +180,13 @@ static void gpx_fix(struct ewriter *w, const struct fix *f)
 {
 	struct buf *b = &w->b;
 	buf_adds(b, "<trkpt lat=\"");
-	add_decimal(b, f->lat);
+	buf_add_double(b, f->lat);
 	buf_adds(b, "\" lon=\"");
-	add_decimal(b, f->lon);
+	buf_add_double(b, f->lon);
 	buf_adds(b, "\">");
 	if (f->has & FIX_ALT) {
 		buf_adds(b, "<ele>");
-		add_decimal(b, f->alt);
+		buf_add_double(b, f->alt);
 		buf_adds(b, "</ele>");
 	}
 	buf_adds(b, "<time>");
@@ -281,7 +213,7 @@ static void csv_num(struct buf *b, unsigned has, unsigned bit, double v)
 {
 	buf_addc(b, ',');
 	if (has & bit)
-		add_decimal(b, v);
+		buf_add_double(b, v);
 }
 
 static void csv_fix(struct ewriter *w, const struct fix *f)
@@ -293,9 +225,9 @@ static void csv_fix(struct ewriter *w, const struct fix *f)
 	}
 	buf_add_iso_ms(b, f->time_ms);
 	buf_addc(b, ',');
-	add_decimal(b, f->lat);
+	buf_add_double(b, f->lat);
 	buf_addc(b, ',');
-	add_decimal(b, f->lon);
+	buf_add_double(b, f->lon);
 	csv_num(b, f->has, FIX_ALT, f->alt);
 	csv_num(b, f->has, FIX_SPEED, f->speed);
 	csv_num(b, f->has, FIX_COURSE, f->course);
@@ -327,12 +259,12 @@ static void kml_fix(struct ewriter *w, const struct fix *f)
 	buf_adds(&w->b, "</when>\n");
 	struct buf *c = &w->coords;
 	buf_adds(c, "<gx:coord>");
-	add_decimal(c, f->lon);
+	buf_add_double(c, f->lon);
 	buf_addc(c, ' ');
-	add_decimal(c, f->lat);
+	buf_add_double(c, f->lat);
 	if (f->has & FIX_ALT) {
 		buf_addc(c, ' ');
-		add_decimal(c, f->alt);
+		buf_add_double(c, f->alt);
 	}
 	buf_adds(c, "</gx:coord>\n");
 	if (++w->chunk_n == KML_CHUNK)

@@ -35,15 +35,22 @@ int kvx_parse(struct kvlist *kv, const char *s, size_t len, int from_body, struc
 	for (size_t i = first; i < kv->n; i++)
 		if (!utf8_valid(kv->v[i].key, strlen(kv->v[i].key)) ||
 		    !utf8_valid(kv->v[i].val, kv->v[i].vlen))
-			return decode_fail(d, from_body, "%s is not valid UTF-8",
+			/* Early even for the query: the credential may be the
+			 * very parameter that failed, so 401 would mislead. */
+			return decode_fail(d, 1, "%s is not valid UTF-8",
 			                   from_body ? "form body" : "query string");
 	return 0;
 }
 
 int kvx_params(const struct http_request *r, struct kvlist *kv, struct decode *d)
 {
-	if (r->query && *r->query)
+	if (r->query && *r->query) {
+		/* The body is unused then, but one that is not text still
+		 * "does not parse": refuse rather than ignore it. */
+		if (r->body && r->body_len && !utf8_valid(r->body, r->body_len))
+			return decode_fail(d, 1, "body is not valid UTF-8");
 		return kvx_parse(kv, r->query, strlen(r->query), 0, d);
+	}
 	if (r->body && r->body_len)
 		return kvx_parse(kv, r->body, r->body_len, 1, d);
 	return 0;

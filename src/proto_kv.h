@@ -9,7 +9,7 @@
 /* Content-Type names JSON (application/json, text/json, +json). */
 int kvx_is_json(const struct http_request *r);
 /* Decode key=value text into kv; text that is not UTF-8 once decoded is a
- * 400 (early when it came in the body, which "does not parse" then). */
+ * 400, reported before authentication (from_body names the source). */
 int kvx_parse(struct kvlist *kv, const char *s, size_t len, int from_body, struct decode *d);
 /* Query parameters, or the form body when the query is empty; -1 = 400. */
 int kvx_params(const struct http_request *r, struct kvlist *kv, struct decode *d);

@@ -453,8 +453,8 @@ TEST(ul_addpos_attributes)
 		json_t *a = ul_attrs(f);
 		ATTR_INT(a, "trackid", 12);      /* the first of repeated names */
 		ATTR_STR(a, "comment", "caf\xc3\xa9 = ok");
-		CHECK(json_is_real(json_object_get(a, "n")));
-		CHECK_DBL(json_real_value(json_object_get(a, "n")), -1500);
+		CHECK(json_is_number(json_object_get(a, "n")));
+		CHECK_DBL(json_number_value(json_object_get(a, "n")), -1500);
 		CHECK(json_is_true(json_object_get(a, "b")));
 		CHECK(json_is_false(json_object_get(a, "f")));
 		ATTR_STR(a, "z", "007");
