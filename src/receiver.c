@@ -11,6 +11,7 @@
 #include "app.h"
 #include "auth.h"
 #include "buf.h"
+#include "credcache.h"
 #include "log.h"
 #include "proc.h"
 #include "proto.h"
@@ -28,6 +29,9 @@ struct receiver {
 	ev_signal       sigterm, sigint;
 	ev_timer        drain;     /* shutdown: wait for in-flight commits */
 	int             stopping;
+	struct credcache creds;    /* token -> device, checked once per iteration */
+	unsigned int    creds_iter;
+	int             creds_checked;
 };
 
 /* A request whose fixes are committing; the reply goes out in done(). */
@@ -111,31 +115,71 @@ static void reject(struct conn *c, const struct http_request *req, const struct 
 	reply_text(c, status, why, hdr);
 }
 
-/* Which device the credential names. 1 found, 0 unknown, -1 storage error. */
-static int authenticate(struct receiver *rcv, const struct decode *d, struct device_rec *dev)
+/* One device lookup, through the cache. An ident's key is hashed with a
+ * prefix no token has, so the two kinds never collide. 1 found, 0 unknown,
+ * -1 storage error. */
+static int lookup(struct receiver *rcv, const char *secret, int as_ident, int64_t *id,
+                  char user[65])
 {
-	unsigned char hash[TOKEN_HASH_LEN];
+	unsigned char key[TOKEN_HASH_LEN];
+	struct device_rec dev;
+	int rc;
+	if (as_ident) {
+		char text[160];
+		if (strlen(secret) > 128)
+			return 0;
+		snprintf(text, sizeof text, "ident\x1f%s", secret);
+		auth_token_hash(text, key);
+	} else {
+		auth_token_hash(secret, key);
+	}
+	if (credcache_get(&rcv->creds, key, id, user))
+		return 1;
+	if (as_ident)
+		rc = store_device_by_ident(rcv->store, secret, &dev);
+	else
+		rc = store_device_by_token(rcv->store, key, &dev);
+	if (rc == STORE_ERR)
+		return -1;
+	if (rc != STORE_OK)
+		return 0;
+	credcache_put(&rcv->creds, key, dev.id, dev.user);
+	*id = dev.id;
+	snprintf(user, 65, "%s", dev.user);
+	return 1;
+}
+
+/* Which device the credential names. 1 found, 0 unknown, -1 storage error. */
+static int authenticate(struct receiver *rcv, const struct decode *d, int64_t *device_id)
+{
+	char user[65];
 	int rc;
 	if (d->cred == CRED_NONE || !d->secret || !*d->secret)
 		return 0;
-	if (auth_token_syntax_ok(d->secret)) {
-		auth_token_hash(d->secret, hash);
-		rc = store_device_by_token(rcv->store, hash, dev);
-		if (rc == STORE_ERR)
+	/* Once per loop iteration: a credential changed before this request
+	 * arrived is seen by it, at one database read per iteration. */
+	unsigned int iter = ev_iteration(rcv->loop);
+	if (!rcv->creds_checked || iter != rcv->creds_iter) {
+		int64_t gen = store_cred_generation(rcv->store);
+		if (gen < 0)
 			return -1;
-		if (rc == STORE_OK) {
+		credcache_sync(&rcv->creds, gen);
+		rcv->creds_iter = iter;
+		rcv->creds_checked = 1;
+	}
+	if (auth_token_syntax_ok(d->secret)) {
+		rc = lookup(rcv, d->secret, 0, device_id, user);
+		if (rc < 0)
+			return -1;
+		if (rc > 0) {
 			/* μlogger names the user too; the token must be theirs. */
-			if (d->cred == CRED_USER_TOKEN && (!d->user || strcmp(d->user, dev->user)))
+			if (d->cred == CRED_USER_TOKEN && (!d->user || strcmp(d->user, user)))
 				return 0;
 			return 1;
 		}
 	}
-	if (d->cred == CRED_TOKEN_OR_IDENT) {
-		rc = store_device_by_ident(rcv->store, d->secret, dev);
-		if (rc == STORE_ERR)
-			return -1;
-		return rc == STORE_OK;
-	}
+	if (d->cred == CRED_TOKEN_OR_IDENT)
+		return lookup(rcv, d->secret, 1, device_id, user);
 	return 0;
 }
 
@@ -197,8 +241,8 @@ static void on_request(void *ctx, struct conn *c, const struct http_request *req
 		pending_free(p);
 		return;
 	}
-	struct device_rec dev;
-	int auth = authenticate(rcv, d, &dev);
+	int64_t device_id = 0;
+	int auth = authenticate(rcv, d, &device_id);
 	if (auth < 0) {
 		log_warnx("credential lookup failed: %s", store_errmsg(rcv->store));
 		reject(c, req, rt, 503, "storage error");
@@ -229,7 +273,7 @@ static void on_request(void *ctx, struct conn *c, const struct http_request *req
 		pending_free(p);
 		return;
 	}
-	p->wr.device_id = dev.id;
+	p->wr.device_id = device_id;
 	p->wr.fixes = d->fixes;
 	p->wr.nfixes = d->nfixes;
 	p->wr.done = committed;
@@ -269,6 +313,7 @@ int receiver_main(const struct config *cfg, int listen_fd)
 	struct receiver rcv;
 	char err[512], addr[128];
 	memset(&rcv, 0, sizeof rcv);
+	credcache_init(&rcv.creds);
 	signal(SIGPIPE, SIG_IGN);
 	if (auth_init() < 0) {
 		log_warnx("cannot initialise libsodium");

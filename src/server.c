@@ -85,6 +85,8 @@ struct server {
 	size_t          nconns;     /* open sockets */
 	size_t          nwaiting;
 	int             accepting;
+	time_t          date_sec;    /* second the cached Date header is for */
+	char            date_hdr[40];
 };
 
 static void conn_process(struct conn *c);
@@ -389,24 +391,30 @@ static void conn_queue(struct conn *c, const char *s, size_t len)
 
 /* ---- responses ---------------------------------------------------------- */
 
-static void add_date(struct buf *b, ev_tstamp now)
+/* The Date header changes once a second; format it once a second. */
+static void add_date(struct server *srv, struct buf *b)
 {
 	static const char days[7][4] = { "Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat" };
 	static const char months[12][4] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun",
 	                                    "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
-	time_t t = (time_t)now;
-	struct tm tm;
-	gmtime_r(&t, &tm);
-	buf_printf(b, "Date: %s, %02d %s %04d %02d:%02d:%02d GMT\r\n", days[tm.tm_wday],
-	           tm.tm_mday, months[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min,
-	           tm.tm_sec);
+	time_t t = (time_t)ev_now(srv->loop);
+	if (t != srv->date_sec || !srv->date_hdr[0]) {
+		struct tm tm;
+		gmtime_r(&t, &tm);
+		snprintf(srv->date_hdr, sizeof srv->date_hdr,
+		         "Date: %s, %02d %s %04d %02d:%02d:%02d GMT\r\n", days[tm.tm_wday],
+		         tm.tm_mday, months[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min,
+		         tm.tm_sec);
+		srv->date_sec = t;
+	}
+	buf_adds(b, srv->date_hdr);
 }
 
 static void status_line(struct conn *c, struct buf *h, int status, const char *ctype)
 {
 	const char *text = http_status_text(status);
 	buf_printf(h, "HTTP/1.1 %d %s\r\n", status, text ? text : "");
-	add_date(h, ev_now(c->srv->loop));
+	add_date(c->srv, h);
 	if (ctype)
 		buf_printf(h, "Content-Type: %s\r\n", ctype);
 }

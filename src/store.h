@@ -84,6 +84,9 @@ int store_fixes(struct store *s, int64_t device_id, int64_t from_ms, int64_t to_
 int store_last_fix(struct store *s, int64_t device_id, struct fix *out);
 /* Number of fixes of a device (device_id 0: all), or -1 on error. */
 int64_t store_count(struct store *s, int64_t device_id);
+/* A number that changes whenever users or devices change (token, ident,
+ * deletion), or -1 on error: lets a reader cache credential lookups. */
+int64_t store_cred_generation(struct store *s);
 /* Online, consistent copy of the database into file (SQLite backup API). */
 int store_backup(struct store *s, const char *file);
 #endif

@@ -46,6 +46,21 @@ static const char *const migrations[] = {
 	" alt REAL, speed REAL, course REAL, acc REAL, batt REAL,"
 	" attrs TEXT,"
 	" PRIMARY KEY(device_id, time_ms)) WITHOUT ROWID;",
+	/* 2: a counter that every change to credentials bumps, whoever makes
+	 * it (CLI, webapp, a cascade), so the receiver can cache token
+	 * lookups and still see a change with the very next request. */
+	"CREATE TABLE meta(key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;"
+	"INSERT INTO meta VALUES('cred_gen', 0);"
+	"CREATE TRIGGER devices_ins AFTER INSERT ON devices BEGIN"
+	" UPDATE meta SET value = value + 1 WHERE key = 'cred_gen'; END;"
+	"CREATE TRIGGER devices_upd AFTER UPDATE ON devices BEGIN"
+	" UPDATE meta SET value = value + 1 WHERE key = 'cred_gen'; END;"
+	"CREATE TRIGGER devices_del AFTER DELETE ON devices BEGIN"
+	" UPDATE meta SET value = value + 1 WHERE key = 'cred_gen'; END;"
+	"CREATE TRIGGER users_upd AFTER UPDATE ON users BEGIN"
+	" UPDATE meta SET value = value + 1 WHERE key = 'cred_gen'; END;"
+	"CREATE TRIGGER users_del AFTER DELETE ON users BEGIN"
+	" UPDATE meta SET value = value + 1 WHERE key = 'cred_gen'; END;",
 };
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -55,6 +70,7 @@ enum stmt_id {
 	ST_DEV_DEL, ST_DEV_LIST_ALL, ST_DEV_LIST_USER,
 	ST_BEGIN, ST_COMMIT, ST_ROLLBACK,
 	ST_FIX_PUT, ST_FIX_RANGE, ST_FIX_LAST, ST_COUNT_DEV, ST_COUNT_ALL,
+	ST_CRED_GEN,
 	ST_MAX
 };
 
@@ -87,6 +103,7 @@ static const char *const stmt_sql[ST_MAX] = {
 	[ST_FIX_LAST]      = FIX_COLS "WHERE device_id = ? ORDER BY time_ms DESC LIMIT 1",
 	[ST_COUNT_DEV]     = "SELECT count(*) FROM fixes WHERE device_id = ?",
 	[ST_COUNT_ALL]     = "SELECT count(*) FROM fixes",
+	[ST_CRED_GEN]      = "SELECT value FROM meta WHERE key = 'cred_gen'",
 };
 
 struct store {
@@ -682,6 +699,21 @@ int64_t store_count(struct store *s, int64_t device_id)
 	int rc = sqlite3_step(st);
 	if (rc != SQLITE_ROW) {
 		step_error(s, st, "count");
+		return -1;
+	}
+	int64_t n = sqlite3_column_int64(st, 0);
+	finish(st);
+	return n;
+}
+
+int64_t store_cred_generation(struct store *s)
+{
+	sqlite3_stmt *st = stmt(s, ST_CRED_GEN);
+	if (!st)
+		return -1;
+	int rc = sqlite3_step(st);
+	if (rc != SQLITE_ROW) {
+		step_error(s, st, "credential generation");
 		return -1;
 	}
 	int64_t n = sqlite3_column_int64(st, 0);
