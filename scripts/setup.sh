@@ -17,7 +17,7 @@ done
 
 # Build + runtime libraries, and what the functional tests call.
 pkgs=(gcc make pkg-config libev-dev libsqlite3-dev libhttp-parser-dev
-      libjansson-dev libsodium-dev sqlite3 python3 curl)
+      libjansson-dev libsodium-dev libyajl-dev libexpat1-dev sqlite3 python3 curl)
 # libFuzzer: Debian 12's clang is 14, whose libclang_rt.fuzzer-*.a ships in
 # libclang-rt-14-dev (the unversioned libclang-rt-dev only depends on it).
 # wrk drives bench/ingest.

@@ -24,8 +24,9 @@ char *buf_steal(struct buf *b);                /* hand over data, buffer becomes
 
 /* Shortest decimal text that reads back to exactly the same double
  * (never %g's 6 digits), always positional ("30", "0.0001", never
- * "3e+01"): valid JSON, xsd:decimal (GPX/KML) and CSV alike. "null" for
- * non-finite values. */
+ * "3e+01"): valid JSON, xsd:decimal (GPX/KML) and CSV alike. Huge values
+ * become long integers: JSON readers with 64-bit integers need their
+ * "integers as reals" option for those. "null" for non-finite values. */
 void buf_add_double(struct buf *b, double v);
 void buf_add_int(struct buf *b, int64_t v);
 /* JSON string literal with quotes; invalid UTF-8 bytes become U+FFFD. */

@@ -33,6 +33,7 @@ int cmd_stop(struct cli *c);
 int cmd_status(struct cli *c);
 int cmd_user(struct cli *c);
 int cmd_device(struct cli *c);
+int cmd_import(struct cli *c);
 int cmd_export(struct cli *c);
 int cmd_backup(struct cli *c);
 #endif

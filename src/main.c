@@ -1,4 +1,5 @@
 /* mintrac: CLI dispatch (a table of commands), nothing else. */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +19,7 @@ static const struct command {
 	{ "status", cmd_status, "status                       what runs, where, points stored" },
 	{ "user",   cmd_user,   "user add NAME [--password-stdin] | list | del NAME | passwd NAME [--password-stdin]" },
 	{ "device", cmd_device, "device add USER DEVICE [--ident ID] [--json] | list [USER] | del USER DEVICE | token USER DEVICE [--json]" },
+	{ "import", cmd_import, "import USER DEVICE FILE...          GPX, GeoJSON, CSV, KML, OwnTracks .rec, Google Takeout" },
 	{ "export", cmd_export, "export USER [DEVICE] [--from T] [--to T] [--format gpx|geojson|csv|kml]" },
 	{ "backup", cmd_backup, "backup FILE                  online, consistent copy of the database" },
 };
@@ -34,6 +36,9 @@ int main(int argc, char **argv)
 {
 	const char *datadir = NULL, *conffile = NULL;
 	int i = 1;
+	/* A file-size limit (ulimit -f) must fail a write, which SQLite
+	 * reports and we answer with 503, not kill the process mid-commit. */
+	signal(SIGXFSZ, SIG_IGN);
 	for (; i < argc && argv[i][0] == '-'; i++) {
 		if ((!strcmp(argv[i], "-d") || !strcmp(argv[i], "-c")) && i + 1 < argc) {
 			if (argv[i][1] == 'd')

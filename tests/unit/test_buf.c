@@ -26,6 +26,7 @@ TEST(buf_double_shortest_positional)
 	check_double(1e-7, "0.0000001");
 	check_double(1714558530123.0, "1714558530123");
 	check_double(0.1 + 0.2, "0.30000000000000004");
+	check_double(123456789012345.0, "123456789012345");
 	check_double(1e21, "1000000000000000000000");
 	check_double(1.0 / 0.0, "null");
 }

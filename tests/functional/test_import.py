@@ -1,0 +1,270 @@
+"""`mintrac import`: every export format reads back into a new device and
+exports again to the identical document; GPX rtept/wpt, KML, Takeout (both
+timestamp forms, E7 exact), OwnTracks .rec; duplicates skipped on re-import;
+a malformed file fails with one stderr line and stores nothing of its batch."""
+import json
+import os
+import re
+import unittest
+import urllib.parse
+
+from harness import Mintrac
+
+USER = "ivan"
+PASSWORD = "ivan-secret-1"
+SUMMARY = re.compile(r"^(.*): (\d+) fixes read, (\d+) stored, (\d+) already stored(.*)$")
+
+# Fixes posted through the receiver (OsmAnd template names): every field,
+# zero values, none of the optional ones, attributes with quotes and
+# non-ASCII text, times with milliseconds.
+POSTED = [
+    {"lat": "52.520008", "lon": "13.404954", "timestamp": "1714558530123", "hdop": "4.25",
+     "altitude": "34.5", "speed": "0", "bearing": "0", "batproc": "87",
+     "note": 'say "hi", \u00fcber \u20ac <b>&', "flag": "true", "n": "1.5"},
+    {"lat": "1", "lon": "2", "timestamp": "1714558531000"},
+    {"lat": "-33.8688", "lon": "151.2093", "timestamp": "1714558532999", "speed": "3.25",
+     "altitude": "0", "bearing": "359.9", "hdop": "0"},
+    {"lat": "0", "lon": "-0.000001", "timestamp": "1714558533001", "batproc": "0",
+     "eta": "x,y\nz"},
+]
+
+
+def summary(out, path):
+    lines = [l for l in out.splitlines() if l.startswith(path + ":")]
+    assert len(lines) == 1, "no summary line for %s in %r" % (path, out)
+    m = SUMMARY.match(lines[0])
+    assert m, "summary line %r" % lines[0]
+    return int(m.group(2)), int(m.group(3)), int(m.group(4)), m.group(5)
+
+
+class ImportTest(unittest.TestCase):
+    m = None
+
+    @classmethod
+    def setUpClass(cls):
+        cls.m = Mintrac()
+        try:
+            cls.m.add_user(USER, PASSWORD)
+            cls.token = cls.m.add_device(USER, "src")["token"]
+            cls.m.run()
+            for p in POSTED:
+                q = urllib.parse.urlencode(dict(p, token=cls.token), quote_via=urllib.parse.quote)
+                st, _, body = cls.m.request("GET", "/osmand?" + q)
+                assert st == 200, "osmand -> %s %r" % (st, body)
+        except BaseException:
+            cls.m.close()
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        problems = cls.m.stop_checked()
+        cls.m.close()
+        assert not problems, problems
+
+    def path(self, name):
+        return os.path.join(self.m.root, name)
+
+    def write(self, name, data):
+        p = self.path(name)
+        mode = "wb" if isinstance(data, bytes) else "w"
+        with open(p, mode, **({} if isinstance(data, bytes) else {"encoding": "utf-8", "newline": ""})) as f:
+            f.write(data)
+        return p
+
+    def export(self, device, fmt="geojson"):
+        return self.m.cli("export", USER, device, "--format", fmt).stdout
+
+    def features(self, device):
+        return json.loads(self.export(device))["features"]
+
+    def new_device(self, name):
+        self.m.add_device(USER, name)
+        return name
+
+    def import_ok(self, device, *paths):
+        cp = self.m.cli("import", USER, device, *paths)
+        self.assertEqual(cp.stderr.strip(), "", cp.stderr)
+        return cp.stdout
+
+    def import_fail(self, device, *paths):
+        cp = self.m.cli("import", USER, device, *paths, check=False)
+        self.assertNotEqual(cp.returncode, 0, cp.stdout)
+        lines = cp.stderr.strip().split("\n")
+        self.assertEqual(len(lines), 1, "want one stderr line: %r" % cp.stderr)
+        return lines[0]
+
+    # --- round trip of every export format
+
+    def test_roundtrip_every_format(self):
+        for fmt, ext in (("gpx", "gpx"), ("geojson", "geojson"), ("csv", "csv"), ("kml", "kml")):
+            with self.subTest(fmt=fmt):
+                doc = self.export("src", fmt)
+                p = self.write("rt." + ext, doc)
+                dev = self.new_device("rt-" + fmt)
+                n, stored, dup, _ = summary(self.import_ok(dev, p), p)
+                self.assertEqual((n, stored, dup), (len(POSTED), len(POSTED), 0))
+                again = self.export(dev, fmt)
+                # Only the track name (GPX, KML) differs.
+                self.assertEqual(again.replace("<name>rt-%s</name>" % fmt, "<name>src</name>"), doc)
+                # Re-import: everything is there already.
+                n, stored, dup, _ = summary(self.import_ok(dev, p), p)
+                self.assertEqual((n, stored, dup), (len(POSTED), 0, len(POSTED)))
+                self.assertEqual(self.export(dev, fmt), again)
+
+    def test_roundtrip_keeps_values(self):
+        p = self.write("vals.geojson", self.export("src"))
+        dev = self.new_device("vals")
+        self.import_ok(dev, p)
+        f = self.features(dev)
+        self.assertEqual(len(f), len(POSTED))
+        props = f[0]["properties"]
+        self.assertEqual(props["time"], "2024-05-01T10:15:30.123Z")
+        self.assertEqual(props["speed"], 0)
+        self.assertEqual(props["course"], 0)
+        self.assertEqual(props["accuracy"], 4.25)
+        self.assertEqual(props["battery"], 87)
+        self.assertEqual(props["attributes"]["note"], 'say "hi", \u00fcber \u20ac <b>&')
+        self.assertEqual(props["attributes"]["flag"], True)
+        self.assertEqual(f[1]["geometry"]["coordinates"], [2, 1])
+        self.assertEqual(set(f[1]["properties"]) - {"attributes"}, {"time"})
+        self.assertEqual(f[2]["properties"]["time"], "2024-05-01T10:15:32.999Z")
+        self.assertEqual(f[3]["geometry"]["coordinates"], [-0.000001, 0])
+
+    def test_csv_with_device_column(self):
+        # Export of all devices: a leading device column; every row reads.
+        doc = self.m.cli("export", USER, "--format", "csv").stdout
+        self.assertTrue(doc.startswith("device,time,lat,lon,"))
+        p = self.write("all.csv", doc)
+        dev = self.new_device("all-csv")
+        n, stored, dup, _ = summary(self.import_ok(dev, p), p)
+        self.assertEqual(dup, n - stored)
+        self.assertEqual(len(self.features(dev)), stored)
+
+    # --- other sources
+
+    def test_gpx_rtept_wpt(self):
+        p = self.write("route.gpx", """<?xml version="1.0"?>
+<gpx version="1.1" creator="test" xmlns="http://www.topografix.com/GPX/1/1">
+ <wpt lat="48.1" lon="11.5"><name>no time</name></wpt>
+ <wpt lat="48.2" lon="11.6"><ele>520</ele><time>2023-07-01T08:00:00Z</time></wpt>
+ <rte><rtept lat="48.3" lon="11.7"><time>2023-07-01T08:00:01.5Z</time></rtept></rte>
+ <trk><trkseg><trkpt lat="48.4" lon="11.8"><time>2023-07-01T10:00:02+02:00</time>
+   <extensions><gpxtpx:TrackPointExtension xmlns:gpxtpx="http://www.garmin.com/xmlschemas/TrackPointExtension/v2">
+   <gpxtpx:speed>1.5</gpxtpx:speed><gpxtpx:course>45</gpxtpx:course></gpxtpx:TrackPointExtension></extensions>
+ </trkpt></trkseg></trk>
+</gpx>
+""")
+        dev = self.new_device("route")
+        out = self.import_ok(dev, p)
+        n, stored, dup, rest = summary(out, p)
+        self.assertEqual((n, stored, dup), (3, 3, 0))
+        self.assertIn("skipped 1 points without a time", rest)
+        f = self.features(dev)
+        self.assertEqual([x["properties"]["time"] for x in f],
+                         ["2023-07-01T08:00:00.000Z", "2023-07-01T08:00:01.500Z", "2023-07-01T08:00:02.000Z"])
+        self.assertEqual(f[0]["geometry"]["coordinates"], [11.6, 48.2, 520])
+        self.assertEqual(f[2]["properties"]["speed"], 1.5)
+        self.assertEqual(f[2]["properties"]["course"], 45)
+
+    def test_kml_placemarks(self):
+        p = self.write("places.kml", """<?xml version="1.0" encoding="UTF-8"?>
+<kml xmlns="http://www.opengis.net/kml/2.2">
+<Document>
+<Placemark><TimeStamp><when>2023-07-01T08:00:00Z</when></TimeStamp><Point><coordinates>11.5,48.1,500</coordinates></Point></Placemark>
+<Placemark><LineString><coordinates>11.5,48.1 11.6,48.2</coordinates></LineString></Placemark>
+</Document></kml>
+""")
+        dev = self.new_device("places")
+        n, stored, _, rest = summary(self.import_ok(dev, p), p)
+        self.assertEqual((n, stored), (1, 1))
+        self.assertIn("skipped 2 points without a time", rest)
+        self.assertEqual(self.features(dev)[0]["geometry"]["coordinates"], [11.5, 48.1, 500])
+
+    def test_takeout(self):
+        doc = {"locations": [
+            {"latitudeE7": 473864810, "longitudeE7": 85227360, "accuracy": 19, "altitude": 409,
+             "velocity": 2, "heading": 271, "source": "WIFI",
+             "activity": [{"activity": [{"type": "STILL", "confidence": 100}],
+                           "timestamp": "2022-01-12T17:18:40Z"}],
+             "timestamp": "2022-01-12T17:18:24.190Z"},
+            {"timestampMs": "1511112871123", "latitudeE7": -338688001, "longitudeE7": 1512093009,
+             "accuracy": 5},
+        ]}
+        # No extension: found by content.
+        p = self.write("Records", json.dumps(doc, indent=2))
+        dev = self.new_device("takeout")
+        n, stored, dup, _ = summary(self.import_ok(dev, p), p)
+        self.assertEqual((n, stored, dup), (2, 2, 0))
+        text = self.export(dev)
+        # E7 exact to the last digit, written as such.
+        self.assertIn("[8.522736,47.386481,409]", text)
+        self.assertIn("[151.2093009,-33.8688001]", text)
+        f = json.loads(text)["features"]
+        self.assertEqual(f[0]["properties"]["time"], "2017-11-19T17:34:31.123Z")
+        p1 = f[1]["properties"]
+        self.assertEqual(p1["time"], "2022-01-12T17:18:24.190Z")
+        self.assertEqual((p1["speed"], p1["course"], p1["accuracy"], p1["altitude"]), (2, 271, 19, 409))
+        self.assertEqual(p1["attributes"], {"source": "WIFI"})
+
+    def test_owntracks_rec(self):
+        p = self.write("2024-05.rec",
+                       '2024-05-01T10:15:30Z\t*                 \t{"_type":"location","tid":"ph",'
+                       '"lat":52.5,"lon":13.4,"tst":1714558530,"vel":36,"cog":90,"alt":34,"acc":5,"batt":87}\n'
+                       '2024-05-01T10:15:31Z\tlwt               \t{"_type":"lwt","tst":1714558531}\n'
+                       '2024-05-01T10:15:40Z\t*                 \t{"_type":"location","lat":52.6,"lon":13.5,'
+                       '"tst":1714558540}\n')
+        dev = self.new_device("rec")
+        n, stored, _, _ = summary(self.import_ok(dev, p), p)
+        self.assertEqual((n, stored), (2, 2))
+        f = self.features(dev)
+        pr = f[0]["properties"]
+        self.assertEqual(pr["time"], "2024-05-01T10:15:30.000Z")
+        self.assertAlmostEqual(pr["speed"], 10, places=9)
+        self.assertEqual((pr["course"], pr["altitude"], pr["accuracy"], pr["battery"]), (90, 34, 5, 87))
+        self.assertEqual(pr["attributes"], {"tid": "ph"})
+
+    def test_stdin(self):
+        dev = self.new_device("stdin")
+        cp = self.m.cli("import", USER, dev, "-", stdin="time,lat,lon\n2024-01-01T00:00:00.5Z,1,2\n")
+        n, stored, _, _ = summary(cp.stdout, "-")
+        self.assertEqual((n, stored), (1, 1))
+
+    # --- errors
+
+    def test_malformed_file_stores_nothing_of_its_batch(self):
+        good = self.write("good.csv", "time,lat,lon\n2024-02-01T00:00:00Z,1,2\n2024-02-01T00:00:01Z,1,2\n")
+        bad = self.write("bad.gpx", '<gpx>\n<trkpt lat="1" lon="2"><time>2024-02-02T00:00:00Z</time></trkpt>\n'
+                                    '<trkpt lat="1" lon="2"><time>2024-02-02T00:00:01Z</time></trkpt>\n'
+                                    '<trkpt lat="1" lon="2"><time>2024-02-02T00:00:02Z</time>\n</gpx>\n')
+        dev = self.new_device("bad")
+        line = self.import_fail(dev, good, bad)
+        self.assertRegex(line, r"bad\.gpx:5: XML error")
+        self.assertIn("the 2 new fixes committed before it stay stored", line)
+        # The earlier file stays; nothing of the failing one.
+        self.assertEqual([x["properties"]["time"] for x in self.features(dev)],
+                         ["2024-02-01T00:00:00.000Z", "2024-02-01T00:00:01.000Z"])
+
+    def test_bad_value_names_the_line(self):
+        dev = self.new_device("badval")
+        p = self.write("badval.csv", "time,lat,lon\n2024-02-01T00:00:00Z,1,2\n2024-02-01T00:00:01Z,95,2\n")
+        line = self.import_fail(dev, p)
+        self.assertIn("badval.csv:3: lat out of range", line)
+        self.assertIn("nothing was stored", line)
+        p = self.write("badtime.geojson", '{"type":"FeatureCollection","features":[\n'
+                       '{"type":"Feature","geometry":{"type":"Point","coordinates":[1,2]},\n'
+                       '"properties":{"time":"tomorrow"}}]}')
+        line = self.import_fail(dev, p)
+        self.assertIn("badtime.geojson:3: unreadable time 'tomorrow'", line)
+        self.assertEqual(self.features(dev), [])
+
+    def test_unknown_format_and_missing_file(self):
+        dev = self.new_device("unknown")
+        p = self.write("notes.txt", "hello\n")
+        self.assertIn("cannot tell the format", self.import_fail(dev, p))
+        self.assertIn("No such file", self.import_fail(dev, self.path("missing.gpx")))
+        self.assertIn("no device", self.import_fail("nope", p))
+        self.assertIn("usage", self.import_fail(dev))
+
+
+if __name__ == "__main__":
+    unittest.main()
