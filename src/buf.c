@@ -95,6 +95,19 @@ void buf_consume(struct buf *b, size_t n)
 	b->data[b->len] = 0;
 }
 
+char *xmemdup(const char *p, size_t n)
+{
+	char *s = malloc(n + 1);
+	if (!s) {
+		fputs("mintrac: out of memory\n", stderr);
+		abort();
+	}
+	if (n)
+		memcpy(s, p, n);
+	s[n] = 0;
+	return s;
+}
+
 char *buf_steal(struct buf *b)
 {
 	if (!b->data)

@@ -21,6 +21,8 @@ void buf_addc(struct buf *b, char c);
 void buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void buf_consume(struct buf *b, size_t n);     /* drop n bytes from the front */
 char *buf_steal(struct buf *b);                /* hand over data, buffer becomes empty */
+/* malloc'd NUL-terminated copy of p[0..n); aborts when out of memory. */
+char *xmemdup(const char *p, size_t n);
 
 /* Shortest decimal text that reads back to exactly the same double
  * (never %g's 6 digits), always positional ("30", "0.0001", never

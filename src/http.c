@@ -1,6 +1,8 @@
 /* Pure helpers over a parsed request: query/form decoding, headers,
- * credentials. The wire parser lives in server.c. */
+ * credentials. The wire parser lives in http_parse.c. */
 #include "http.h"
+
+#include "buf.h"
 
 #include <ctype.h>
 #include <sodium.h>
@@ -17,15 +19,6 @@ static void *xrealloc(void *p, size_t n)
 		abort();
 	}
 	return p;
-}
-
-static char *xmemdup(const char *p, size_t n)
-{
-	char *s = xrealloc(NULL, n + 1);
-	if (n)
-		memcpy(s, p, n);
-	s[n] = 0;
-	return s;
 }
 
 void kvlist_init(struct kvlist *l)
@@ -66,14 +59,12 @@ static int hexval(int c)
 	return -1;
 }
 
-/* Decodes s[0..len) into out (room for len + 1); returns the length.
- * A '%' not followed by two hex digits is kept as it is. */
-static size_t urldecode(const char *s, size_t len, char *out)
+size_t http_pct_decode(const char *s, size_t len, char *out, int plus_is_space)
 {
 	size_t o = 0;
 	for (size_t i = 0; i < len; i++) {
 		int hi, lo;
-		if (s[i] == '+') {
+		if (s[i] == '+' && plus_is_space) {
 			out[o++] = ' ';
 		} else if (s[i] == '%' && i + 2 < len &&
 		           (hi = hexval((unsigned char)s[i + 1])) >= 0 &&
@@ -95,7 +86,7 @@ static void add_pair(struct kvlist *l, const char *s, size_t len)
 	const char *v = eq ? eq + 1 : s + len;
 	size_t vlen = eq ? len - klen - 1 : 0;
 	char *k = xrealloc(NULL, klen + 1), *val = xrealloc(NULL, vlen + 1);
-	size_t kn = urldecode(s, klen, k), vn = urldecode(v, vlen, val);
+	size_t kn = http_pct_decode(s, klen, k, 1), vn = http_pct_decode(v, vlen, val, 1);
 	kvlist_add(l, k, kn, val, vn);
 	free(k);
 	free(val);

@@ -22,6 +22,10 @@ void kvlist_add(struct kvlist *l, const char *key, size_t klen, const char *val,
 /* application/x-www-form-urlencoded (also query strings): '&' separated,
  * '+' is a space, %XX decoded. Appends to l. */
 void kvlist_parse_urlencoded(struct kvlist *l, const char *s, size_t len);
+/* %XX decoding of s[0..len) into out (room for len + 1), '+' as a space
+ * when plus_is_space; a '%' without two hex digits stays. Returns the
+ * length written (out is NUL-terminated). */
+size_t http_pct_decode(const char *s, size_t len, char *out, int plus_is_space);
 /* First value for key (exact, case-sensitive), NULL when absent. */
 const char *kvlist_get(const struct kvlist *l, const char *key);
 

@@ -1,5 +1,7 @@
 #include "http_parse.h"
 
+#include "buf.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,19 +9,6 @@
 
 #define DEFAULT_MAX_HEADER (16u * 1024)
 #define DEFAULT_BODY_LIMIT (1024u * 1024)
-
-static char *xmemdup(const char *p, size_t n)
-{
-	char *s = malloc(n + 1);
-	if (!s) {
-		fputs("mintrac: out of memory\n", stderr);
-		abort();
-	}
-	if (n)
-		memcpy(s, p, n);
-	s[n] = 0;
-	return s;
-}
 
 /* The buffer's bytes as a malloc'd string ("" when empty); the buffer is
  * left empty. */

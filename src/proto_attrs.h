@@ -19,6 +19,27 @@
 #include "point.h"
 #include "proto.h"
 
+/* key is one of the NULL-terminated names. */
+static inline int pname_listed(const char *key, const char *const *names)
+{
+	for (; *names; names++)
+		if (strcmp(key, *names) == 0)
+			return 1;
+	return 0;
+}
+
+/* The fix field behind one FIX_* bit. */
+static inline double *pfix_slot(struct fix *f, unsigned bit)
+{
+	switch (bit) {
+	case FIX_SPEED:  return &f->speed;
+	case FIX_COURSE: return &f->course;
+	case FIX_ALT:    return &f->alt;
+	case FIX_ACC:    return &f->acc;
+	default:         return &f->batt;
+	}
+}
+
 /* Compact JSON text of v. Strings go through buf_add_json_str, which also
  * makes any invalid UTF-8 (form values) valid. Depth is bounded by jansson's
  * parser limit or by the decoders (form values are scalars). */

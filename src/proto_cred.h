@@ -9,28 +9,19 @@
 #include <string.h>
 #include <strings.h>
 
+#include "buf.h"
 #include "http.h"
 #include "proto.h"
 
 /* Longest credential we look at; a token is 22+ characters. */
 #define PCRED_MAX 512
 
-static inline char *pcred_dup(const char *s, size_t n)
-{
-	char *p = malloc(n + 1);
-	if (!p)
-		abort();
-	memcpy(p, s, n);
-	p[n] = 0;
-	return p;
-}
-
 static inline void pcred_set(struct decode *d, const char *tok, size_t n, const char *user)
 {
 	d->cred = CRED_TOKEN;
-	d->secret = pcred_dup(tok, n);
+	d->secret = xmemdup(tok, n);
 	if (user && *user)
-		d->user = pcred_dup(user, strlen(user));
+		d->user = xmemdup(user, strlen(user));
 }
 
 /* Overland's "owntracks" mode sends `Authorization: Basic TOKEN:` with the

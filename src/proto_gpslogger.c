@@ -27,46 +27,15 @@ static const char *const gl_known[] = {
 	"acc", "batt", "battery", "token", "api_key", NULL
 };
 
-static char *xstrdup(const char *s)
-{
-	char *p = strdup(s);
-	if (!p)
-		abort();
-	return p;
-}
-
-static int hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* GPSLogger URL-encodes placeholder values even inside a JSON body
  * (%TIMEOFFSET's '+' arrives as "%2B"): decode %XX, keep '+' and any
  * malformed '%' as they are. */
 static void add_pct_decoded(struct kvlist *kv, const char *key, const char *s)
 {
-	size_t n = strlen(s), o = 0;
-	char *out = malloc(n + 1);
-	if (!out)
-		abort();
-	for (size_t i = 0; i < n; i++) {
-		int hi, lo;
-		if (s[i] == '%' && i + 2 < n && (hi = hexval((unsigned char)s[i + 1])) >= 0 &&
-		    (lo = hexval((unsigned char)s[i + 2])) >= 0) {
-			out[o++] = (char)(hi << 4 | lo);
-			i += 2;
-		} else {
-			out[o++] = s[i];
-		}
-	}
-	out[o] = 0;
-	kvlist_add(kv, key, strlen(key), out, strlen(out));
+	size_t n = strlen(s);
+	char *out = xmemdup(s, n);
+	n = http_pct_decode(s, n, out, 0);
+	kvlist_add(kv, key, strlen(key), out, n);
 	free(out);
 }
 
@@ -158,14 +127,14 @@ static void gl_cred(const struct http_request *r, const struct kvlist *kv, struc
 	const char *tok = kvx_first(kv, gl_token);
 	if (tok) {
 		d->cred = CRED_TOKEN;
-		d->secret = xstrdup(tok);
+		d->secret = xmemdup(tok, strlen(tok));
 	} else if (http_basic_auth(r, user, sizeof user, pass, sizeof pass) == 0) {
 		d->cred = CRED_TOKEN;
-		d->secret = xstrdup(pass);
-		d->user = xstrdup(user);
+		d->secret = xmemdup(pass, strlen(pass));
+		d->user = xmemdup(user, strlen(user));
 	} else if (http_bearer(r, pass, sizeof pass) == 0) {
 		d->cred = CRED_TOKEN;
-		d->secret = xstrdup(pass);
+		d->secret = xmemdup(pass, strlen(pass));
 	}
 }
 

@@ -140,14 +140,6 @@ int kvx_time(const struct kvlist *kv, const char *const *names, int64_t *ms,
 	return 0;
 }
 
-static int listed(const char *const *names, const char *key)
-{
-	for (; *names; names++)
-		if (strcmp(*names, key) == 0)
-			return 1;
-	return 0;
-}
-
 /* Every parameter that is not a known field or credential, first value
  * of each name only, empty values dropped. */
 char *kvx_attrs(const struct kvlist *kv, const char *const *known)
@@ -155,7 +147,7 @@ char *kvx_attrs(const struct kvlist *kv, const char *const *known)
 	json_t *obj = pattr_new();
 	for (size_t i = 0; i < kv->n; i++) {
 		const struct kv *e = &kv->v[i];
-		if (*e->key && *e->val && !listed(known, e->key))
+		if (*e->key && *e->val && !pname_listed(e->key, known))
 			pattr_add_text(obj, e->key, e->val);
 	}
 	return pattr_finish(obj);

@@ -45,25 +45,6 @@ static const char *const ov_sentinel_attrs[] = {
 /* Never stored as attributes: read into the fix, or credentials. */
 static const char *const ov_skip[] = { "timestamp", "token", "api_key", NULL };
 
-static int ov_listed(const char *key, const char *const *names)
-{
-	for (; *names; names++)
-		if (strcmp(key, *names) == 0)
-			return 1;
-	return 0;
-}
-
-static double *ov_slot(struct fix *f, unsigned bit)
-{
-	switch (bit) {
-	case FIX_SPEED:  return &f->speed;
-	case FIX_COURSE: return &f->course;
-	case FIX_ALT:    return &f->alt;
-	case FIX_ACC:    return &f->acc;
-	default:         return &f->batt;
-	}
-}
-
 /* battery_level is 0..1 for Overland and Transistorsoft-style senders, but
  * GPSLogger's Dawarich sender and Home Assistant send a percent: a value
  * above 1 is already one. The product is rounded to 1e-6 so that 0.58
@@ -90,7 +71,7 @@ static unsigned ov_optionals(json_t *props, struct fix *f)
 		used |= ov_opts[i].bit;
 		if (ov_opts[i].kind != OV_PLAIN && x == -1)
 			continue;
-		*ov_slot(f, ov_opts[i].bit) = ov_opts[i].kind == OV_BATTERY ? ov_battery(x) : x;
+		*pfix_slot(f, ov_opts[i].bit) = ov_opts[i].kind == OV_BATTERY ? ov_battery(x) : x;
 		f->has |= ov_opts[i].bit;
 	}
 	return used;
@@ -110,9 +91,9 @@ static char *ov_attrs(json_t *props, unsigned used)
 	const char *key;
 	json_t *v;
 	json_object_foreach(props, key, v) {
-		if (ov_listed(key, ov_skip) || ov_mapped(key, used))
+		if (pname_listed(key, ov_skip) || ov_mapped(key, used))
 			continue;
-		if (ov_listed(key, ov_sentinel_attrs) && json_is_number(v) &&
+		if (pname_listed(key, ov_sentinel_attrs) && json_is_number(v) &&
 		    json_number_value(v) == -1)
 			continue;
 		pattr_add_json(attrs, key, v);

@@ -37,25 +37,6 @@ static const struct ot_opt ot_opts[] = {
 	{ "batt", FIX_BATT,   1 },
 };
 
-static int ot_listed(const char *key, const char *const *names)
-{
-	for (; *names; names++)
-		if (strcmp(key, *names) == 0)
-			return 1;
-	return 0;
-}
-
-static double *ot_slot(struct fix *f, unsigned bit)
-{
-	switch (bit) {
-	case FIX_SPEED:  return &f->speed;
-	case FIX_COURSE: return &f->course;
-	case FIX_ALT:    return &f->alt;
-	case FIX_ACC:    return &f->acc;
-	default:         return &f->batt;
-	}
-}
-
 /* lat and lon: both absent is a record without a position (1), one of them
  * or a non-number is a 400 (-1), else 0. */
 static int ot_position(json_t *root, struct fix *f, struct decode *d)
@@ -99,7 +80,7 @@ static void ot_optionals(json_t *root, struct fix *f, json_t *attrs)
 		double x;
 		int rc = pjson_number(v, &x);
 		if (rc == 1) {
-			*ot_slot(f, ot_opts[i].bit) = x * ot_opts[i].scale;
+			*pfix_slot(f, ot_opts[i].bit) = x * ot_opts[i].scale;
 			f->has |= ot_opts[i].bit;
 		} else if (rc < 0) {
 			pattr_add_json(attrs, ot_opts[i].name, v);
@@ -122,7 +103,7 @@ static int ot_location(json_t *root, struct decode *d)
 	json_t *attrs = pattr_new();
 	ot_optionals(root, &f, attrs);
 	json_object_foreach(root, key, v) {
-		if (ot_listed(key, ot_skip))
+		if (pname_listed(key, ot_skip))
 			continue;
 		int mapped = 0;
 		for (size_t i = 0; i < sizeof ot_opts / sizeof ot_opts[0]; i++)

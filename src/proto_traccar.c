@@ -27,19 +27,11 @@ static const char *const tc_known[] = {
 	"accuracy", "batt", NULL
 };
 
-static char *xstrdup(const char *s)
-{
-	char *p = strdup(s);
-	if (!p)
-		abort();
-	return p;
-}
-
 static void set_cred(struct decode *d, const char *secret)
 {
 	free(d->secret);
 	d->cred = CRED_TOKEN_OR_IDENT;
-	d->secret = xstrdup(secret);
+	d->secret = xmemdup(secret, strlen(secret));
 }
 
 /* One optional number field; sets bit in f->has when present. */

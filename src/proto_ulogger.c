@@ -218,21 +218,11 @@ static int ul_form(const struct http_request *r, struct kvlist *form, int *files
 
 /* ---- credentials ---------------------------------------------------------- */
 
-static char *ul_dup(const char *s, size_t n)
-{
-	char *p = malloc(n + 1);
-	if (!p)
-		abort();
-	memcpy(p, s, n);
-	p[n] = 0;
-	return p;
-}
-
 static void ul_set_cred(struct decode *d, const char *user, size_t ulen, const char *tok)
 {
 	d->cred = CRED_USER_TOKEN;
-	d->user = ul_dup(user, ulen);
-	d->secret = ul_dup(tok, strlen(tok));
+	d->user = xmemdup(user, ulen);
+	d->secret = xmemdup(tok, strlen(tok));
 }
 
 /* Cookie "ulogger=USER:TOKEN" (split at the first ':'); CRED_NONE when
@@ -322,14 +312,6 @@ static double *ul_slot(struct fix *f, unsigned bit)
 	}
 }
 
-static int ul_listed(const char *key, const char *const *names)
-{
-	for (; *names; names++)
-		if (strcmp(key, *names) == 0)
-			return 1;
-	return 0;
-}
-
 static int ul_position(const struct kvlist *form, struct fix *f, struct decode *d)
 {
 	const char *lat = kvlist_get(form, "lat"), *lon = kvlist_get(form, "lon");
@@ -372,7 +354,7 @@ static char *ul_rest(const struct kvlist *form, int files, struct fix *f)
 		for (size_t j = 0; j < sizeof ul_opts / sizeof ul_opts[0]; j++)
 			if (strcmp(k, ul_opts[j].name) == 0)
 				opt = 1;
-		if (!opt && !ul_listed(k, ul_skip))
+		if (!opt && !pname_listed(k, ul_skip))
 			pattr_add_text(attrs, k, form->v[i].val);
 	}
 	if (files && !json_object_get(attrs, "image"))
