@@ -37,16 +37,22 @@ void kvlist_free(struct kvlist *l)
 	kvlist_init(l);
 }
 
-void kvlist_add(struct kvlist *l, const char *key, size_t klen, const char *val, size_t vlen)
+/* Takes ownership of key and val (malloc'd, NUL-terminated). */
+static void kvlist_push(struct kvlist *l, char *key, char *val, size_t vlen)
 {
 	if (l->n == l->cap) {
 		l->cap = l->cap ? l->cap * 2 : 8;
 		l->v = xrealloc(l->v, l->cap * sizeof *l->v);
 	}
-	l->v[l->n].key = xmemdup(key, klen);
-	l->v[l->n].val = xmemdup(val, vlen);
+	l->v[l->n].key = key;
+	l->v[l->n].val = val;
 	l->v[l->n].vlen = vlen;
 	l->n++;
+}
+
+void kvlist_add(struct kvlist *l, const char *key, size_t klen, const char *val, size_t vlen)
+{
+	kvlist_push(l, xmemdup(key, klen), xmemdup(val, vlen), vlen);
 }
 
 static int hexval(int c)
@@ -85,11 +91,12 @@ static void add_pair(struct kvlist *l, const char *s, size_t len)
 	size_t klen = eq ? (size_t)(eq - s) : len;
 	const char *v = eq ? eq + 1 : s + len;
 	size_t vlen = eq ? len - klen - 1 : 0;
+	/* Decoding only shrinks text: decode in place of the final copies
+	 * (the key's length only matters up to its first NUL). */
 	char *k = xrealloc(NULL, klen + 1), *val = xrealloc(NULL, vlen + 1);
-	size_t kn = http_pct_decode(s, klen, k, 1), vn = http_pct_decode(v, vlen, val, 1);
-	kvlist_add(l, k, kn, val, vn);
-	free(k);
-	free(val);
+	http_pct_decode(s, klen, k, 1);
+	size_t vn = http_pct_decode(v, vlen, val, 1);
+	kvlist_push(l, k, val, vn);
 }
 
 void kvlist_parse_urlencoded(struct kvlist *l, const char *s, size_t len)

@@ -435,6 +435,11 @@ static void on_request(void *ctx, struct conn *c, const struct http_request *req
 			return;
 		}
 		if (!ok) {
+			/* Failed sign-ins belong in the log: that is where an
+			 * admin looks for password guessing. */
+			log_info("rejected %s %s from %s: 401 %s", req->method, path, req->peer,
+			         http_header(req, "Authorization") ? "wrong credentials"
+			                                           : "no credentials");
 			reply_error(c, 401, "unauthorized");
 			return;
 		}
