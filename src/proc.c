@@ -61,9 +61,40 @@ pid_t pidfile_read(const char *path)
 	return (pid_t)v;
 }
 
+/* readlink of /proc/PID/exe, without the " (deleted)" an upgrade that
+ * replaced the binary under a running server adds. 0, or -1 when unknown. */
+static int exe_path(const char *link, char *out, size_t len)
+{
+	ssize_t n = readlink(link, out, len - 1);
+	if (n < 0)
+		return -1;
+	out[n] = 0;
+	size_t dl = strlen(" (deleted)");
+	if ((size_t)n > dl && !strcmp(out + n - dl, " (deleted)"))
+		out[n - dl] = 0;
+	return 0;
+}
+
+/* A pidfile outlives a crash or a power cut, and its pid may by now belong
+ * to another program: only a process running a binary of our name is ours
+ * (the name, not the path: `status` may run from another copy than the
+ * one `start` ran). When /proc cannot tell, trust the pid. */
+static int runs_this_binary(pid_t pid)
+{
+	char link[64], mine[PATH_MAX], theirs[PATH_MAX];
+	snprintf(link, sizeof link, "/proc/%d/exe", (int)pid);
+	if (exe_path("/proc/self/exe", mine, sizeof mine) < 0 ||
+	    exe_path(link, theirs, sizeof theirs) < 0)
+		return 1;
+	const char *a = strrchr(mine, '/'), *b = strrchr(theirs, '/');
+	return strcmp(a ? a + 1 : mine, b ? b + 1 : theirs) == 0;
+}
+
 int pid_alive(pid_t pid)
 {
 	if (pid <= 0 || (kill(pid, 0) < 0 && errno == ESRCH))
+		return 0;
+	if (!runs_this_binary(pid))
 		return 0;
 	/* kill() succeeds on zombies; /proc tells them apart. */
 	char path[64], buf[512];
@@ -122,6 +153,10 @@ static void spawn(const struct config *cfg, struct child_spec *kids, size_t nkid
 		signal(SIGTERM, SIG_DFL);
 		signal(SIGINT, SIG_DFL);
 		signal(SIGCHLD, SIG_DFL);
+		/* A terminal hangup reaches the whole process group; the
+		 * supervisor turns it into an orderly SIGTERM, so the server
+		 * must not die of it mid-commit. */
+		signal(SIGHUP, SIG_IGN);
 		sigprocmask(SIG_SETMASK, oldmask, NULL);
 		ready_fd = notify_fd;
 		log_set_tag(k->name);
@@ -257,6 +292,12 @@ void daemonize(int ready_rfd, int ready_wfd, size_t nready, const char *logfile)
 			got += (size_t)n;
 		}
 		if (got < nready) {
+			/* Failed means nothing runs: otherwise the supervisor
+			 * would keep restarting the broken server in the
+			 * background and hold the ports and pidfiles, so the
+			 * next `start` refuses. */
+			if (kill(pid, SIGTERM) == 0 && pid_wait_gone(pid, 60) < 0)
+				kill(pid, SIGKILL);
 			fprintf(stderr, "mintrac: start failed; see %s\n", logfile);
 			exit(1);
 		}

@@ -10,7 +10,9 @@
 
 int   pidfile_write(const char *path, pid_t pid);
 pid_t pidfile_read(const char *path);          /* 0 when missing or invalid */
-int   pid_alive(pid_t pid);                    /* 1 running (not a zombie), else 0 */
+/* 1 when pid runs (not a zombie) a binary named like ours, else 0: a stale
+ * pidfile whose pid now belongs to another program does not count. */
+int   pid_alive(pid_t pid);
 /* Wait up to `seconds` for pid to exit; 0 when gone, -1 on timeout. */
 int   pid_wait_gone(pid_t pid, double seconds);
 

@@ -216,6 +216,15 @@ static void on_request(void *ctx, struct conn *c, const struct http_request *req
 {
 	struct receiver *rcv = ctx;
 	const struct route *rt = route_find(req->path);
+	if (rcv->stopping) {
+		/* Shutting down: take no new work on open keep-alive
+		 * connections, or steady traffic would hold the drain open.
+		 * No reply at all, not even a 503: legacy Traccar Client on
+		 * iOS counts any reply as delivered; a dropped connection
+		 * makes every app keep the point and send it again. */
+		conn_abort(c, "shutting down");
+		return;
+	}
 	if (!rt) {
 		reject(c, req, NULL, 404, "not found");
 		return;

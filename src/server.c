@@ -419,6 +419,17 @@ static void status_line(struct conn *c, struct buf *h, int status, const char *c
 		buf_printf(h, "Content-Type: %s\r\n", ctype);
 }
 
+void conn_abort(struct conn *c, const char *reason)
+{
+	if (c->held) {
+		c->held = 0;
+		c->srv->nwaiting--;
+	}
+	c->pending_reply = 0;
+	c->streaming = 0;
+	conn_close(c, reason);
+}
+
 /* The reply to the pending request went out (or the client is gone):
  * serve the next pipelined request, or close. */
 static void conn_reply_done(struct conn *c, int close_after)
@@ -435,6 +446,8 @@ static void conn_reply_done(struct conn *c, int close_after)
 		c->close_after_write = 1;
 		if (out_pending(c) == 0)
 			conn_linger(c);
+		else
+			conn_arm_timer(c);   /* a held reply had it stopped */
 		return;
 	}
 	conn_arm_timer(c);

@@ -55,6 +55,10 @@ void conn_reply(struct conn *c, int status, const char *ctype, const char *body,
                 const char *extra_headers);
 void conn_reply_close(struct conn *c, int status, const char *ctype, const char *body,
                       size_t len, const char *extra_headers);
+/* Drop the connection instead of answering the current request: the
+ * client sees no reply and retries (some apps count any reply, even a 503,
+ * as delivered). Safe inside on_request. */
+void conn_abort(struct conn *c, const char *reason);
 /* Streaming (chunked) response for large or long-lived bodies. */
 void conn_stream_begin(struct conn *c, int status, const char *ctype, const char *extra_headers);
 void conn_stream_write(struct conn *c, const char *data, size_t len);

@@ -80,6 +80,10 @@ static void handler(void *ctx, struct conn *c, const struct http_request *req)
 		conn_stream_end(c);
 		return;
 	}
+	if (strcmp(req->path, "/abort") == 0) {
+		conn_abort(c, "test");
+		return;
+	}
 	if (strcmp(req->path, "/echo") == 0) {
 		struct buf b;
 		buf_init(&b);
@@ -435,6 +439,28 @@ TEST(server_404_keeps_open)
 	CHECK_INT(cl.r[1].status, 200);
 	CHECK(!cl.eof);
 	client_close(&cl);
+	tserver_stop(&t);
+}
+
+/* conn_abort: no reply at all, the connection drops, nothing pipelined
+ * behind it is answered, and the server goes on serving others. */
+TEST(server_abort_drops_without_reply)
+{
+	struct tserver t;
+	tserver_start(&t, 16);
+	struct client cl, other;
+	client_open(&cl, t.port);
+	client_sends(&t, &cl, "GET /echo HTTP/1.1\r\n\r\nGET /abort HTTP/1.1\r\n\r\n"
+	                      "GET /echo HTTP/1.1\r\n\r\n");
+	CHECK(wait_eof(&t, &cl, 1.0));
+	CHECK_INT(cl.nresp, 1);
+	CHECK_INT(cl.r[0].status, 200);
+	client_open(&other, t.port);
+	client_sends(&t, &other, "GET /echo HTTP/1.1\r\n\r\n");
+	CHECK(wait_responses(&t, &other, 1, 1.0));
+	CHECK_INT(other.r[0].status, 200);
+	client_close(&cl);
+	client_close(&other);
 	tserver_stop(&t);
 }
 
