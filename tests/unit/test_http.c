@@ -5,49 +5,7 @@
 #include "http.h"
 #include "test.h"
 
-/* Builds a request from "METHOD TARGET\nName: value\n...\n\nbody" (the
- * format of fuzz/seeds, like fuzz/fuzz_req.h, but aborting on a malformed
- * test input). Also used by test_proto_{traccar,osmand,gpslogger}.c. */
-#include "test_req.h"
-void mt_test_request(struct http_request *r, const char *raw)
-{
-	memset(r, 0, sizeof *r);
-	const char *nl = strchr(raw, '\n');
-	const char *sp = strchr(raw, ' ');
-	if (!nl || !sp || sp > nl || (size_t)(sp - raw) >= sizeof r->method)
-		abort();
-	memcpy(r->method, raw, (size_t)(sp - raw));
-	const char *target = sp + 1;
-	const char *q = memchr(target, '?', (size_t)(nl - target));
-	r->path = strndup(target, (size_t)((q ? q : nl) - target));
-	r->query = q ? strndup(q + 1, (size_t)(nl - q - 1)) : strdup("");
-	const char *p = nl + 1;
-	while (*p && *p != '\n') {
-		const char *le = strchr(p, '\n');
-		if (!le)
-			le = p + strlen(p);
-		const char *colon = memchr(p, ':', (size_t)(le - p));
-		if (!colon)
-			abort();
-		const char *v = colon + 1;
-		while (*v == ' ')
-			v++;
-		r->headers = realloc(r->headers, (r->nheaders + 1) * sizeof *r->headers);
-		if (!r->headers)
-			abort();
-		r->headers[r->nheaders].name = strndup(p, (size_t)(colon - p));
-		r->headers[r->nheaders].value = strndup(v, (size_t)(le - v));
-		r->nheaders++;
-		p = *le ? le + 1 : le;
-	}
-	if (*p == '\n')
-		p++;
-	r->body = strdup(p);
-	r->body_len = strlen(p);
-	if (!r->path || !r->query || !r->body)
-		abort();
-	strcpy(r->peer, "test");
-}
+#include "test_decode.h"
 
 static void req(struct http_request *r, const char *raw)
 {

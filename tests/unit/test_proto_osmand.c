@@ -2,47 +2,18 @@
  * template (DESIGN.md "Field names"), aliases and errors. */
 #include <jansson.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "proto.h"
 #include "test.h"
 
-#include "test_req.h"
+#include "test_decode.h"
 
 #define NOW INT64_C(1700000000000)
 
-static int run(struct decode *d, const char *raw)
-{
-	struct http_request r;
-	mt_test_request(&r, raw);
-	decode_init(d);
-	d->now_ms = NOW;
-	int rc = proto_osmand(&r, d);
-	http_request_free(&r);
-	if ((rc == 0) != (d->status == 0))
-		test_fail(__FILE__, __LINE__, "return %d but status %d", rc, d->status);
-	return rc;
-}
-
-static json_t *attrs(const struct decode *d, size_t i)
-{
-	if (i >= d->nfixes || !d->fixes[i].attrs)
-		return NULL;
-	json_t *o = json_loads(d->fixes[i].attrs, 0, NULL);
-	if (!json_is_object(o))
-		test_fail(__FILE__, __LINE__, "attrs not a JSON object: %s", d->fixes[i].attrs);
-	return o;
-}
-
-static void expect_400(const char *raw)
-{
-	struct decode d;
-	if (run(&d, raw) != -1)
-		test_fail(__FILE__, __LINE__, "accepted: %s", raw);
-	if (d.status != 400 || d.early_error || !d.error[0] || strchr(d.error, '\n') || d.nfixes)
-		test_fail(__FILE__, __LINE__, "status %d early %d error \"%s\" for %s",
-		          d.status, d.early_error, d.error, raw);
-	decode_free(&d);
-}
+#define run(d, raw) tdec_run(proto_osmand, (raw), strlen(raw), NOW, (d))
+#define attrs(d, i) tdec_attrs((d), (i))
+#define expect_400(raw) tdec_expect_400(proto_osmand, (raw), 0, NOW)
 
 TEST(osmand_example1)
 {

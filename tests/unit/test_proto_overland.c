@@ -8,43 +8,14 @@
 
 #include "proto.h"
 #include "test.h"
-/* fuzz_req.h's header comment holds "seeds/" + "*" + "/", which -Wcomment flags. */
-#include "../../fuzz/fuzz_req.h"
+#include "test_decode.h"
 
 #define NOW_MS INT64_C(1700000000123)
 
-static int ov_run(const char *raw, struct decode *d)
-{
-	struct http_request r;
-	decode_init(d);
-	d->now_ms = NOW_MS;
-	if (fuzz_request((const unsigned char *)raw, strlen(raw), &r) < 0) {
-		test_fail(__FILE__, __LINE__, "bad test request");
-		return -2;
-	}
-	int rc = proto_overland(&r, d);
-	http_request_free(&r);
-	CHECK_INT(rc, d->status ? -1 : 0);
-	return rc;
-}
+#define ov_run(raw, d) tdec_run(proto_overland, (raw), strlen(raw), NOW_MS, (d))
+#define ov_attrs(f) tdec_fix_attrs(f)
+#define ov_expect_400(raw, early) tdec_expect_400(proto_overland, (raw), (early), NOW_MS)
 
-static json_t *ov_attrs(const struct fix *f)
-{
-	json_error_t e;
-	if (!f->attrs)
-		return NULL;
-	json_t *a = json_loads(f->attrs, 0, &e);
-	CHECK(a != NULL);
-	CHECK(json_is_object(a));
-	return a;
-}
-
-#define ATTR_INT(a, k, v) do { json_t *x_ = json_object_get((a), (k)); \
-	CHECK(json_is_integer(x_)); CHECK_INT(json_integer_value(x_), (v)); } while (0)
-#define ATTR_REAL(a, k, v) do { json_t *x_ = json_object_get((a), (k)); \
-	CHECK(json_is_number(x_)); CHECK_DBL(json_number_value(x_), (v)); } while (0)
-#define ATTR_STR(a, k, v) CHECK_STR(json_string_value(json_object_get((a), (k))), (v))
-#define ATTR_NONE(a, k) CHECK(json_object_get((a), (k)) == NULL)
 
 static void ov_check_reply(const struct decode *d)
 {
@@ -414,18 +385,6 @@ TEST(ov_credentials)
 	/* Overland's owntracks-mode header on an Overland path too. */
 	ov_run("POST /overland\nAuthorization: Basic tok_en-123:\n\n{\"locations\":[]}", &d);
 	CHECK_STR(d.secret, "tok_en-123");
-	decode_free(&d);
-}
-
-static void ov_expect_400(const char *raw, int early)
-{
-	struct decode d;
-	ov_run(raw, &d);
-	CHECK_INT(d.status, 400);
-	CHECK_INT(d.early_error, early);
-	CHECK_INT(d.nfixes, 0);
-	CHECK(d.error[0] != 0);
-	CHECK(strchr(d.error, '\n') == NULL);
 	decode_free(&d);
 }
 

@@ -8,48 +8,15 @@
 
 #include "proto.h"
 #include "test.h"
-/* fuzz_req.h's header comment holds "seeds/" + "*" + "/", which -Wcomment flags. */
-#include "../../fuzz/fuzz_req.h"
+#include "test_decode.h"
 
 #define NOW_MS INT64_C(1700000000123)
 
-static int ot_run_len(const char *raw, size_t len, struct decode *d)
-{
-	struct http_request r;
-	decode_init(d);
-	d->now_ms = NOW_MS;
-	if (fuzz_request((const unsigned char *)raw, len, &r) < 0) {
-		test_fail(__FILE__, __LINE__, "bad test request");
-		return -2;
-	}
-	int rc = proto_owntracks(&r, d);
-	http_request_free(&r);
-	/* The return code mirrors the status. */
-	CHECK_INT(rc, d->status ? -1 : 0);
-	return rc;
-}
+#define ot_run(raw, d) tdec_run(proto_owntracks, (raw), strlen(raw), NOW_MS, (d))
+#define ot_run_len(raw, len, d) tdec_run(proto_owntracks, (raw), (len), NOW_MS, (d))
+#define ot_attrs(f) tdec_fix_attrs(f)
+#define ot_expect_400(raw, early) tdec_expect_400(proto_owntracks, (raw), (early), NOW_MS)
 
-static int ot_run(const char *raw, struct decode *d)
-{
-	return ot_run_len(raw, strlen(raw), d);
-}
-
-/* Parsed attributes of a fix (NULL when it has none). */
-static json_t *ot_attrs(const struct fix *f)
-{
-	json_error_t e;
-	if (!f->attrs)
-		return NULL;
-	json_t *a = json_loads(f->attrs, 0, &e);
-	CHECK(a != NULL);
-	CHECK(json_is_object(a));
-	return a;
-}
-
-#define ATTR_INT(a, k, v) do { json_t *x_ = json_object_get((a), (k)); \
-	CHECK(json_is_integer(x_)); CHECK_INT(json_integer_value(x_), (v)); } while (0)
-#define ATTR_STR(a, k, v) CHECK_STR(json_string_value(json_object_get((a), (k))), (v))
-#define ATTR_NONE(a, k) CHECK(json_object_get((a), (k)) == NULL)
 
 static void ot_check_ok_empty(struct decode *d)
 {
@@ -473,18 +440,6 @@ TEST(ot_numeric_strings_and_unicode)
 		ATTR_STR(a, "desc", "Caf\xc3\xa9 \xe2\x82\xac");
 		json_decref(a);
 	}
-	decode_free(&d);
-}
-
-static void ot_expect_400(const char *raw, int early)
-{
-	struct decode d;
-	ot_run(raw, &d);
-	CHECK_INT(d.status, 400);
-	CHECK_INT(d.early_error, early);
-	CHECK_INT(d.nfixes, 0);
-	CHECK(d.error[0] != 0);
-	CHECK(strchr(d.error, '\n') == NULL);
 	decode_free(&d);
 }
 

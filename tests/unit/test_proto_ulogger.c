@@ -7,49 +7,23 @@
 
 #include "proto.h"
 #include "test.h"
-/* fuzz_req.h's header comment holds "seeds/" + "*" + "/", which -Wcomment flags. */
-#include "../../fuzz/fuzz_req.h"
+#include "test_decode.h"
 
 #define NOW_MS INT64_C(1714558530123)
-#define TOKEN "Zq3_k9Lm-Xw7Yp2RtV8sAb4"
-#define COOKIE "Cookie: ulogger=demo:" TOKEN "\n"
 
+/* Every μlogger reply is JSON, the errors included. */
 static int ul_run_len(const char *raw, size_t len, struct decode *d)
 {
-	struct http_request r;
-	decode_init(d);
-	d->now_ms = NOW_MS;
-	if (fuzz_request((const unsigned char *)raw, len, &r) < 0) {
-		test_fail(__FILE__, __LINE__, "bad test request");
-		return -2;
-	}
-	int rc = proto_ulogger(&r, d);
-	http_request_free(&r);
-	CHECK_INT(rc, d->status ? -1 : 0);
+	int rc = tdec_run(proto_ulogger, raw, len, NOW_MS, d);
 	CHECK_STR(d->reply_type, "application/json");
 	return rc;
 }
+#define ul_run(raw, d) ul_run_len((raw), strlen(raw), (d))
+#define ul_attrs(f) tdec_fix_attrs(f)
+#define ul_expect_400(raw, early) tdec_expect_400(proto_ulogger, (raw), (early), NOW_MS)
+#define TOKEN "Zq3_k9Lm-Xw7Yp2RtV8sAb4"
+#define COOKIE "Cookie: ulogger=demo:" TOKEN "\n"
 
-static int ul_run(const char *raw, struct decode *d)
-{
-	return ul_run_len(raw, strlen(raw), d);
-}
-
-static json_t *ul_attrs(const struct fix *f)
-{
-	json_error_t e;
-	if (!f->attrs)
-		return NULL;
-	json_t *a = json_loads(f->attrs, 0, &e);
-	CHECK(a != NULL);
-	CHECK(json_is_object(a));
-	return a;
-}
-
-#define ATTR_INT(a, k, v) do { json_t *x_ = json_object_get((a), (k)); \
-	CHECK(json_is_integer(x_)); CHECK_INT(json_integer_value(x_), (v)); } while (0)
-#define ATTR_STR(a, k, v) CHECK_STR(json_string_value(json_object_get((a), (k))), (v))
-#define ATTR_NONE(a, k) CHECK(json_object_get((a), (k)) == NULL)
 
 static void ul_check_cookie_cred(const struct decode *d)
 {
@@ -335,18 +309,6 @@ TEST(ul_multipart_variants)
 	decode_free(&d);
 }
 
-static void ul_expect_400(const char *raw, int early)
-{
-	struct decode d;
-	ul_run(raw, &d);
-	CHECK_INT(d.status, 400);
-	CHECK_INT(d.early_error, early);
-	CHECK_INT(d.nfixes, 0);
-	CHECK(d.error[0] != 0);
-	CHECK(strchr(d.error, '\n') == NULL);
-	decode_free(&d);
-}
-
 TEST(ul_multipart_malformed)
 {
 #define MP "POST /client/index.php\n" COOKIE "Content-Type: multipart/form-data; boundary=XX\n\n"
@@ -506,7 +468,7 @@ TEST(ul_trackid_positive)
 	struct http_request r;
 	struct decode d;
 	static const char raw[] = "POST /client/index.php\n" COOKIE "\naction=addtrack";
-	CHECK(fuzz_request((const unsigned char *)raw, sizeof raw - 1, &r) == 0);
+	mt_test_request(&r, raw);
 	decode_init(&d);
 	d.now_ms = 500;          /* (0 s) % 2^31-1 would be 0: never sent */
 	proto_ulogger(&r, &d);
