@@ -13,6 +13,7 @@ import signal
 import socket
 import subprocess
 import tempfile
+import unittest
 import time
 import urllib.parse
 
@@ -476,3 +477,45 @@ class Mintrac:
             self._logf.close()
             self._logf = None
         shutil.rmtree(self.root, ignore_errors=True)
+
+
+class ServerCase(unittest.TestCase):
+    """One running mintrac per test class. `users` are added and prepare()
+    runs before the servers start (with `conf` written to the config); the
+    class fails at teardown when the servers did not stop cleanly (exit 0,
+    no leftover children, no sanitizer report)."""
+    m = None
+    users = (("alice", "alice-secret-1"),)
+    conf = None
+
+    @classmethod
+    def prepare(cls):
+        pass
+
+    @classmethod
+    def setUpClass(cls):
+        cls.m = Mintrac(conf=cls.conf)
+        try:
+            for name, password in cls.users:
+                cls.m.add_user(name, password)
+            cls.prepare()
+            cls.m.run()
+        except BaseException:
+            cls.m.close()
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        try:
+            problem = cls.m.stop_checked()
+        finally:
+            cls.m.close()
+        if problem:
+            raise AssertionError("%s: %s" % (cls.__name__, problem))
+
+    def device(self, suffix="", ident=None):
+        """A new device of the first user, named after the test: (name, token)."""
+        name = (self._testMethodName[5:] + suffix)[:64]
+        d = self.m.add_device(self.users[0][0], name, ident=ident)
+        self.assertRegex(d["token"], r"^[A-Za-z0-9_-]{22,}$")
+        return name, d["token"]

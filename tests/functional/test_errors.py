@@ -8,7 +8,7 @@ import time
 import unittest
 import urllib.parse
 
-from harness import Mintrac, basic, recv_responses, is_closed
+from harness import Mintrac, ServerCase, basic, recv_responses, is_closed
 
 USER = "alice"
 PASSWORD = "alice-secret-1"
@@ -49,33 +49,9 @@ def send_big(port, head: bytes, body_len: int, fill=b"a", timeout=20):
         s.close()
 
 
-class ErrorBase(unittest.TestCase):
-    m = None
+class ErrorBase(ServerCase):
+    users = ((USER, PASSWORD), ("bob", "bob-secret-1"))
     ts = 1714558530
-
-    @classmethod
-    def setUpClass(cls):
-        cls.m = Mintrac()
-        try:
-            cls.m.add_user(USER, PASSWORD)
-            cls.m.add_user("bob", "bob-secret-1")
-            cls.m.run()
-        except BaseException:
-            cls.m.close()
-            raise
-
-    @classmethod
-    def tearDownClass(cls):
-        try:
-            problem = cls.m.stop_checked()
-        finally:
-            cls.m.close()
-        if problem:
-            raise AssertionError("%s: %s" % (cls.__name__, problem))
-
-    def device(self, suffix="", ident=None):
-        name = (self._testMethodName[5:] + suffix)[:64]
-        return name, self.m.add_device(USER, name, ident=ident)["token"]
 
     def next_ts(self):
         ErrorBase.ts += 1

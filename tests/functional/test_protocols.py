@@ -6,7 +6,7 @@ import json
 import re
 import unittest
 
-from harness import Mintrac, basic, client_requests
+from harness import Mintrac, ServerCase, basic, client_requests
 
 USER = "alice"
 PASSWORD = "alice-secret-1"
@@ -45,34 +45,10 @@ def headers_of(req, drop=(), extra=None):
     return h
 
 
-class ProtocolBase(unittest.TestCase):
-    m = None
-
-    @classmethod
-    def setUpClass(cls):
-        cls.m = Mintrac()
-        try:
-            cls.m.add_user(USER, PASSWORD)
-            cls.m.run()
-        except BaseException:
-            cls.m.close()
-            raise
-
-    @classmethod
-    def tearDownClass(cls):
-        try:
-            problem = cls.m.stop_checked()
-        finally:
-            cls.m.close()
-        if problem:
-            raise AssertionError("%s: %s" % (cls.__name__, problem))
+class ProtocolBase(ServerCase):
+    users = ((USER, PASSWORD),)
 
     # --- helpers
-    def device(self, suffix="", ident=None):
-        name = (self._testMethodName[5:] + suffix)[:64]
-        d = self.m.add_device(USER, name, ident=ident)
-        self.assertRegex(d["token"], r"^[A-Za-z0-9_-]{22,}$")
-        return name, d["token"]
 
     def send(self, method, path, body=None, headers=None):
         st, hdrs, data = self.m.request(method, path, body=body, headers=headers)

@@ -8,7 +8,7 @@ import threading
 import time
 import unittest
 
-from harness import Mintrac, recv_responses, is_closed
+from harness import Mintrac, ServerCase, recv_responses, is_closed
 
 USER = "alice"
 PASSWORD = "alice-secret-1"
@@ -18,31 +18,9 @@ def get(path):
     return ("GET %s HTTP/1.1\r\nHost: x\r\n\r\n" % path).encode()
 
 
-class Connections(unittest.TestCase):
-    m = None
+class Connections(ServerCase):
+    users = ((USER, PASSWORD),)
 
-    @classmethod
-    def setUpClass(cls):
-        cls.m = Mintrac()
-        try:
-            cls.m.add_user(USER, PASSWORD)
-            cls.m.run()
-        except BaseException:
-            cls.m.close()
-            raise
-
-    @classmethod
-    def tearDownClass(cls):
-        try:
-            problem = cls.m.stop_checked()
-        finally:
-            cls.m.close()
-        if problem:
-            raise AssertionError("%s: %s" % (cls.__name__, problem))
-
-    def device(self, suffix=""):
-        name = (self._testMethodName[5:] + suffix)[:64]
-        return name, self.m.add_device(USER, name)["token"]
 
     def count(self, name):
         return self.m.device_count(name, USER, PASSWORD)
@@ -281,28 +259,13 @@ class Connections(unittest.TestCase):
         self.assertEqual(self.count(name), 1024)
 
 
-class IdleTimeout(unittest.TestCase):
-    m = None
+class IdleTimeout(ServerCase):
+    users = ((USER, PASSWORD),)
+    conf = {"idle_timeout": 2}
 
     @classmethod
-    def setUpClass(cls):
-        cls.m = Mintrac(conf={"idle_timeout": 2})
-        try:
-            cls.m.add_user(USER, PASSWORD)
-            cls.tok = cls.m.add_device(USER, "phone")["token"]
-            cls.m.run()
-        except BaseException:
-            cls.m.close()
-            raise
-
-    @classmethod
-    def tearDownClass(cls):
-        try:
-            problem = cls.m.stop_checked()
-        finally:
-            cls.m.close()
-        if problem:
-            raise AssertionError("%s: %s" % (cls.__name__, problem))
+    def prepare(cls):
+        cls.tok = cls.m.add_device(USER, "phone")["token"]
 
     def _time_to_close(self, s, limit=8):
         """Seconds until the server closes s (data such as a 408 is allowed first)."""
