@@ -240,13 +240,19 @@ uint64_t import_skipped_nonpoint(const struct importer *im)
 int import_fail(struct import_state *st, uint64_t line, const char *fmt, ...)
 {
 	va_list ap;
+	va_start(ap, fmt);
+	int rc = import_vfail(st, line, fmt, ap);
+	va_end(ap);
+	return rc;
+}
+
+int import_vfail(struct import_state *st, uint64_t line, const char *fmt, va_list ap)
+{
 	if (st->rc)
 		return st->rc;
 	st->rc = IMPORT_ERR;
 	st->err_line = line;
-	va_start(ap, fmt);
 	vsnprintf(st->err, sizeof st->err, fmt, ap);
-	va_end(ap);
 	/* One line on the terminal whatever the file held. */
 	for (char *p = st->err; *p; p++)
 		if ((unsigned char)*p < 0x20 || *p == 0x7f)

@@ -6,6 +6,7 @@
  * constant whatever the file size. */
 #ifndef MINTRAC_IMPORT_H
 #define MINTRAC_IMPORT_H
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include "point.h"
@@ -67,6 +68,8 @@ int import_emit(struct import_state *st, uint64_t line, const struct fix *f);
 /* Records the first error (printf-style reason, made one line); returns IMPORT_ERR. */
 int import_fail(struct import_state *st, uint64_t line, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+int import_vfail(struct import_state *st, uint64_t line, const char *fmt, va_list ap)
+    __attribute__((format(printf, 3, 0)));
 
 struct import_xml;
 struct import_xml *import_xml_new(struct import_state *st);

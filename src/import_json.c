@@ -164,12 +164,10 @@ static int jfail(struct import_json *p, const char *fmt, ...) __attribute__((for
  * bytes yajl consumed up to the cancel. */
 static int jfail(struct import_json *p, const char *fmt, ...)
 {
-	char msg[sizeof p->st->err];
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof msg, fmt, ap);
+	import_vfail(p->st, 0, fmt, ap);
 	va_end(ap);
-	import_fail(p->st, 0, "%s", msg);
 	return 0;
 }
 

@@ -46,12 +46,11 @@ static int tfail(struct import_text *p, const char *fmt, ...) __attribute__((for
 
 static int tfail(struct import_text *p, const char *fmt, ...)
 {
-	char msg[sizeof p->st->err];
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof msg, fmt, ap);
+	int rc = import_vfail(p->st, p->rec_line, fmt, ap);
 	va_end(ap);
-	return import_fail(p->st, p->rec_line, "%s", msg);
+	return rc;
 }
 
 static char *trim(char *s)

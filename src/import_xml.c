@@ -83,12 +83,10 @@ static int fail(struct import_xml *p, const char *fmt, ...) __attribute__((forma
 
 static int fail(struct import_xml *p, const char *fmt, ...)
 {
-	char msg[sizeof p->st->err];
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof msg, fmt, ap);
+	import_vfail(p->st, xline(p), fmt, ap);
 	va_end(ap);
-	import_fail(p->st, xline(p), "%s", msg);
 	stop(p);
 	return -1;
 }

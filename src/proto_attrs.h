@@ -219,12 +219,20 @@ static inline int pjson_number(json_t *v, double *out)
 	return -1;
 }
 
-/* Parses a request body as JSON. On failure records an early 400 with
- * jansson's reason, reduced to printable ASCII so it stays one line. */
+/* Parses a request body as one JSON object. On failure records an early
+ * 400 with jansson's reason, reduced to printable ASCII so it stays one
+ * line, or saying the root is no object. */
 static inline json_t *pjson_load(const struct http_request *r, struct decode *d)
 {
 	json_error_t err;
 	json_t *root = json_loadb(r->body ? r->body : "", r->body_len, 0, &err);
+	/* Every client's JSON body is one object: anything else does not
+	 * parse as far as the decoders are concerned. */
+	if (root && !json_is_object(root)) {
+		json_decref(root);
+		decode_fail(d, 1, "JSON root is not an object");
+		return NULL;
+	}
 	if (root)
 		return root;
 	char text[sizeof err.text];

@@ -78,10 +78,6 @@ static int gl_json_body(const struct http_request *r, struct kvlist *kv, struct 
 	json_t *root = pjson_load(r, d);
 	if (!root)
 		return -1;
-	if (!json_is_object(root)) {
-		json_decref(root);
-		return decode_fail(d, 1, "JSON root is not an object");
-	}
 	json_object_foreach(root, key, v)
 		add_json_member(kv, key, v);
 	json_decref(root);

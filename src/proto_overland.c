@@ -212,8 +212,6 @@ static int ov_batch(json_t *root, struct decode *d)
 	size_t i;
 	json_t *feat;
 
-	if (!json_is_object(root))
-		return decode_fail(d, 1, "JSON root is not an object");
 	json_t *locs = json_object_get(root, "locations");
 	if (!json_is_array(locs))
 		return decode_fail(d, 1, "locations missing or not an array");

@@ -142,13 +142,9 @@ int proto_owntracks(const struct http_request *r, struct decode *d)
 	if (!root)
 		return -1;
 	int rc = 0;
-	if (!json_is_object(root)) {
-		rc = decode_fail(d, 1, "JSON root is not an object");
-	} else {
-		const char *type = json_string_value(json_object_get(root, "_type"));
-		if (type && strcmp(type, "location") == 0)
-			rc = ot_location(root, d);
-	}
+	const char *type = json_string_value(json_object_get(root, "_type"));
+	if (type && strcmp(type, "location") == 0)
+		rc = ot_location(root, d);
 	json_decref(root);
 	return rc;
 }

@@ -267,10 +267,6 @@ static int tc_json(const struct http_request *r, struct decode *d)
 	json_t *root = pjson_load(r, d);
 	if (!root)
 		return -1;
-	if (!json_is_object(root)) {
-		json_decref(root);
-		return decode_fail(d, 1, "JSON root is not an object");
-	}
 	tc_json_cred(r, root, d);
 	json_t *loc = json_object_get(root, "location");
 	if (json_is_array(loc)) {
