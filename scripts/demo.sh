@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # One command from a fresh checkout to a running mintrac: installs the build
-# dependencies, builds, creates ./mintrac-data with a demo user and device,
-# prints the device's settings for every phone app and runs in the
-# foreground (Ctrl-C stops it). Safe to run again: it reuses what exists.
+# dependencies, builds, creates ./mintrac-data with a demo user and device
+# holding a generated day of demo fixes, prints the device's settings for
+# every phone app and runs in the foreground (Ctrl-C stops it). Safe to run
+# again: it reuses what exists.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -30,6 +31,14 @@ if [ -f "$settings" ]; then
 	cat "$settings"
 else
 	"$bin" device token "$user" "$device" | tee "$settings"
+fi
+echo
+# A day of generated fixes (a walk and a drive in Berlin, marked as demo
+# data) so the map shows a track before a phone is set up. Adding the
+# same day again adds nothing. It is optional: mintrac starts without it.
+if "$bin" demo "$user" "$device"; then
+	printf 'Remove the demo data with:  %q -d %q demo --remove %q %q\n' \
+		"$bin" "$MINTRAC_DATA" "$user" "$device"
 fi
 echo
 echo "Web app: http://${MINTRAC_WEBAPP_LISTEN:-127.0.0.1:8082}/  (user '$user', password '$password')"

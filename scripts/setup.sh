@@ -17,7 +17,15 @@ done
 
 # Build + runtime libraries, and what the functional tests call.
 pkgs=(gcc make pkg-config libev-dev libsqlite3-dev libhttp-parser-dev
-      libjansson-dev libsodium-dev libyajl-dev libexpat1-dev sqlite3 python3 curl)
+      libjansson-dev libsodium-dev libyajl-dev libexpat1-dev libwslay-dev sqlite3 python3 curl)
+# The page embeds Leaflet and a QR-code library from npm (web/package-lock.json);
+# the browser tests drive Debian's Chromium with playwright-core. Node.js
+# packaged elsewhere (e.g. NodeSource's nodejs, which bundles npm and
+# conflicts with Debian's npm package) is used as it is, so node and npm
+# are asked for only when the commands are missing.
+pkgs+=(chromium)
+command -v node >/dev/null 2>&1 || pkgs+=(nodejs)
+command -v npm >/dev/null 2>&1 || pkgs+=(npm)
 # libFuzzer: Debian 12's clang is 14, whose libclang_rt.fuzzer-*.a ships in
 # libclang-rt-14-dev (the unversioned libclang-rt-dev only depends on it).
 # wrk drives bench/ingest.
@@ -47,6 +55,17 @@ else
 	echo "setup: apt-get install ${missing[*]}"
 	"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive \
 		apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+# web/node_modules, exactly as web/package-lock.json pins it, when missing or
+# older than the lock file (npm writes node_modules/.package-lock.json last).
+web=$(cd "$(dirname "$0")/../web" && pwd)
+if [[ ! -e "$web/node_modules/.package-lock.json" ||
+      "$web/package-lock.json" -nt "$web/node_modules/.package-lock.json" ]]; then
+	echo "setup: npm ci in web/"
+	(cd "$web" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund)
+else
+	echo "setup: web/node_modules up to date"
 fi
 
 if ((!minimal)); then

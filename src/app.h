@@ -5,6 +5,9 @@
 #define MINTRAC_APP_H
 #include "config.h"
 
+/* The release, as /api/config and /api/0/version report it. */
+#define MINTRAC_VERSION "0.2.0"
+
 int receiver_main(const struct config *cfg, int listen_fd);
 int webapp_main(const struct config *cfg, int listen_fd);
 #endif

@@ -22,6 +22,8 @@ void cli_device(struct store *s, const char *user, const char *dev,
 /* Name rules of the contract. NULL when valid, else why not. */
 const char *check_user_name(const char *name);
 const char *check_device_name(const char *name);
+/* A device's ident (Traccar Client's id): NULL when valid, else why not. */
+const char *check_device_ident(const char *ident);
 /* Read a password: first line of stdin with --password-stdin, else a
  * terminal prompt (twice). Dies on short (< 8) passwords. */
 void read_password(int from_stdin, char *out, size_t len);
@@ -36,4 +38,5 @@ int cmd_device(struct cli *c);
 int cmd_import(struct cli *c);
 int cmd_export(struct cli *c);
 int cmd_backup(struct cli *c);
+int cmd_demo(struct cli *c);
 #endif

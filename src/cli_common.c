@@ -67,6 +67,14 @@ const char *check_user_name(const char *name)
 	return NULL;
 }
 
+/* '&' would cut the ident short in the query strings that carry it. */
+const char *check_device_ident(const char *ident)
+{
+	if (!*ident || strlen(ident) > 128 || strchr(ident, '&'))
+		return "invalid ident: 1 to 128 characters, no '&'";
+	return NULL;
+}
+
 const char *check_device_name(const char *name)
 {
 	const unsigned char *p = (const unsigned char *)name;

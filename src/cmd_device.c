@@ -61,8 +61,8 @@ static int device_add(struct cli *c)
 	const char *why = check_device_name(name);
 	if (why)
 		die("invalid device name: %s", why);
-	if (o.ident && (!*o.ident || strlen(o.ident) > 128 || strchr(o.ident, '&')))
-		die("invalid ident: 1 to 128 characters");
+	if (o.ident && (why = check_device_ident(o.ident)) != NULL)
+		die("%s", why);
 	struct store *s = cli_store(c);
 	struct user_rec u;
 	cli_user(s, user, &u);

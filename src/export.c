@@ -1,6 +1,8 @@
-/* Export writers: GeoJSON, GPX 1.1, CSV, KML 2.2. The document is produced
- * while walking store_fixes and handed to the sink in pieces of ~64 KiB, so
- * an export of years of fixes never sits in memory whole. */
+/* Export writers: GeoJSON, GPX 1.1, CSV, KML 2.2. A document is written
+ * piece by piece (export_more): each piece reads the next fixes with one
+ * short store_fixes walk that starts just after the last fix written
+ * (keyset paging by time), so an export of years of fixes never sits in
+ * memory whole and no read transaction stays open between pieces. */
 #include "export.h"
 
 #include <math.h>
@@ -11,24 +13,50 @@
 #include "buf.h"
 
 #define FLUSH_AT (64 * 1024)
+/* Most fixes one walk reads, whatever the budget: bounds a piece for
+ * formats whose text lags behind the fixes read (KML coordinates). */
+#define PAGE_MAX 4096
 /* KML's gx:Track wants every <when> before every <gx:coord>; to stay
  * streaming, a device's fixes go into gx:Tracks of at most this many. */
 #define KML_CHUNK 1000
+/* store_fixes' callback returns this to pause a walk at a page's end;
+ * distinct from every store_rc. */
+#define WALK_PAUSE 0x7e00
 
 #define GPX_NS_MINTRAC "urn:mintrac:gpx:1"
 
 struct ewriter {
 	struct buf  b;
-	export_sink sink;
-	void       *ctx;
-	int         sink_rc;      /* first non-zero return of the sink */
 	enum export_format fmt;
 	const char *device;       /* current device name */
 	int         several;      /* more than one device: name each fix */
 	int         first;        /* no fix written yet (GeoJSON commas) */
+	int         no_attrs;     /* thinned track: features without attributes */
 	/* KML chunking: coordinates wait here until the chunk's whens are out. */
 	struct buf  coords;
 	size_t      chunk_n;
+};
+
+struct export {
+	struct ewriter w;
+	struct store  *s;
+	int64_t       *ids;
+	char         **names;
+	size_t         ndev;
+	int64_t        from_ms, to_ms;
+	/* times mode (export_new_times): fetch these fixes of ids[0] */
+	int64_t       *times;
+	size_t         ntimes, ti;
+	int            by_times;
+	/* progress */
+	size_t         dev;         /* device being written */
+	int            dev_open;    /* its device_begin is out */
+	int64_t        next_ms;     /* where its next walk starts */
+	size_t         page_n;      /* fixes read by the current walk */
+	int64_t        last_ms;     /* time of the last fix written */
+	size_t         budget;
+	int            begun, done;
+	int            err;         /* STORE_ERR or the sink's value once failed */
 };
 
 static const struct {
@@ -69,26 +97,6 @@ const char *export_extension(enum export_format f)
 
 /* ---- output plumbing ---- */
 
-static int ew_flush(struct ewriter *w)
-{
-	if (w->sink_rc)
-		return w->sink_rc;
-	if (w->b.len) {
-		int rc = w->sink(w->ctx, w->b.data, w->b.len);
-		buf_reset(&w->b);
-		if (rc) {
-			w->sink_rc = rc;
-			return rc;
-		}
-	}
-	return 0;
-}
-
-static int ew_maybe_flush(struct ewriter *w)
-{
-	return w->b.len >= FLUSH_AT ? ew_flush(w) : 0;
-}
-
 /* RFC 4180 field: quoted when it holds a separator, quote or line break. */
 static void add_csv_field(struct buf *b, const char *s, int force_quote)
 {
@@ -126,7 +134,7 @@ static void json_prop(struct buf *b, const char *name, double v)
 	buf_add_double(b, v);
 }
 
-void export_geojson_feature(struct buf *b, const struct fix *f, const char *device)
+static void feature(struct buf *b, const struct fix *f, const char *device, int attrs)
 {
 	buf_adds(b, "{\"type\":\"Feature\",\"geometry\":{\"type\":\"Point\",\"coordinates\":[");
 	buf_add_double(b, f->lon);
@@ -149,13 +157,20 @@ void export_geojson_feature(struct buf *b, const struct fix *f, const char *devi
 		json_prop(b, "accuracy", f->acc);
 	if (f->has & FIX_BATT)
 		json_prop(b, "battery", f->batt);
-	buf_adds(b, ",\"attributes\":");
-	buf_adds(b, attrs_or_empty(f));
+	if (attrs) {
+		buf_adds(b, ",\"attributes\":");
+		buf_adds(b, attrs_or_empty(f));
+	}
 	if (device) {
 		buf_adds(b, ",\"device\":");
 		buf_add_json_str(b, device);
 	}
 	buf_adds(b, "}}");
+}
+
+void export_geojson_feature(struct buf *b, const struct fix *f, const char *device)
+{
+	feature(b, f, device, 1);
 }
 
 static void geojson_fix(struct ewriter *w, const struct fix *f)
@@ -164,7 +179,7 @@ static void geojson_fix(struct ewriter *w, const struct fix *f)
 		buf_addc(&w->b, ',');
 	w->first = 0;
 	buf_addc(&w->b, '\n');
-	export_geojson_feature(&w->b, f, w->several ? w->device : NULL);
+	feature(&w->b, f, w->several ? w->device : NULL, !w->no_attrs);
 }
 
 /* ---- GPX ---- */
@@ -352,55 +367,197 @@ static void device_end(struct ewriter *w)
 	}
 }
 
-static int on_fix(void *ctx, const struct fix *f)
+static void write_fix(struct ewriter *w, const struct fix *f)
 {
-	struct ewriter *w = ctx;
 	switch (w->fmt) {
 	case EXPORT_GEOJSON: geojson_fix(w, f); break;
 	case EXPORT_GPX:     gpx_fix(w, f); break;
 	case EXPORT_CSV:     csv_fix(w, f); break;
 	case EXPORT_KML:     kml_fix(w, f); break;
 	}
-	return ew_maybe_flush(w);
+}
+
+/* ---- the document, piece by piece ---- */
+
+static struct export *export_alloc(struct store *s, enum export_format f, size_t ndev)
+{
+	if ((unsigned)f >= sizeof formats / sizeof formats[0])
+		return NULL;
+	struct export *e = calloc(1, sizeof *e);
+	if (!e)
+		return NULL;
+	buf_init(&e->w.b);
+	buf_init(&e->w.coords);
+	e->w.fmt = f;
+	e->w.several = ndev > 1;
+	e->w.first = 1;
+	e->s = s;
+	e->ndev = ndev;
+	if (ndev && (!(e->ids = calloc(ndev, sizeof *e->ids)) ||
+	             !(e->names = calloc(ndev, sizeof *e->names)))) {
+		export_free(e);
+		return NULL;
+	}
+	return e;
+}
+
+struct export *export_new(struct store *s, const int64_t *device_ids, const char *const *names,
+                          size_t ndevices, int64_t from_ms, int64_t to_ms, enum export_format f)
+{
+	struct export *e = export_alloc(s, f, ndevices);
+	if (!e)
+		return NULL;
+	for (size_t i = 0; i < ndevices; i++) {
+		e->ids[i] = device_ids[i];
+		if (!(e->names[i] = strdup(names[i] ? names[i] : ""))) {
+			export_free(e);
+			return NULL;
+		}
+	}
+	e->from_ms = from_ms;
+	e->to_ms = to_ms;
+	return e;
+}
+
+struct export *export_new_times(struct store *s, int64_t device_id, const int64_t *times,
+                                size_t n)
+{
+	struct export *e = export_alloc(s, EXPORT_GEOJSON, 1);
+	if (!e)
+		return NULL;
+	e->ids[0] = device_id;
+	e->by_times = 1;
+	e->w.no_attrs = 1;
+	if (!(e->names[0] = strdup("")) ||
+	    (n && !(e->times = malloc(n * sizeof *e->times)))) {
+		export_free(e);
+		return NULL;
+	}
+	if (n)
+		memcpy(e->times, times, n * sizeof *e->times);
+	e->ntimes = n;
+	return e;
+}
+
+void export_free(struct export *e)
+{
+	if (!e)
+		return;
+	for (size_t i = 0; e->names && i < e->ndev; i++)
+		free(e->names[i]);
+	free(e->names);
+	free(e->ids);
+	free(e->times);
+	buf_free(&e->w.coords);
+	buf_free(&e->w.b);
+	free(e);
+}
+
+static int on_fix(void *ctx, const struct fix *f)
+{
+	struct export *e = ctx;
+	write_fix(&e->w, f);
+	e->last_ms = f->time_ms;
+	e->page_n++;
+	return e->w.b.len >= e->budget || e->page_n >= PAGE_MAX ? WALK_PAUSE : 0;
+}
+
+/* The next walk over the current device: STORE_OK or STORE_ERR. */
+static int range_step(struct export *e)
+{
+	struct ewriter *w = &e->w;
+	if (e->dev == e->ndev) {
+		doc_end(w);
+		e->done = 1;
+		return STORE_OK;
+	}
+	if (!e->dev_open) {
+		w->device = e->names[e->dev];
+		device_begin(w);
+		e->dev_open = 1;
+		e->next_ms = e->from_ms;
+	}
+	e->page_n = 0;
+	int rc = store_fixes(e->s, e->ids[e->dev], e->next_ms, e->to_ms, on_fix, e);
+	if (rc == WALK_PAUSE && e->last_ms < e->to_ms) {
+		e->next_ms = e->last_ms + 1;
+		return STORE_OK;
+	}
+	/* STORE_NOTFOUND (a device gone meanwhile) reads as no more fixes. */
+	if (rc != WALK_PAUSE && rc != STORE_OK && rc != STORE_NOTFOUND)
+		return STORE_ERR;
+	device_end(w);
+	e->dev_open = 0;
+	e->dev++;
+	return STORE_OK;
+}
+
+/* The next kept fixes of a thinned track: STORE_OK or STORE_ERR. */
+static int times_step(struct export *e)
+{
+	struct ewriter *w = &e->w;
+	while (e->ti < e->ntimes && w->b.len < e->budget) {
+		struct fix f;
+		int64_t t = e->times[e->ti];
+		int rc = store_fix_first_in(e->s, e->ids[0], t, t, &f);
+		if (rc == STORE_NOTFOUND) {   /* deleted since the track was thinned */
+			e->ti++;
+			continue;
+		}
+		if (rc != STORE_OK)
+			return STORE_ERR;
+		write_fix(w, &f);
+		fix_free(&f);
+		e->ti++;
+	}
+	if (e->ti == e->ntimes) {
+		doc_end(w);
+		e->done = 1;
+	}
+	return STORE_OK;
+}
+
+int export_more(struct export *e, export_sink sink, void *ctx, size_t budget)
+{
+	if (e->err)
+		return -1;
+	if (e->done)
+		return 1;
+	struct ewriter *w = &e->w;
+	e->budget = budget ? budget : 1;
+	if (!e->begun) {
+		doc_begin(w);
+		e->begun = 1;
+	}
+	while (!e->done && w->b.len < e->budget) {
+		int rc = e->by_times ? times_step(e) : range_step(e);
+		if (rc != STORE_OK) {
+			e->err = STORE_ERR;
+			return -1;
+		}
+	}
+	if (w->b.len) {
+		int rc = sink(ctx, w->b.data, w->b.len);
+		buf_reset(&w->b);
+		if (rc) {
+			e->err = rc;
+			return -1;
+		}
+	}
+	return e->done ? 1 : 0;
 }
 
 int export_write(struct store *s, const int64_t *device_ids, const char *const *names,
                  size_t ndevices, int64_t from_ms, int64_t to_ms, enum export_format f,
                  export_sink sink, void *ctx)
 {
-	if ((unsigned)f >= sizeof formats / sizeof formats[0])
+	struct export *e = export_new(s, device_ids, names, ndevices, from_ms, to_ms, f);
+	if (!e)
 		return STORE_ERR;
-	struct ewriter w;
-	memset(&w, 0, sizeof w);
-	buf_init(&w.b);
-	buf_init(&w.coords);
-	w.sink = sink;
-	w.ctx = ctx;
-	w.fmt = f;
-	w.several = ndevices > 1;
-	w.first = 1;
-
-	int rc = 0;
-	doc_begin(&w);
-	for (size_t i = 0; i < ndevices && rc == 0; i++) {
-		w.device = names[i] ? names[i] : "";
-		device_begin(&w);
-		int src = store_fixes(s, device_ids[i], from_ms, to_ms, on_fix, &w);
-		if (w.sink_rc)
-			rc = w.sink_rc;
-		else if (src < 0)
-			rc = STORE_ERR;
-		/* STORE_NOTFOUND (a device gone meanwhile) reads as no fixes. */
-		if (rc == 0) {
-			device_end(&w);
-			rc = ew_maybe_flush(&w);
-		}
-	}
-	if (rc == 0) {
-		doc_end(&w);
-		rc = ew_flush(&w);
-	}
-	buf_free(&w.coords);
-	buf_free(&w.b);
+	int rc;
+	while ((rc = export_more(e, sink, ctx, FLUSH_AT)) == 0)
+		;
+	rc = rc < 0 ? e->err : 0;
+	export_free(e);
 	return rc;
 }

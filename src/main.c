@@ -21,6 +21,7 @@ static const struct command {
 	{ "device", cmd_device, "device add USER DEVICE [--ident ID] [--json] | list [USER] | del USER DEVICE | token USER DEVICE [--json]" },
 	{ "import", cmd_import, "import USER DEVICE FILE...          GPX, GeoJSON, CSV, KML, OwnTracks .rec, Google Takeout" },
 	{ "export", cmd_export, "export USER [DEVICE] [--from T] [--to T] [--format gpx|geojson|csv|kml]" },
+	{ "demo",   cmd_demo,   "demo [USER DEVICE] [--date D] | demo --remove [USER [DEVICE]]   a generated demo day" },
 	{ "backup", cmd_backup, "backup FILE                  online, consistent copy of the database" },
 };
 

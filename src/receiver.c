@@ -17,6 +17,7 @@
 #include "proto.h"
 #include "server.h"
 #include "store.h"
+#include "live.h"
 #include "writer.h"
 
 #define MiB (1024 * 1024)
@@ -30,6 +31,10 @@ struct receiver {
 	ev_timer        drain;     /* shutdown: wait for in-flight commits */
 	int             stopping;
 	struct credcache creds;    /* token -> device, checked once per iteration */
+	struct live_tx *live;      /* tells the webapp what was committed */
+	struct live_key *live_keys;/* gathered this loop iteration */
+	size_t          live_n, live_cap;
+	ev_prepare      live_flush;
 	unsigned int    creds_iter;
 	int             creds_checked;
 };
@@ -200,10 +205,47 @@ static void pending_free(struct pending *p)
 	free(p);
 }
 
+/* Committed fixes are gathered and sent to the webapp once per loop
+ * iteration (live_flush_cb), one datagram for a whole group commit. A
+ * request with some duplicates is sent whole: the page ignores a fix it
+ * already has. */
+static void live_note(struct receiver *rcv, const struct write_req *wr)
+{
+	if (!rcv->live)
+		return;
+	if (rcv->live_n + wr->nfixes > rcv->live_cap) {
+		size_t cap = rcv->live_cap ? rcv->live_cap : 256;
+		while (cap < rcv->live_n + wr->nfixes)
+			cap *= 2;
+		struct live_key *k = realloc(rcv->live_keys, cap * sizeof *k);
+		if (!k)
+			return;   /* a missed notice only delays a live map */
+		rcv->live_keys = k;
+		rcv->live_cap = cap;
+	}
+	for (size_t i = 0; i < wr->nfixes; i++) {
+		rcv->live_keys[rcv->live_n].device_id = wr->device_id;
+		rcv->live_keys[rcv->live_n].time_ms = wr->fixes[i].time_ms;
+		rcv->live_n++;
+	}
+}
+
+static void live_flush_cb(struct ev_loop *loop, ev_prepare *w, int revents)
+{
+	(void)loop, (void)revents;
+	struct receiver *rcv = w->data;
+	if (rcv->live_n) {
+		live_tx_send(rcv->live, rcv->live_keys, rcv->live_n);
+		rcv->live_n = 0;
+	}
+}
+
 static void committed(struct write_req *wr)
 {
 	struct pending *p = wr->ctx;
 	if (wr->status == 0) {
+		if (wr->inserted > 0)
+			live_note(p->rcv, wr);
 		send_success(p->conn, &p->d);
 	} else {
 		log_warnx("storage failed: answering 503 to %s", conn_peer(p->conn));
@@ -358,6 +400,11 @@ int receiver_main(const struct config *cfg, int listen_fd)
 		store_close(rcv.store);
 		return 1;
 	}
+	rcv.live = live_tx_new(cfg->db_path);
+	ev_prepare_init(&rcv.live_flush, live_flush_cb);
+	rcv.live_flush.data = &rcv;
+	ev_prepare_start(rcv.loop, &rcv.live_flush);
+	ev_unref(rcv.loop);   /* the flush alone must not keep the loop running */
 	ev_signal_init(&rcv.sigterm, on_signal, SIGTERM);
 	ev_signal_init(&rcv.sigint, on_signal, SIGINT);
 	rcv.sigterm.data = rcv.sigint.data = &rcv;
@@ -371,6 +418,10 @@ int receiver_main(const struct config *cfg, int listen_fd)
 	ev_signal_stop(rcv.loop, &rcv.sigint);
 	/* writer_free commits anything still queued and answers it. */
 	writer_free(rcv.writer);
+	ev_ref(rcv.loop);
+	ev_prepare_stop(rcv.loop, &rcv.live_flush);
+	live_tx_free(rcv.live);
+	free(rcv.live_keys);
 	server_free(rcv.srv);
 	store_close(rcv.store);
 	log_info("receiver stopped");

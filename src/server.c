@@ -43,6 +43,11 @@
 #define LINGER_SECONDS   2.0
 /* Queued stream output sent at once from this size on. */
 #define STREAM_FLUSH     (16 * 1024)
+/* A pull stream is asked for more while less than this is queued. */
+#define PULL_LOW         (64 * 1024)
+/* At most this many pulls per write event, so one download cannot starve
+ * the other connections of the loop. */
+#define PULL_BURST       8
 /* Pause after EMFILE/ENFILE before accepting again. */
 #define ACCEPT_PAUSE     0.5
 
@@ -59,6 +64,14 @@ struct conn {
 	size_t         outoff;
 	char           peer[64];
 	int            refs;        /* calls on the stack that use this conn */
+	/* Long-lived replies (server.h): a pull stream's producer, the
+	 * upgraded connection's input handler, and who to tell at the end. */
+	int          (*pull)(void *ctx, struct conn *c);
+	void          *pull_ctx;
+	void         (*on_data)(void *ctx, struct conn *c, const char *data, size_t len);
+	void          *data_ctx;
+	void         (*on_close)(void *ctx, struct conn *c);
+	void          *close_ctx;
 	unsigned       closed : 1;          /* fd closed, watchers stopped */
 	unsigned       pending_reply : 1;   /* a request awaits its reply */
 	unsigned       held : 1;            /* counted in server_waiting */
@@ -73,6 +86,9 @@ struct conn {
 	unsigned       eof : 1;             /* the client sent FIN */
 	unsigned       no_timeout : 1;
 	unsigned       in_process : 1;
+	unsigned       raw : 1;             /* upgraded: no more HTTP */
+	unsigned       in_pull : 1;         /* inside the pull producer */
+	unsigned       close_due : 1;       /* closed during it: tell afterwards */
 };
 
 struct server {
@@ -86,11 +102,13 @@ struct server {
 	size_t          nwaiting;
 	int             accepting;
 	time_t          date_sec;    /* second the cached Date header is for */
-	char            date_hdr[40];
+	char            date_hdr[96];
 };
 
 static void conn_process(struct conn *c);
 static void conn_close(struct conn *c, const char *reason);
+static void conn_notify_close(struct conn *c);
+static void conn_pull(struct conn *c);
 
 /* ---- addresses ---------------------------------------------------------- */
 
@@ -246,6 +264,23 @@ static void accept_resume(struct server *s)
 		ev_io_start(s->loop, &s->accept_w);
 }
 
+/* Tells the owner of a long-lived reply, once, that it is over. */
+static void conn_notify_close(struct conn *c)
+{
+	void (*cb)(void *, struct conn *) = c->on_close;
+	if (!cb)
+		return;
+	/* The producer is still running on its state: free it after. */
+	if (c->in_pull) {
+		c->close_due = 1;
+		return;
+	}
+	c->on_close = NULL;
+	conn_ref(c);
+	cb(c->close_ctx, c);
+	c->refs--;   /* no release here: the caller goes on with c */
+}
+
 /* The one way a connection ends. Idempotent; the struct lives on while a
  * reply is pending or a call is using it. */
 static void conn_close(struct conn *c, const char *reason)
@@ -262,6 +297,14 @@ static void conn_close(struct conn *c, const char *reason)
 	c->closed = 1;
 	s->nconns--;
 	accept_resume(s);
+	c->pull = NULL;
+	c->on_data = NULL;
+	conn_notify_close(c);
+	/* Nobody reads an unfinished stream any more: it is over. */
+	if (c->streaming) {
+		c->streaming = 0;
+		c->pending_reply = 0;
+	}
 	conn_release(c);
 }
 
@@ -333,7 +376,9 @@ static int conn_flush(struct conn *c)
 	}
 	buf_reset(&c->out);
 	c->outoff = 0;
-	ev_io_stop(c->srv->loop, &c->ww);
+	/* A pull stream wants to hear when the socket can take more. */
+	if (!c->pull)
+		ev_io_stop(c->srv->loop, &c->ww);
 	return 0;
 }
 
@@ -469,8 +514,10 @@ static void reply(struct conn *c, int status, const char *ctype, const char *bod
 		struct buf h;
 		buf_init(&h);
 		status_line(c, &h, status, ctype);
-		buf_printf(&h, "Content-Length: %zu\r\nConnection: %s\r\n", len,
-		           keep ? "keep-alive" : "close");
+		/* 204 and 304 have no body, and RFC 9110 forbids saying so. */
+		if (status != 204 && status != 304)
+			buf_printf(&h, "Content-Length: %zu\r\n", len);
+		buf_printf(&h, "Connection: %s\r\n", keep ? "keep-alive" : "close");
 		if (extra)
 			buf_adds(&h, extra);
 		buf_adds(&h, "\r\n");
@@ -583,6 +630,112 @@ void conn_stream_end(struct conn *c)
 	conn_unref(c);
 }
 
+/* Ask the producer for more while little is queued (see PULL_LOW). */
+static void conn_pull(struct conn *c)
+{
+	for (int i = 0; i < PULL_BURST && c->pull && !c->closed && out_pending(c) < PULL_LOW;
+	     i++) {
+		/* HEAD: the headers are out and there is no body to make. */
+		int rc = 1;
+		if (!c->req_head) {
+			c->in_pull = 1;
+			rc = c->pull(c->pull_ctx, c);
+			c->in_pull = 0;
+		}
+		if (c->close_due) {
+			/* A write inside the producer found the client gone. */
+			c->close_due = 0;
+			conn_notify_close(c);
+			return;
+		}
+		if (rc == 0)
+			continue;
+		c->pull = NULL;
+		if (rc < 0) {
+			conn_close(c, "stream failed");
+			return;
+		}
+		conn_notify_close(c);
+		conn_stream_end(c);
+		return;
+	}
+	if (c->pull && !c->closed)
+		ev_io_start(c->srv->loop, &c->ww);
+}
+
+void conn_stream_pull(struct conn *c, int (*more)(void *ctx, struct conn *c), void *ctx)
+{
+	if (!c->streaming) {
+		log_warnx("%s: %s: pull without a stream", srv_name(c->srv), c->peer);
+		return;
+	}
+	c->pull = more;
+	c->pull_ctx = ctx;
+	/* The first piece is made when the socket is writable, i.e. at once:
+	 * the handler returns first, so it may still set conn_on_close. */
+	if (!c->closed)
+		ev_io_start(c->srv->loop, &c->ww);
+}
+
+void conn_on_close(struct conn *c, void (*cb)(void *ctx, struct conn *c), void *ctx)
+{
+	c->on_close = cb;
+	c->close_ctx = ctx;
+	/* Already gone: tell at once, as the caller expects exactly one call. */
+	if (c->closed)
+		conn_notify_close(c);
+}
+
+void conn_upgrade(struct conn *c, const char *head, size_t len,
+                  void (*on_data)(void *ctx, struct conn *c, const char *data, size_t len),
+                  void *ctx)
+{
+	if (!c->pending_reply || c->streaming) {
+		log_warnx("%s: %s: upgrade without a request awaiting one", srv_name(c->srv),
+		          c->peer);
+		return;
+	}
+	if (c->held) {
+		c->held = 0;
+		c->srv->nwaiting--;
+	}
+	c->pending_reply = 0;
+	c->raw = 1;
+	c->on_data = on_data;
+	c->data_ctx = ctx;
+	conn_send_str(c, head, len);
+	conn_arm_timer(c);
+	/* Bytes that came right behind the handshake are the new protocol's;
+	 * conn_process hands them over once this request's call returns. */
+	if (!c->in_process && !c->closed)
+		conn_process(c);
+}
+
+void conn_raw_write(struct conn *c, const char *data, size_t len)
+{
+	if (!c->raw || c->closed || len == 0)
+		return;
+	conn_send_str(c, data, len);
+	conn_arm_timer(c);
+}
+
+size_t conn_out_pending(const struct conn *c)
+{
+	return c->closed ? 0 : out_pending(c);
+}
+
+void conn_close_after_write(struct conn *c)
+{
+	if (c->closed)
+		return;
+	if (out_pending(c) == 0) {
+		conn_close(c, "closed by the server");
+		return;
+	}
+	c->pull = NULL;
+	c->close_after_write = 1;
+}
+
 void conn_hold(struct conn *c)
 {
 	if (!c->pending_reply || c->held || c->streaming)
@@ -657,6 +810,14 @@ static void conn_process(struct conn *c)
 	c->in_process = 1;
 	while (!c->closed && !c->pending_reply && !c->close_after_write && !c->lingering &&
 	       out_pending(c) < OUTBUF_HIGH && c->inbuf.data) {
+		if (c->raw) {
+			size_t n = c->inbuf.len - c->inoff;
+			if (n && c->on_data) {
+				c->inoff = c->inbuf.len;
+				c->on_data(c->data_ctx, c, c->inbuf.data + c->inbuf.len - n, n);
+			}
+			break;
+		}
 		size_t used;
 		enum http_in_status st = http_in_feed(&c->in, c->inbuf.data + c->inoff,
 		                                      c->inbuf.len - c->inoff, &used);
@@ -743,6 +904,10 @@ static void write_cb(struct ev_loop *loop, ev_io *w, int revents)
 	int rc = conn_flush(c);
 	if (rc >= 0 && out_pending(c) != before)
 		conn_arm_timer(c);
+	if (rc >= 0 && c->pull) {
+		conn_pull(c);
+		rc = c->closed ? -1 : out_pending(c) ? 1 : 0;
+	}
 	if (rc == 0) {
 		if (c->close_after_write)
 			conn_linger(c);
@@ -912,7 +1077,9 @@ void server_free(struct server *s)
 	server_stop_accepting(s);
 	while (s->conns) {
 		struct conn *c = s->conns;
-		if (c->pending_reply)
+		/* A stream (SSE) is cut at shutdown by design; a plain reply
+		 * still owed is a bug somewhere. */
+		if (c->pending_reply && !c->streaming)
 			log_warnx("%s: %s: freed while a reply was pending", srv_name(s), c->peer);
 		c->pending_reply = 0;
 		c->refs = 0;

@@ -59,6 +59,7 @@ int store_device_add(struct store *s, int64_t user_id, const char *name,
 int store_device_get(struct store *s, int64_t user_id, const char *name, struct device_rec *out);
 int store_device_by_token(struct store *s, const unsigned char hash[TOKEN_HASH_LEN],
                           struct device_rec *out);
+int store_device_by_id(struct store *s, int64_t device_id, struct device_rec *out);
 int store_device_by_ident(struct store *s, const char *ident, struct device_rec *out);
 int store_device_set_token(struct store *s, int64_t device_id,
                            const unsigned char hash[TOKEN_HASH_LEN]);
@@ -82,11 +83,50 @@ int store_fixes(struct store *s, int64_t device_id, int64_t from_ms, int64_t to_
                 int (*cb)(void *ctx, const struct fix *f), void *ctx);
 /* Latest fix of a device: STORE_OK (fill *out, caller fix_free()s it) or STORE_NOTFOUND. */
 int store_last_fix(struct store *s, int64_t device_id, struct fix *out);
-/* Number of fixes of a device (device_id 0: all), or -1 on error. */
+/* Number of fixes of a device (device_id 0: all), or -1 on error. O(1):
+ * kept per device (device_stats) and updated by store_commit. */
 int64_t store_count(struct store *s, int64_t device_id);
 /* A number that changes whenever users or devices change (token, ident,
  * deletion), or -1 on error: lets a reader cache credential lookups. */
 int64_t store_cred_generation(struct store *s);
+/* Rename a device: STORE_OK, STORE_EXISTS (the user has one of that name)
+ * or STORE_NOTFOUND. */
+int store_device_rename(struct store *s, int64_t device_id, const char *new_name);
+
+/* The first fix of a device with from_ms <= time_ms <= to_ms (an index
+ * seek, not a scan): STORE_OK (fill *out, caller fix_free()s it) or
+ * STORE_NOTFOUND. store_fix_last_in is the same for the last one. */
+int store_fix_first_in(struct store *s, int64_t device_id, int64_t from_ms, int64_t to_ms,
+                       struct fix *out);
+int store_fix_last_in(struct store *s, int64_t device_id, int64_t from_ms, int64_t to_ms,
+                      struct fix *out);
+
+/* Demo data: fixes whose attributes hold "demo":true. Deletes them (all
+ * devices when device_id is 0) and returns how many, or -1 on error. Runs
+ * its own transaction: not inside store_begin. */
+int64_t store_demo_delete(struct store *s, int64_t device_id);
+
+/* Web sessions. The cookie holds a random id; only its SHA-256 is stored.
+ * A session ends at expires_ms, on logout, and when its user is deleted
+ * or changes password. */
+struct session_rec {
+	int64_t user_id;
+	char    user[65];
+	char    csrf[48];            /* per-session CSRF token (text) */
+	int64_t created_ms, expires_ms;
+};
+int store_session_add(struct store *s, const unsigned char id_hash[TOKEN_HASH_LEN],
+                      int64_t user_id, const char *csrf, int64_t created_ms,
+                      int64_t expires_ms);
+/* STORE_OK with *out, or STORE_NOTFOUND when absent or expired at now_ms. */
+int store_session_get(struct store *s, const unsigned char id_hash[TOKEN_HASH_LEN],
+                      int64_t now_ms, struct session_rec *out);
+int store_session_touch(struct store *s, const unsigned char id_hash[TOKEN_HASH_LEN],
+                        int64_t expires_ms);
+int store_session_del(struct store *s, const unsigned char id_hash[TOKEN_HASH_LEN]);
+/* Deletes sessions expired at now_ms; returns how many, or -1. */
+int64_t store_session_purge(struct store *s, int64_t now_ms);
+
 /* Online, consistent copy of the database into file (SQLite backup API). */
 int store_backup(struct store *s, const char *file);
 #endif

@@ -4,7 +4,13 @@
  * and busy_timeout makes writers queue instead of failing. Every statement
  * is prepared once, on first use, and reset right after each use so no
  * read transaction stays open (another process's change is seen by the
- * very next query). */
+ * very next query).
+ *
+ * Fix counts are kept per device in device_stats so store_count is a
+ * lookup, not a scan of millions of rows. store_put_fix only counts in
+ * memory; store_commit writes one upsert per device touched inside the
+ * transaction, so ingest costs no extra statement per fix and the counts
+ * commit or roll back with the fixes themselves. */
 #include "store.h"
 #include "writer_test.h"
 
@@ -61,16 +67,41 @@ static const char *const migrations[] = {
 	" UPDATE meta SET value = value + 1 WHERE key = 'cred_gen'; END;"
 	"CREATE TRIGGER users_del AFTER DELETE ON users BEGIN"
 	" UPDATE meta SET value = value + 1 WHERE key = 'cred_gen'; END;",
+	/* 3: the webapp. device_stats holds each device's fix count (a row
+	 * of its own, not a column of devices: the devices_upd trigger would
+	 * bump cred_gen on every commit). Only devices that ever had a fix
+	 * have a row; the IN keeps a stray orphan fix from failing the
+	 * foreign key. sessions keeps only the SHA-256 of the cookie; the
+	 * user_id index serves the cascade of a user delete and the trigger
+	 * that signs a user out everywhere when the password changes. */
+	"CREATE TABLE device_stats("
+	" device_id INTEGER PRIMARY KEY REFERENCES devices(id) ON DELETE CASCADE,"
+	" points INTEGER NOT NULL);"
+	"INSERT INTO device_stats(device_id, points)"
+	" SELECT device_id, count(*) FROM fixes"
+	" WHERE device_id IN (SELECT id FROM devices) GROUP BY device_id;"
+	"CREATE TABLE sessions("
+	" id_hash BLOB PRIMARY KEY,"
+	" user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+	" csrf TEXT NOT NULL,"
+	" created_ms INTEGER NOT NULL,"
+	" expires_ms INTEGER NOT NULL) WITHOUT ROWID;"
+	"CREATE INDEX sessions_expires ON sessions(expires_ms);"
+	"CREATE INDEX sessions_user ON sessions(user_id);"
+	"CREATE TRIGGER users_pw AFTER UPDATE OF pwhash ON users BEGIN"
+	" DELETE FROM sessions WHERE user_id = NEW.id; END;",
 };
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 
 enum stmt_id {
 	ST_USER_ADD, ST_USER_GET, ST_USER_PASSWD, ST_USER_DEL, ST_USER_LIST,
 	ST_DEV_ADD, ST_DEV_GET, ST_DEV_BY_TOKEN, ST_DEV_BY_IDENT, ST_DEV_SET_TOKEN,
-	ST_DEV_DEL, ST_DEV_LIST_ALL, ST_DEV_LIST_USER,
+	ST_DEV_DEL, ST_DEV_LIST_ALL, ST_DEV_LIST_USER, ST_DEV_BY_ID, ST_DEV_RENAME,
 	ST_BEGIN, ST_COMMIT, ST_ROLLBACK,
-	ST_FIX_PUT, ST_FIX_RANGE, ST_FIX_LAST, ST_COUNT_DEV, ST_COUNT_ALL,
+	ST_FIX_PUT, ST_FIX_RANGE, ST_FIX_LAST, ST_FIX_FIRST_IN, ST_FIX_LAST_IN,
+	ST_STATS_ADD, ST_COUNT_DEV, ST_COUNT_ALL, ST_DEMO_DEL_DEV, ST_DEMO_DEL_ALL,
 	ST_CRED_GEN,
+	ST_SESS_ADD, ST_SESS_GET, ST_SESS_TOUCH, ST_SESS_DEL, ST_SESS_PURGE,
 	ST_MAX
 };
 
@@ -78,6 +109,14 @@ enum stmt_id {
 #define DEV_COLS  "SELECT d.id, d.user_id, u.name, d.name, d.ident, d.created_ms " \
                   "FROM devices d JOIN users u ON u.id = d.user_id "
 #define FIX_COLS  "SELECT time_ms, lat, lon, alt, speed, course, acc, batt, attrs FROM fixes "
+/* attrs holds "demo":true. instr() skips the JSON parse for the rows that
+ * cannot match (our attrs writer never escapes ASCII letters); CASE
+ * evaluates in order, so invalid JSON is never handed to json_type, which
+ * would fail the whole statement. */
+#define DEMO_FIX  "CASE WHEN instr(attrs, '\"demo\"') = 0 THEN 0 " \
+                  "WHEN json_valid(attrs) THEN json_type(attrs, '$.demo') = 'true' ELSE 0 END"
+#define SESS_COLS "SELECT s.user_id, u.name, s.csrf, s.created_ms, s.expires_ms " \
+                  "FROM sessions s JOIN users u ON u.id = s.user_id "
 
 static const char *const stmt_sql[ST_MAX] = {
 	[ST_USER_ADD]      = "INSERT INTO users(name, pwhash, created_ms) VALUES(?, ?, ?)",
@@ -94,6 +133,8 @@ static const char *const stmt_sql[ST_MAX] = {
 	[ST_DEV_DEL]       = "DELETE FROM devices WHERE id = ?",
 	[ST_DEV_LIST_ALL]  = DEV_COLS "ORDER BY u.name, d.name",
 	[ST_DEV_LIST_USER] = DEV_COLS "WHERE d.user_id = ? ORDER BY u.name, d.name",
+	[ST_DEV_BY_ID]     = DEV_COLS "WHERE d.id = ?",
+	[ST_DEV_RENAME]    = "UPDATE devices SET name = ? WHERE id = ?",
 	[ST_BEGIN]         = "BEGIN IMMEDIATE",
 	[ST_COMMIT]        = "COMMIT",
 	[ST_ROLLBACK]      = "ROLLBACK",
@@ -101,15 +142,46 @@ static const char *const stmt_sql[ST_MAX] = {
 	                     "course, acc, batt, attrs) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
 	[ST_FIX_RANGE]     = FIX_COLS "WHERE device_id = ? AND time_ms BETWEEN ? AND ? ORDER BY time_ms",
 	[ST_FIX_LAST]      = FIX_COLS "WHERE device_id = ? ORDER BY time_ms DESC LIMIT 1",
-	[ST_COUNT_DEV]     = "SELECT count(*) FROM fixes WHERE device_id = ?",
-	[ST_COUNT_ALL]     = "SELECT count(*) FROM fixes",
+	[ST_FIX_FIRST_IN]  = FIX_COLS "WHERE device_id = ? AND time_ms BETWEEN ? AND ? "
+	                     "ORDER BY time_ms LIMIT 1",
+	[ST_FIX_LAST_IN]   = FIX_COLS "WHERE device_id = ? AND time_ms BETWEEN ? AND ? "
+	                     "ORDER BY time_ms DESC LIMIT 1",
+	/* The EXISTS guard: a device deleted inside the open transaction (its
+	 * fixes went with it) must not fail the commit on the foreign key.
+	 * INSERT ... SELECT needs its WHERE before ON CONFLICT anyway. */
+	[ST_STATS_ADD]     = "INSERT INTO device_stats(device_id, points) SELECT ?1, ?2 "
+	                     "WHERE EXISTS(SELECT 1 FROM devices WHERE id = ?1) "
+	                     "ON CONFLICT(device_id) DO UPDATE SET points = points + excluded.points",
+	[ST_COUNT_DEV]     = "SELECT points FROM device_stats WHERE device_id = ?",
+	[ST_COUNT_ALL]     = "SELECT coalesce(sum(points), 0) FROM device_stats",
+	[ST_DEMO_DEL_DEV]  = "DELETE FROM fixes WHERE device_id = ? AND " DEMO_FIX
+	                     " RETURNING device_id",
+	[ST_DEMO_DEL_ALL]  = "DELETE FROM fixes WHERE " DEMO_FIX " RETURNING device_id",
 	[ST_CRED_GEN]      = "SELECT value FROM meta WHERE key = 'cred_gen'",
+	[ST_SESS_ADD]      = "INSERT INTO sessions(id_hash, user_id, csrf, created_ms, expires_ms) "
+	                     "VALUES(?, ?, ?, ?, ?)",
+	[ST_SESS_GET]      = SESS_COLS "WHERE s.id_hash = ? AND s.expires_ms > ?",
+	[ST_SESS_TOUCH]    = "UPDATE sessions SET expires_ms = ? WHERE id_hash = ?",
+	[ST_SESS_DEL]      = "DELETE FROM sessions WHERE id_hash = ?",
+	[ST_SESS_PURGE]    = "DELETE FROM sessions WHERE expires_ms <= ?",
+};
+
+/* Fixes counted (inserted, or deleted as negative) per device in the open
+ * transaction and not yet in device_stats. An open-addressing table: the
+ * writer's batches are unbounded and may touch many devices, and every
+ * store_put_fix looks its device up. */
+struct pend {
+	int64_t device_id;
+	int64_t n;
+	int     used;
 };
 
 struct store {
 	sqlite3      *db;
 	sqlite3_stmt *st[ST_MAX];
 	int64_t       saved_max_pages;   /* test hook: limit to restore, 0 = none */
+	struct pend  *pend;              /* pend_cap slots, a power of two (or 0) */
+	size_t        pend_cap, pend_used;
 	char          err[512];
 };
 
@@ -346,6 +418,7 @@ void store_close(struct store *s)
 		sqlite3_finalize(s->st[i]);
 	/* All statements are finalized, so close cannot be refused as busy. */
 	sqlite3_close(s->db);
+	free(s->pend);
 	free(s);
 }
 
@@ -394,6 +467,8 @@ int store_user_get(struct store *s, const char *name, struct user_rec *out)
 	return STORE_OK;
 }
 
+/* The users_pw trigger deletes the user's sessions in the same statement:
+ * a new password signs out every browser, whoever sets it. */
 int store_user_set_password(struct store *s, const char *name, const char *pwhash)
 {
 	sqlite3_stmt *st = stmt(s, ST_USER_PASSWD);
@@ -411,7 +486,8 @@ int store_user_del(struct store *s, const char *name)
 		return STORE_ERR;
 	if (bind_text(st, 1, name))
 		return bind_fail(s, st, "user del");
-	return exec_change(s, st, "user del");   /* devices and fixes cascade */
+	/* Devices, their fixes and counts, and sessions cascade. */
+	return exec_change(s, st, "user del");
 }
 
 int store_user_list(struct store *s, int (*cb)(void *ctx, const struct user_rec *u), void *ctx)
@@ -513,6 +589,27 @@ int store_device_by_ident(struct store *s, const char *ident, struct device_rec 
 	return device_one(s, st, out, "device by ident");
 }
 
+int store_device_by_id(struct store *s, int64_t device_id, struct device_rec *out)
+{
+	sqlite3_stmt *st = stmt(s, ST_DEV_BY_ID);
+	if (!st)
+		return STORE_ERR;
+	if (sqlite3_bind_int64(st, 1, device_id))
+		return bind_fail(s, st, "device by id");
+	return device_one(s, st, out, "device by id");
+}
+
+/* UNIQUE(user_id, name) makes a clash STORE_EXISTS (step_error). */
+int store_device_rename(struct store *s, int64_t device_id, const char *new_name)
+{
+	sqlite3_stmt *st = stmt(s, ST_DEV_RENAME);
+	if (!st)
+		return STORE_ERR;
+	if (bind_text(st, 1, new_name) || sqlite3_bind_int64(st, 2, device_id))
+		return bind_fail(s, st, "device rename");
+	return exec_change(s, st, "device rename");
+}
+
 int store_device_set_token(struct store *s, int64_t device_id,
                            const unsigned char hash[TOKEN_HASH_LEN])
 {
@@ -532,7 +629,7 @@ int store_device_del(struct store *s, int64_t device_id)
 		return STORE_ERR;
 	if (sqlite3_bind_int64(st, 1, device_id))
 		return bind_fail(s, st, "device del");
-	return exec_change(s, st, "device del");   /* fixes cascade */
+	return exec_change(s, st, "device del");   /* fixes and device_stats cascade */
 }
 
 int store_device_list(struct store *s, int64_t user_id,
@@ -559,24 +656,137 @@ int store_device_list(struct store *s, int64_t user_id,
 	return STORE_OK;
 }
 
+/* ---- per-device counts of the open transaction ---- */
+
+static size_t pend_slot(int64_t device_id, size_t cap)
+{
+	/* Fibonacci hashing: device ids are small consecutive integers. */
+	return (size_t)(((uint64_t)device_id * 0x9E3779B97F4A7C15ULL) >> 32) & (cap - 1);
+}
+
+/* The slot holding device_id, or the free slot where it goes. */
+static struct pend *pend_find(struct pend *t, size_t cap, int64_t device_id)
+{
+	size_t i = pend_slot(device_id, cap);
+	while (t[i].used && t[i].device_id != device_id)
+		i = (i + 1) & (cap - 1);
+	return &t[i];
+}
+
+static int pend_grow(struct store *s)
+{
+	size_t cap = s->pend_cap ? s->pend_cap * 2 : 16;
+	struct pend *t = calloc(cap, sizeof *t);
+	if (!t) {
+		snprintf(s->err, sizeof s->err, "fix counts: out of memory");
+		return STORE_ERR;
+	}
+	for (size_t i = 0; i < s->pend_cap; i++)
+		if (s->pend[i].used)
+			*pend_find(t, cap, s->pend[i].device_id) = s->pend[i];
+	free(s->pend);
+	s->pend = t;
+	s->pend_cap = cap;
+	return STORE_OK;
+}
+
+/* The open transaction's counter for device_id, created at 0; NULL when
+ * out of memory. Taken before the row changes, so a failure leaves
+ * nothing stored uncounted. Load stays at most one half. */
+static int64_t *pend_counter(struct store *s, int64_t device_id)
+{
+	if ((s->pend_used + 1) * 2 > s->pend_cap && pend_grow(s) != STORE_OK)
+		return NULL;
+	struct pend *p = pend_find(s->pend, s->pend_cap, device_id);
+	if (!p->used) {
+		p->used = 1;
+		p->device_id = device_id;
+		p->n = 0;
+		s->pend_used++;
+	}
+	return &p->n;
+}
+
+static void pend_clear(struct store *s)
+{
+	if (s->pend_used)
+		memset(s->pend, 0, s->pend_cap * sizeof *s->pend);
+	s->pend_used = 0;
+}
+
+/* What this connection's open transaction adds to store_count: the fixes
+ * it inserted are visible to its own queries, so count them as a
+ * count(*) would. */
+static int64_t pend_sum(struct store *s, int64_t device_id)
+{
+	if (!s->pend_used || sqlite3_get_autocommit(s->db))
+		return 0;
+	if (device_id) {
+		struct pend *p = pend_find(s->pend, s->pend_cap, device_id);
+		return p->used ? p->n : 0;
+	}
+	int64_t n = 0;
+	for (size_t i = 0; i < s->pend_cap; i++)
+		n += s->pend[i].used ? s->pend[i].n : 0;
+	return n;
+}
+
+/* Writes the counts into device_stats, one upsert per device, inside the
+ * open transaction. Cleared once written: they are part of the
+ * transaction now and go or stay with it. */
+static int pend_flush(struct store *s)
+{
+	/* SQLite rolled back by itself (FULL, IOERR): the counted rows are
+	 * gone, and COMMIT will report that there is no transaction. */
+	if (sqlite3_get_autocommit(s->db)) {
+		pend_clear(s);
+		return STORE_OK;
+	}
+	if (!s->pend_used)
+		return STORE_OK;
+	sqlite3_stmt *st = stmt(s, ST_STATS_ADD);
+	if (!st)
+		return STORE_ERR;
+	for (size_t i = 0; i < s->pend_cap; i++) {
+		const struct pend *p = &s->pend[i];
+		if (!p->used || p->n == 0)
+			continue;
+		if (sqlite3_bind_int64(st, 1, p->device_id) || sqlite3_bind_int64(st, 2, p->n))
+			return bind_fail(s, st, "fix counts");
+		if (exec_done(s, st, "fix counts") != STORE_OK)
+			return STORE_ERR;
+	}
+	pend_clear(s);
+	return STORE_OK;
+}
+
 /* ---- transactions and fixes ---- */
 
 int store_begin(struct store *s)
 {
 	sqlite3_stmt *st = stmt(s, ST_BEGIN);
-	return st ? exec_done(s, st, "begin") : STORE_ERR;
+	if (!st)
+		return STORE_ERR;
+	int rc = exec_done(s, st, "begin");
+	/* Only now: a refused BEGIN (already in one) keeps that one's counts. */
+	if (rc == STORE_OK)
+		pend_clear(s);
+	return rc;
 }
 
 int store_commit(struct store *s)
 {
 	sqlite3_stmt *st = stmt(s, ST_COMMIT);
-	return st ? exec_done(s, st, "commit") : STORE_ERR;
+	if (!st || pend_flush(s) != STORE_OK)
+		return STORE_ERR;
+	return exec_done(s, st, "commit");
 }
 
 /* SQLite may already have rolled back by itself (SQLITE_FULL, IOERR,
  * NOMEM): then there is nothing left to undo. */
 int store_rollback(struct store *s)
 {
+	pend_clear(s);
 	if (sqlite3_get_autocommit(s->db))
 		return STORE_OK;
 	sqlite3_stmt *st = stmt(s, ST_ROLLBACK);
@@ -593,10 +803,34 @@ static int bind_opt(sqlite3_stmt *st, int i, const struct fix *f, unsigned bit, 
 	return (f->has & bit) ? sqlite3_bind_double(st, i, v) : sqlite3_bind_null(st, i);
 }
 
+/* A put outside begin/commit gets a transaction of its own, so the fix
+ * and its count commit together. */
+static int put_alone(struct store *s, int64_t device_id, const struct fix *f, int *inserted)
+{
+	int rc = store_begin(s);
+	if (rc == STORE_OK)
+		rc = store_put_fix(s, device_id, f, inserted);
+	if (rc == STORE_OK)
+		rc = store_commit(s);
+	if (rc != STORE_OK) {
+		if (inserted)
+			*inserted = 0;
+		/* The first error is the one to report; a failed rollback
+		 * leaves SQLite to roll back on the next statement. */
+		(void)store_rollback(s);
+	}
+	return rc;
+}
+
 int store_put_fix(struct store *s, int64_t device_id, const struct fix *f, int *inserted)
 {
+	if (inserted)
+		*inserted = 0;
+	if (sqlite3_get_autocommit(s->db))
+		return put_alone(s, device_id, f, inserted);
 	sqlite3_stmt *st = stmt(s, ST_FIX_PUT);
-	if (!st)
+	int64_t *count = st ? pend_counter(s, device_id) : NULL;
+	if (!count)
 		return STORE_ERR;
 	if (sqlite3_bind_int64(st, 1, device_id) || sqlite3_bind_int64(st, 2, f->time_ms) ||
 	    sqlite3_bind_double(st, 3, f->lat) || sqlite3_bind_double(st, 4, f->lon) ||
@@ -605,8 +839,11 @@ int store_put_fix(struct store *s, int64_t device_id, const struct fix *f, int *
 	    bind_opt(st, 9, f, FIX_BATT, f->batt) || bind_text(st, 10, f->attrs))
 		return bind_fail(s, st, "store fix");
 	int rc = exec_done(s, st, "store fix");
+	/* OR IGNORE: a duplicate changes no row and is not counted. */
+	int ins = rc == STORE_OK && sqlite3_changes(s->db) == 1;
+	*count += ins;
 	if (inserted)
-		*inserted = rc == STORE_OK && sqlite3_changes(s->db) == 1;
+		*inserted = ins;
 	return rc;
 }
 
@@ -661,25 +898,22 @@ int store_fixes(struct store *s, int64_t device_id, int64_t from_ms, int64_t to_
 	return STORE_OK;
 }
 
-int store_last_fix(struct store *s, int64_t device_id, struct fix *out)
+/* Runs a bound FIX_COLS query expecting at most one row into *out, with
+ * its own copy of attrs. */
+static int fix_one(struct store *s, sqlite3_stmt *st, struct fix *out, const char *what)
 {
-	sqlite3_stmt *st = stmt(s, ST_FIX_LAST);
-	if (!st)
-		return STORE_ERR;
-	if (sqlite3_bind_int64(st, 1, device_id))
-		return bind_fail(s, st, "last fix");
 	int rc = sqlite3_step(st);
 	if (rc == SQLITE_DONE) {
 		finish(st);
 		return STORE_NOTFOUND;
 	}
 	if (rc != SQLITE_ROW)
-		return step_error(s, st, "last fix");
+		return step_error(s, st, what);
 	fix_init(out);
 	read_fix(st, out);
 	const unsigned char *attrs = sqlite3_column_text(st, 8);
 	if (attrs && !(out->attrs = strdup((const char *)attrs))) {
-		snprintf(s->err, sizeof s->err, "last fix: out of memory");
+		snprintf(s->err, sizeof s->err, "%s: out of memory", what);
 		finish(st);
 		return STORE_ERR;
 	}
@@ -687,6 +921,44 @@ int store_last_fix(struct store *s, int64_t device_id, struct fix *out)
 	return STORE_OK;
 }
 
+int store_last_fix(struct store *s, int64_t device_id, struct fix *out)
+{
+	sqlite3_stmt *st = stmt(s, ST_FIX_LAST);
+	if (!st)
+		return STORE_ERR;
+	if (sqlite3_bind_int64(st, 1, device_id))
+		return bind_fail(s, st, "last fix");
+	return fix_one(s, st, out, "last fix");
+}
+
+/* The track thinner calls these tens of thousands of times per request:
+ * one reused statement, a seek on the (device_id, time_ms) key, no
+ * allocation but attrs. */
+static int fix_in(struct store *s, enum stmt_id id, int64_t device_id, int64_t from_ms,
+                  int64_t to_ms, struct fix *out, const char *what)
+{
+	sqlite3_stmt *st = stmt(s, id);
+	if (!st)
+		return STORE_ERR;
+	if (sqlite3_bind_int64(st, 1, device_id) || sqlite3_bind_int64(st, 2, from_ms) ||
+	    sqlite3_bind_int64(st, 3, to_ms))
+		return bind_fail(s, st, what);
+	return fix_one(s, st, out, what);
+}
+
+int store_fix_first_in(struct store *s, int64_t device_id, int64_t from_ms, int64_t to_ms,
+                       struct fix *out)
+{
+	return fix_in(s, ST_FIX_FIRST_IN, device_id, from_ms, to_ms, out, "first fix in range");
+}
+
+int store_fix_last_in(struct store *s, int64_t device_id, int64_t from_ms, int64_t to_ms,
+                      struct fix *out)
+{
+	return fix_in(s, ST_FIX_LAST_IN, device_id, from_ms, to_ms, out, "last fix in range");
+}
+
+/* A device without a device_stats row never had a fix: 0. */
 int64_t store_count(struct store *s, int64_t device_id)
 {
 	sqlite3_stmt *st = stmt(s, device_id ? ST_COUNT_DEV : ST_COUNT_ALL);
@@ -697,13 +969,51 @@ int64_t store_count(struct store *s, int64_t device_id)
 		return -1;
 	}
 	int rc = sqlite3_step(st);
-	if (rc != SQLITE_ROW) {
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
 		step_error(s, st, "count");
 		return -1;
 	}
-	int64_t n = sqlite3_column_int64(st, 0);
+	int64_t n = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
 	finish(st);
+	return n + pend_sum(s, device_id);
+}
+
+/* RETURNING hands back each deleted row's device, so the counts go
+ * through the same per-device deltas as inserts, written by the commit in
+ * the same transaction. */
+int64_t store_demo_delete(struct store *s, int64_t device_id)
+{
+	sqlite3_stmt *st = stmt(s, device_id ? ST_DEMO_DEL_DEV : ST_DEMO_DEL_ALL);
+	if (!st || store_begin(s) != STORE_OK)
+		return -1;
+	int64_t n = 0;
+	if (device_id && sqlite3_bind_int64(st, 1, device_id)) {
+		bind_fail(s, st, "demo delete");
+		goto fail;
+	}
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		int64_t *count = pend_counter(s, sqlite3_column_int64(st, 0));
+		if (!count) {
+			finish(st);
+			goto fail;
+		}
+		(*count)--;
+		n++;
+	}
+	if (rc != SQLITE_DONE) {
+		step_error(s, st, "demo delete");
+		goto fail;
+	}
+	finish(st);
+	if (store_commit(s) != STORE_OK)
+		goto fail;
 	return n;
+fail:
+	/* The first error is the one to report; a failed rollback leaves
+	 * SQLite to roll back on the next statement. */
+	(void)store_rollback(s);
+	return -1;
 }
 
 int64_t store_cred_generation(struct store *s)
@@ -719,6 +1029,93 @@ int64_t store_cred_generation(struct store *s)
 	int64_t n = sqlite3_column_int64(st, 0);
 	finish(st);
 	return n;
+}
+
+/* ---- web sessions ---- */
+
+#define CSRF_MAX (sizeof ((struct session_rec *)0)->csrf - 1)
+
+int store_session_add(struct store *s, const unsigned char id_hash[TOKEN_HASH_LEN],
+                      int64_t user_id, const char *csrf, int64_t created_ms,
+                      int64_t expires_ms)
+{
+	/* What does not fit in session_rec could never be read back whole. */
+	if (!csrf || strlen(csrf) > CSRF_MAX) {
+		snprintf(s->err, sizeof s->err, "session add: CSRF token longer than %zu bytes",
+		         CSRF_MAX);
+		return STORE_ERR;
+	}
+	sqlite3_stmt *st = stmt(s, ST_SESS_ADD);
+	if (!st)
+		return STORE_ERR;
+	if (sqlite3_bind_blob(st, 1, id_hash, TOKEN_HASH_LEN, SQLITE_STATIC) ||
+	    sqlite3_bind_int64(st, 2, user_id) || bind_text(st, 3, csrf) ||
+	    sqlite3_bind_int64(st, 4, created_ms) || sqlite3_bind_int64(st, 5, expires_ms))
+		return bind_fail(s, st, "session add");
+	/* A user deleted meanwhile: STORE_NOTFOUND through the foreign key. */
+	return exec_done(s, st, "session add");
+}
+
+int store_session_get(struct store *s, const unsigned char id_hash[TOKEN_HASH_LEN],
+                      int64_t now_ms, struct session_rec *out)
+{
+	sqlite3_stmt *st = stmt(s, ST_SESS_GET);
+	if (!st)
+		return STORE_ERR;
+	if (sqlite3_bind_blob(st, 1, id_hash, TOKEN_HASH_LEN, SQLITE_STATIC) ||
+	    sqlite3_bind_int64(st, 2, now_ms))
+		return bind_fail(s, st, "session get");
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_DONE) {
+		finish(st);
+		return STORE_NOTFOUND;
+	}
+	if (rc != SQLITE_ROW)
+		return step_error(s, st, "session get");
+	out->user_id = sqlite3_column_int64(st, 0);
+	copy_col(out->user, sizeof out->user, st, 1);
+	copy_col(out->csrf, sizeof out->csrf, st, 2);
+	out->created_ms = sqlite3_column_int64(st, 3);
+	out->expires_ms = sqlite3_column_int64(st, 4);
+	finish(st);
+	return STORE_OK;
+}
+
+int store_session_touch(struct store *s, const unsigned char id_hash[TOKEN_HASH_LEN],
+                        int64_t expires_ms)
+{
+	sqlite3_stmt *st = stmt(s, ST_SESS_TOUCH);
+	if (!st)
+		return STORE_ERR;
+	if (sqlite3_bind_int64(st, 1, expires_ms) ||
+	    sqlite3_bind_blob(st, 2, id_hash, TOKEN_HASH_LEN, SQLITE_STATIC))
+		return bind_fail(s, st, "session touch");
+	return exec_change(s, st, "session touch");
+}
+
+int store_session_del(struct store *s, const unsigned char id_hash[TOKEN_HASH_LEN])
+{
+	sqlite3_stmt *st = stmt(s, ST_SESS_DEL);
+	if (!st)
+		return STORE_ERR;
+	if (sqlite3_bind_blob(st, 1, id_hash, TOKEN_HASH_LEN, SQLITE_STATIC))
+		return bind_fail(s, st, "session del");
+	return exec_change(s, st, "session del");
+}
+
+/* Same boundary as store_session_get: expired when expires_ms <= now_ms. */
+int64_t store_session_purge(struct store *s, int64_t now_ms)
+{
+	sqlite3_stmt *st = stmt(s, ST_SESS_PURGE);
+	if (!st)
+		return -1;
+	if (sqlite3_bind_int64(st, 1, now_ms)) {
+		bind_fail(s, st, "session purge");
+		return -1;
+	}
+	if (exec_done(s, st, "session purge") != STORE_OK)
+		return -1;
+	return sqlite3_changes64(s->db);
 }
 
 /* ---- backup ---- */

@@ -1,59 +1,44 @@
-/* The webapp process: the page and the JSON API for the UI and scripts.
- * Every /api route authenticates with HTTP Basic (webauth.c caches the
- * argon2id verdict) and shows the caller only their own devices. Replies
- * are built synchronously from this process's own store connection; large
- * exports stream through export.c in chunks. */
+/* The webapp process: routing, authentication and the process around the
+ * route modules (web_static.c, api_*.c). A request finds its route in the
+ * modules' tables; a route that needs a caller gets one from the session
+ * cookie or from HTTP Basic; every state-changing request passes the
+ * cross-site checks (Origin, Sec-Fetch-Site, and the session's CSRF token)
+ * before its handler runs, so no handler has to remember them. */
+#include <math.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <sodium.h>
+
 #include "app.h"
 #include "auth.h"
 #include "buf.h"
-#include "export.h"
-#include "http.h"
+#include "hub.h"
+#include "live.h"
 #include "log.h"
 #include "point.h"
 #include "proc.h"
-#include "server.h"
-#include "store.h"
+#include "session.h"
+#include "throttle.h"
+#include "webapp.h"
 #include "webauth.h"
-
-#define HDR_BASE "X-Content-Type-Options: nosniff\r\n"
-#define HDR_API  HDR_BASE "Cache-Control: no-store\r\n"
-#define HDR_PAGE HDR_BASE "Cache-Control: no-cache\r\n" \
-	"Content-Security-Policy: default-src 'none'; style-src 'unsafe-inline'; " \
-	"frame-ancestors 'none'\r\n" \
-	"Referrer-Policy: no-referrer\r\n"
-#define CT_JSON "application/json"
 
 /* How long shutdown waits for open connections to take their last reply. */
 #define DRAIN_SECONDS 0.5
+/* Expired sessions are deleted this often. */
+#define PURGE_SECONDS 3600.0
 
-struct webapp {
-	struct ev_loop *loop;
-	struct server  *srv;
-	struct store   *store;
-	struct webauth *auth;
-	ev_signal       sigterm, sigint;
-	ev_timer        drain;
-	ev_tstamp       drain_until;
-	int             stopping;
-};
+/* ---- helpers shared by the route modules ---- */
 
-typedef void (*route_fn)(struct webapp *app, struct conn *c, const struct http_request *req,
-                         const struct user_rec *u);
-
-/* ---- replies ---- */
-
-static void reply_json(struct conn *c, int status, const struct buf *b)
+void reply_json(struct conn *c, int status, const struct buf *b)
 {
 	conn_reply(c, status, CT_JSON, b->data, b->len, HDR_API);
 }
 
-static void reply_error_h(struct conn *c, int status, const char *msg, const char *headers)
+void reply_error_h(struct conn *c, int status, const char *msg, const char *headers)
 {
 	struct buf b;
 	buf_init(&b);
@@ -64,62 +49,43 @@ static void reply_error_h(struct conn *c, int status, const char *msg, const cha
 	buf_free(&b);
 }
 
-static void reply_error(struct conn *c, int status, const char *msg)
+void reply_error(struct conn *c, int status, const char *msg)
 {
 	reply_error_h(c, status, msg, HDR_API);
 }
 
-static void reply_store_error(struct webapp *app, struct conn *c, const char *what)
+void reply_throttled(struct conn *c, double wait)
+{
+	struct buf h;
+	buf_init(&h);
+	buf_printf(&h, HDR_API "Retry-After: %lld\r\n", (long long)ceil(wait));
+	reply_error_h(c, 429, "too many failed sign-ins; try again later", h.data);
+	buf_free(&h);
+}
+
+void reply_store_error(struct webapp *app, struct conn *c, const char *what)
 {
 	log_warnx("%s: %s", what, store_errmsg(app->store));
 	reply_error(c, 503, "storage unavailable");
 }
 
-/* ---- GET / ---- */
-
-static const char index_html[] =
-	"<!DOCTYPE html>\n"
-	"<html lang=\"en\">\n"
-	"<head>\n"
-	"<meta charset=\"utf-8\">\n"
-	"<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
-	"<title>mintrac</title>\n"
-	"<style>body{font-family:system-ui,sans-serif;max-width:40em;margin:2em auto;"
-	"padding:0 1em;line-height:1.5}code{background:#eee;padding:0 .2em}</style>\n"
-	"</head>\n"
-	"<body>\n"
-	"<h1>mintrac</h1>\n"
-	"<p>The map is coming soon. Meanwhile the API below serves your tracks to "
-	"scripts; it takes HTTP Basic authentication with your mintrac user name "
-	"and password.</p>\n"
-	"<ul>\n"
-	"<li><code>GET /api/devices</code> &mdash; your devices, each with its last fix "
-	"and number of points</li>\n"
-	"<li><code>GET /api/last</code> &mdash; the last fix of each device</li>\n"
-	"<li><code>GET /api/points?device=D&amp;from=T&amp;to=T&amp;format=F</code> "
-	"&mdash; every fix of a device in [from, to] (ISO 8601 or epoch seconds); "
-	"format <code>geojson</code> (default), <code>gpx</code>, <code>csv</code> or "
-	"<code>kml</code></li>\n"
-	"</ul>\n"
-	"<p>Example: <code>curl -u USER https://HOST/api/points?device=phone&amp;"
-	"from=2024-05-01&amp;format=gpx</code></p>\n"
-	"</body>\n"
-	"</html>\n";
-
-static void route_index(struct webapp *app, struct conn *c, const struct http_request *req,
-                        const struct user_rec *u)
+void query_parse(const struct http_request *req, struct kvlist *q)
 {
-	(void)app, (void)req, (void)u;
-	conn_reply(c, 200, "text/html; charset=utf-8", index_html, sizeof index_html - 1,
-	           HDR_PAGE);
+	kvlist_init(q);
+	kvlist_parse_urlencoded(q, req->query ? req->query : "", req->query ? strlen(req->query) : 0);
 }
 
-/* ---- the caller's devices ---- */
-
-struct devlist {
-	struct device_rec *v;
-	size_t             n, cap;
-};
+const char *query_val(const struct kvlist *q, const char *key, int *bad)
+{
+	for (size_t i = 0; i < q->n; i++) {
+		if (strcmp(q->v[i].key, key) != 0)
+			continue;
+		if (strlen(q->v[i].val) != q->v[i].vlen)
+			*bad = 1;
+		return q->v[i].val[0] ? q->v[i].val : NULL;
+	}
+	return NULL;
+}
 
 static int devlist_add(void *ctx, const struct device_rec *d)
 {
@@ -136,11 +102,10 @@ static int devlist_add(void *ctx, const struct device_rec *d)
 	return 0;
 }
 
-/* Collected first, so no other query runs while the list is being read. */
-static int devices_of(struct webapp *app, const struct user_rec *u, struct devlist *l)
+int devices_of(struct webapp *app, int64_t user_id, struct devlist *l)
 {
 	memset(l, 0, sizeof *l);
-	int rc = store_device_list(app->store, u->id, devlist_add, l);
+	int rc = store_device_list(app->store, user_id, devlist_add, l);
 	if (rc != STORE_OK) {
 		free(l->v);
 		memset(l, 0, sizeof *l);
@@ -149,302 +114,264 @@ static int devices_of(struct webapp *app, const struct user_rec *u, struct devli
 	return STORE_OK;
 }
 
-static void route_devices(struct webapp *app, struct conn *c, const struct http_request *req,
-                          const struct user_rec *u)
+int path_segment(const char *path, const char *prefix, char *out, size_t outlen,
+                 const char **rest)
 {
-	(void)req;
-	struct devlist l;
-	if (devices_of(app, u, &l) != STORE_OK) {
-		reply_store_error(app, c, "device list");
-		return;
-	}
-	struct buf b;
-	buf_init(&b);
-	buf_addc(&b, '[');
-	for (size_t i = 0; i < l.n; i++) {
-		const struct device_rec *d = &l.v[i];
-		struct fix f;
-		int rc = store_last_fix(app->store, d->id, &f);
-		int64_t n = store_count(app->store, d->id);
-		if ((rc != STORE_OK && rc != STORE_NOTFOUND) || n < 0) {
-			if (rc == STORE_OK)
-				fix_free(&f);
-			buf_free(&b);
-			free(l.v);
-			reply_store_error(app, c, "device summary");
-			return;
-		}
-		if (i)
-			buf_addc(&b, ',');
-		buf_adds(&b, "{\"name\":");
-		buf_add_json_str(&b, d->name);
-		buf_adds(&b, ",\"last\":");
-		if (rc == STORE_OK) {
-			export_geojson_feature(&b, &f, d->name);
-			fix_free(&f);
-		} else {
-			buf_adds(&b, "null");
-		}
-		buf_adds(&b, ",\"points\":");
-		buf_add_int(&b, n);
-		buf_addc(&b, '}');
-	}
-	buf_addc(&b, ']');
-	reply_json(c, 200, &b);
-	buf_free(&b);
-	free(l.v);
-}
-
-static void route_last(struct webapp *app, struct conn *c, const struct http_request *req,
-                       const struct user_rec *u)
-{
-	(void)req;
-	struct devlist l;
-	if (devices_of(app, u, &l) != STORE_OK) {
-		reply_store_error(app, c, "device list");
-		return;
-	}
-	struct buf b;
-	buf_init(&b);
-	buf_addc(&b, '[');
-	int first = 1;
-	for (size_t i = 0; i < l.n; i++) {
-		struct fix f;
-		int rc = store_last_fix(app->store, l.v[i].id, &f);
-		if (rc == STORE_NOTFOUND)
-			continue;
-		if (rc != STORE_OK) {
-			buf_free(&b);
-			free(l.v);
-			reply_store_error(app, c, "last fix");
-			return;
-		}
-		if (!first)
-			buf_addc(&b, ',');
-		first = 0;
-		buf_adds(&b, "{\"device\":");
-		buf_add_json_str(&b, l.v[i].name);
-		buf_adds(&b, ",\"fix\":");
-		export_geojson_feature(&b, &f, l.v[i].name);
-		buf_addc(&b, '}');
-		fix_free(&f);
-	}
-	buf_addc(&b, ']');
-	reply_json(c, 200, &b);
-	buf_free(&b);
-	free(l.v);
-}
-
-/* ---- GET /api/points ---- */
-
-/* Query value, NULL when absent or empty; *bad when it hides a NUL byte. */
-static const char *query_val(const struct kvlist *q, const char *key, int *bad)
-{
-	for (size_t i = 0; i < q->n; i++) {
-		if (strcmp(q->v[i].key, key) != 0)
-			continue;
-		if (strlen(q->v[i].val) != q->v[i].vlen)
-			*bad = 1;
-		return q->v[i].val[0] ? q->v[i].val : NULL;
-	}
-	return NULL;
-}
-
-static int is_bare_date(const char *s)
-{
-	return strlen(s) == 10 && s[4] == '-' && s[7] == '-';
-}
-
-/* from/to: absent = unbounded; a bare date as `to` means that whole day. */
-static int parse_bound(const char *s, int is_to, int64_t *ms)
-{
-	if (!s) {
-		*ms = is_to ? INT64_MAX : INT64_MIN;
-		return 0;
-	}
-	if (parse_time(s, ms) < 0)
+	size_t plen = strlen(prefix);
+	if (strncmp(path, prefix, plen) != 0)
 		return -1;
-	if (is_to && is_bare_date(s))
-		*ms += 86399999;
+	const char *seg = path + plen;
+	const char *end = strchr(seg, '/');
+	size_t len = end ? (size_t)(end - seg) : strlen(seg);
+	if (len == 0 || len >= outlen)
+		return -1;
+	size_t n = http_pct_decode(seg, len, out, 0);
+	if (n == 0 || strlen(out) != n || !utf8_valid(out, n))
+		return -1;
+	*rest = end ? end : "";
 	return 0;
-}
-
-/* Content-Disposition with an ASCII fallback name and the exact UTF-8 name
- * (RFC 6266 / 5987). */
-static void add_disposition(struct buf *h, const char *device, const char *ext)
-{
-	buf_adds(h, "Content-Disposition: attachment; filename=\"");
-	for (const unsigned char *p = (const unsigned char *)device; *p; p++) {
-		int safe = (*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') ||
-		           (*p >= '0' && *p <= '9') || *p == '-' || *p == '_' || *p == '.';
-		buf_addc(h, safe ? (char)*p : '_');
-	}
-	buf_printf(h, ".%s\"; filename*=UTF-8''", ext);
-	for (const unsigned char *p = (const unsigned char *)device; *p; p++) {
-		int safe = (*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') ||
-		           (*p >= '0' && *p <= '9') || *p == '-' || *p == '_' || *p == '.';
-		if (safe)
-			buf_addc(h, (char)*p);
-		else
-			buf_printf(h, "%%%02X", *p);
-	}
-	buf_printf(h, ".%s\r\n", ext);
-}
-
-/* The status line goes out with the first piece of the document, so an
- * error before any output can still be a clean 503. */
-struct stream_sink {
-	struct conn *c;
-	const char  *ctype;
-	const char  *headers;
-	int          started;
-};
-
-static int stream_write(void *ctx, const char *data, size_t len)
-{
-	struct stream_sink *ss = ctx;
-	if (!ss->started) {
-		conn_stream_begin(ss->c, 200, ss->ctype, ss->headers);
-		ss->started = 1;
-	}
-	conn_stream_write(ss->c, data, len);
-	return 0;
-}
-
-static void route_points(struct webapp *app, struct conn *c, const struct http_request *req,
-                         const struct user_rec *u)
-{
-	struct kvlist q;
-	int bad = 0;
-	kvlist_init(&q);
-	kvlist_parse_urlencoded(&q, req->query ? req->query : "",
-	                        req->query ? strlen(req->query) : 0);
-	const char *device = query_val(&q, "device", &bad);
-	const char *from_s = query_val(&q, "from", &bad);
-	const char *to_s = query_val(&q, "to", &bad);
-	const char *fmt_s = query_val(&q, "format", &bad);
-	int64_t from, to;
-	enum export_format fmt = EXPORT_GEOJSON;
-	struct device_rec d;
-	int rc;
-
-	if (!device) {
-		reply_error(c, 400, "device required");
-	} else if (bad) {
-		reply_error(c, 400, "bad parameter");
-	} else if (parse_bound(from_s, 0, &from) < 0) {
-		reply_error(c, 400, "bad from");
-	} else if (parse_bound(to_s, 1, &to) < 0) {
-		reply_error(c, 400, "bad to");
-	} else if (fmt_s && export_format_parse(fmt_s, &fmt) < 0) {
-		reply_error(c, 400, "unknown format");
-	} else if ((rc = store_device_get(app->store, u->id, device, &d)) == STORE_NOTFOUND) {
-		reply_error(c, 404, "no such device");
-	} else if (rc != STORE_OK) {
-		reply_store_error(app, c, "device lookup");
-	} else {
-		struct buf h;
-		buf_init(&h);
-		buf_adds(&h, HDR_API);
-		if (fmt != EXPORT_GEOJSON)
-			add_disposition(&h, d.name, export_extension(fmt));
-		struct stream_sink ss = { c, export_content_type(fmt), h.data, 0 };
-		const char *name = d.name;
-		rc = export_write(app->store, &d.id, &name, 1, from, to, fmt, stream_write, &ss);
-		if (rc != 0 && !ss.started) {
-			reply_store_error(app, c, "export");
-		} else {
-			if (rc != 0)   /* the 200 is out: the client gets a short body */
-				log_warnx("export of %s cut short: %s", d.name,
-				          store_errmsg(app->store));
-			if (!ss.started)
-				conn_stream_begin(c, 200, ss.ctype, ss.headers);
-			conn_stream_end(c);
-		}
-		buf_free(&h);
-	}
-	kvlist_free(&q);
 }
 
 /* ---- routing ---- */
 
-static const struct route {
-	const char *method;
-	const char *path;
-	int         api;       /* needs credentials; JSON errors */
-	route_fn    fn;
-} routes[] = {
-	{ "GET", "/",            0, route_index },
-	{ "GET", "/api/devices", 1, route_devices },
-	{ "GET", "/api/points",  1, route_points },
-	{ "GET", "/api/last",    1, route_last },
+static const struct route *const tables[] = {
+	static_routes, session_routes, device_routes, points_routes, stream_routes,
+	owntracks_routes,
 };
 
-/* Exact match, tolerating one trailing slash ("/api/devices/"). */
-static int path_is(const char *path, const char *want)
+static int path_matches(const struct route *r, const char *path)
 {
-	size_t n = strlen(want);
-	if (strncmp(path, want, n) != 0)
+	size_t n = strlen(r->path);
+	if (r->flags & R_PREFIX)
+		return strncmp(path, r->path, n) == 0 && path[n] != 0;
+	if (strncmp(path, r->path, n) != 0)
 		return 0;
+	/* One trailing slash is tolerated ("/api/devices/"). */
 	return path[n] == 0 || (n > 1 && path[n] == '/' && path[n + 1] == 0);
+}
+
+static int method_matches(const struct route *r, const char *method)
+{
+	/* server.c drops the body of a HEAD reply. */
+	return strcmp(method, r->method) == 0 ||
+	       (strcmp(method, "HEAD") == 0 && strcmp(r->method, "GET") == 0);
+}
+
+/* The route for the request; NULL with *allow listing the methods the
+ * path takes ("" when the path is unknown). An exact route wins over a
+ * prefix one. */
+static const struct route *find_route(const char *method, const char *path, struct buf *allow)
+{
+	const struct route *found = NULL;
+	for (int pass = 0; pass < 2 && !found; pass++) {
+		for (size_t t = 0; t < sizeof tables / sizeof tables[0] && !found; t++) {
+			for (const struct route *r = tables[t]; r->path; r++) {
+				if (((r->flags & R_PREFIX) != 0) != (pass == 1) ||
+				    !path_matches(r, path))
+					continue;
+				if (method_matches(r, method)) {
+					found = r;
+					break;
+				}
+				if (!strstr(allow->data ? allow->data : "", r->method)) {
+					if (allow->len)
+						buf_adds(allow, ", ");
+					buf_adds(allow, r->method);
+					if (!strcmp(r->method, "GET"))
+						buf_adds(allow, ", HEAD");
+				}
+			}
+		}
+	}
+	return found;
 }
 
 static int is_api(const char *path)
 {
-	return strcmp(path, "/api") == 0 || strncmp(path, "/api/", 5) == 0;
+	return strncmp(path, "/api/", 5) == 0 || strcmp(path, "/api") == 0 ||
+	       strncmp(path, "/ws/", 4) == 0;
+}
+
+static int is_safe_method(const char *m)
+{
+	return !strcmp(m, "GET") || !strcmp(m, "HEAD") || !strcmp(m, "OPTIONS");
+}
+
+/* Cross-site requests: a browser names the page's origin in Origin on
+ * every non-GET fetch and form post, and modern ones say cross-site in
+ * Sec-Fetch-Site. Either naming another site refuses the request. Tools
+ * such as curl send neither and pass. */
+static int cross_site(const struct http_request *req)
+{
+	const char *site = http_header(req, "Sec-Fetch-Site");
+	if (site && !strcmp(site, "cross-site"))
+		return 1;
+	const char *origin = http_header(req, "Origin");
+	if (!origin)
+		return 0;
+	const char *host = http_header(req, "Host");
+	const char *p = strstr(origin, "://");
+	if (!host || !p)
+		return 1;   /* "null" and other opaque origins */
+	return strcmp(p + 3, host) != 0;
+}
+
+static int csrf_ok(const struct http_request *req, const struct caller *who)
+{
+	const char *tok = http_header(req, "X-CSRF-Token");
+	size_t n = strlen(who->csrf);
+	return tok && n > 0 && strlen(tok) == n && sodium_memcmp(tok, who->csrf, n) == 0;
+}
+
+static void reply_unauthorized(struct conn *c, const struct route *r, const char *msg)
+{
+	/* The app's own calls get no WWW-Authenticate, so the page never
+	 * raises the browser's password dialog; the OwnTracks routes do, so
+	 * OwnTracks Frontend asks for the password. */
+	reply_error_h(c, 401, msg,
+	              (r->flags & R_BASIC_CHALLENGE)
+	                  ? HDR_API "WWW-Authenticate: Basic realm=\"mintrac\"\r\n"
+	                  : HDR_API);
+}
+
+/* 1: *who filled; 0: answered (401/429/503), the request is done. */
+static int authenticate(struct webapp *app, struct conn *c, const struct http_request *req,
+                        const struct route *r, struct caller *who)
+{
+	int rc = sessions_check(app->sessions, req, who);
+	if (rc < 0) {
+		reply_store_error(app, c, "session lookup");
+		return 0;
+	}
+	if (rc > 0)
+		return 1;
+
+	char addr[64], user[128], pass[256];
+	client_addr(req, addr, sizeof addr);
+	if (!http_header(req, "Authorization")) {
+		reply_unauthorized(c, r, "sign in required");
+		return 0;
+	}
+	if (http_basic_auth(req, user, sizeof user, pass, sizeof pass) < 0) {
+		log_info("rejected %s %s from %s: 401 malformed credentials", req->method,
+		         req->path, addr);
+		reply_unauthorized(c, r, "unauthorized");
+		return 0;
+	}
+	double now = ev_now(app->loop);
+	double wait = throttle_wait(app->throttle, addr, user, now);
+	if (wait > 0) {
+		reply_throttled(c, wait);
+		sodium_memzero(pass, sizeof pass);
+		return 0;
+	}
+	rc = webauth_check(app->auth, app->store, user, pass, &who->user);
+	sodium_memzero(pass, sizeof pass);
+	if (rc < 0) {
+		reply_store_error(app, c, "user lookup");
+		return 0;
+	}
+	if (rc == 0) {
+		/* Failed sign-ins belong in the log: that is where an admin
+		 * looks for password guessing. */
+		log_info("rejected %s %s from %s: 401 wrong credentials", req->method, req->path,
+		         addr);
+		throttle_fail(app->throttle, addr, user, now);
+		reply_unauthorized(c, r, "unauthorized");
+		return 0;
+	}
+	throttle_success(app->throttle, addr, user);
+	who->via = VIA_BASIC;
+	who->csrf[0] = 0;
+	return 1;
 }
 
 static void on_request(void *ctx, struct conn *c, const struct http_request *req)
 {
 	struct webapp *app = ctx;
 	const char *path = req->path ? req->path : "/";
-	const struct route *r = NULL;
-	int path_known = 0;
-
-	for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) {
-		if (!path_is(path, routes[i].path))
-			continue;
-		path_known = 1;
-		/* server.c drops the body of a HEAD reply. */
-		if (strcmp(req->method, routes[i].method) == 0 ||
-		    (strcmp(req->method, "HEAD") == 0 && strcmp(routes[i].method, "GET") == 0)) {
-			r = &routes[i];
-			break;
-		}
-	}
+	struct buf allow;
+	buf_init(&allow);
+	const struct route *r = find_route(req->method, path, &allow);
 	if (!r) {
-		if (path_known)
-			reply_error_h(c, 405, "method not allowed",
-			              is_api(path) ? HDR_API "Allow: GET, HEAD\r\n"
-			                            : HDR_BASE "Allow: GET, HEAD\r\n");
-		else if (is_api(path))
+		if (allow.len) {
+			struct buf h;
+			buf_init(&h);
+			buf_adds(&h, is_api(path) ? HDR_API : HDR_BASE);
+			buf_printf(&h, "Allow: %s\r\n", allow.data);
+			reply_error_h(c, 405, "method not allowed", h.data);
+			buf_free(&h);
+		} else if (is_api(path)) {
 			reply_error(c, 404, "not found");
-		else
+		} else {
 			conn_reply(c, 404, "text/plain; charset=utf-8", "not found\n", 10, HDR_BASE);
+		}
+		buf_free(&allow);
 		return;
 	}
+	buf_free(&allow);
 
-	struct user_rec u;
-	memset(&u, 0, sizeof u);
-	if (r->api) {
-		/* No WWW-Authenticate: the page must never raise the browser's
-		 * password dialog. */
-		int ok = webauth_request(app->auth, app->store, req, &u);
-		if (ok < 0) {
-			reply_store_error(app, c, "user lookup");
-			return;
-		}
-		if (!ok) {
-			/* Failed sign-ins belong in the log: that is where an
-			 * admin looks for password guessing. */
-			log_info("rejected %s %s from %s: 401 %s", req->method, path, req->peer,
-			         http_header(req, "Authorization") ? "wrong credentials"
-			                                           : "no credentials");
-			reply_error(c, 401, "unauthorized");
-			return;
-		}
+	if (!is_safe_method(req->method) && cross_site(req)) {
+		log_info("refused cross-site %s %s from %s", req->method, path, req->peer);
+		reply_error(c, 403, "cross-site request refused");
+		return;
 	}
-	r->fn(app, c, req, &u);
+	struct caller who;
+	memset(&who, 0, sizeof who);
+	if ((r->flags & R_AUTH) && !authenticate(app, c, req, r, &who))
+		return;
+	if ((r->flags & R_AUTH) && who.via == VIA_SESSION && !is_safe_method(req->method) &&
+	    !csrf_ok(req, &who)) {
+		reply_error(c, 403, "missing or wrong CSRF token");
+		return;
+	}
+	r->fn(app, c, req, &who);
+}
+
+/* ---- live fixes from the receiver ---- */
+
+struct live_ctx {
+	struct webapp    *app;
+	struct device_rec dev;       /* last device looked up */
+	int               have_dev;
+};
+
+static void live_key(void *ctx, const struct live_key *k)
+{
+	struct live_ctx *lc = ctx;
+	struct webapp *app = lc->app;
+	if (!hub_wants(app->hub, 0))
+		return;
+	if (!lc->have_dev || lc->dev.id != k->device_id) {
+		lc->have_dev = 0;
+		int rc = store_device_by_id(app->store, k->device_id, &lc->dev);
+		if (rc != STORE_OK) {
+			if (rc != STORE_NOTFOUND)
+				log_warnx("live: device lookup: %s", store_errmsg(app->store));
+			return;
+		}
+		lc->have_dev = 1;
+	}
+	if (!hub_wants(app->hub, lc->dev.user_id))
+		return;
+	struct fix f;
+	int rc = store_fix_first_in(app->store, k->device_id, k->time_ms, k->time_ms, &f);
+	if (rc == STORE_OK) {
+		hub_publish(app->hub, &lc->dev, &f);
+		fix_free(&f);
+	} else if (rc != STORE_NOTFOUND) {
+		log_warnx("live: reading a fix back: %s", store_errmsg(app->store));
+	}
+}
+
+static void live_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	(void)loop, (void)revents;
+	struct webapp *app = w->data;
+	struct live_ctx lc;
+	memset(&lc, 0, sizeof lc);
+	lc.app = app;
+	live_rx_drain(app->live, live_key, &lc);
 }
 
 /* ---- process ---- */
@@ -475,17 +402,60 @@ static void on_signal(struct ev_loop *loop, ev_signal *w, int revents)
 	ev_timer_start(loop, &app->drain);
 }
 
+static void purge_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	(void)loop, (void)revents;
+	struct webapp *app = w->data;
+	if (store_session_purge(app->store, now_ms()) < 0)
+		log_warnx("purging expired sessions: %s", store_errmsg(app->store));
+}
+
+struct webapp_res {
+	ev_io    live_w;
+	ev_timer purge;
+};
+
+static void webapp_release(struct webapp *app, struct webapp_res *res)
+{
+	if (app->loop) {
+		ev_io_stop(app->loop, &res->live_w);
+		ev_timer_stop(app->loop, &res->purge);
+		ev_signal_stop(app->loop, &app->sigterm);
+		ev_signal_stop(app->loop, &app->sigint);
+		ev_timer_stop(app->loop, &app->drain);
+	}
+	server_free(app->srv);
+	hub_free(app->hub);
+	live_rx_free(app->live);
+	throttle_free(app->throttle);
+	sessions_free(app->sessions);
+	webauth_free(app->auth);
+	store_close(app->store);
+}
+
 int webapp_main(const struct config *cfg, int listen_fd)
 {
 	struct webapp app;
+	struct webapp_res res;
 	char err[512], addr[128];
 	memset(&app, 0, sizeof app);
+	memset(&res, 0, sizeof res);
+	ev_io_init(&res.live_w, live_cb, -1, EV_READ);
+	ev_timer_init(&res.purge, purge_cb, 1.0, PURGE_SECONDS);
+	ev_signal_init(&app.sigterm, on_signal, SIGTERM);
+	ev_signal_init(&app.sigint, on_signal, SIGINT);
+	ev_timer_init(&app.drain, drain_cb, 0, 0.01);
+	res.live_w.data = res.purge.data = app.sigterm.data = app.sigint.data = &app;
+	app.cfg = cfg;
 	log_set_tag("webapp");
 	signal(SIGPIPE, SIG_IGN);
 	if (auth_init() < 0) {
 		log_warnx("cannot initialise libsodium");
 		return 1;
 	}
+	config_receiver_url(cfg, app.receiver_url, sizeof app.receiver_url);
+	char wurl[512];
+	config_webapp_url(cfg, wurl, sizeof wurl);
 	app.loop = ev_default_loop(EVFLAG_AUTO);
 	if (!app.loop) {
 		log_warnx("cannot create the event loop");
@@ -498,16 +468,21 @@ int webapp_main(const struct config *cfg, int listen_fd)
 		return 1;
 	}
 	app.auth = webauth_new();
-	if (!app.auth) {
-		log_warnx("cannot set up the credential cache");
-		store_close(app.store);
+	app.sessions = sessions_new(app.store, strncmp(wurl, "https://", 8) == 0);
+	app.throttle = throttle_new();
+	app.hub = hub_new();
+	if (!app.auth || !app.sessions || !app.throttle || !app.hub) {
+		log_warnx("webapp: out of memory");
+		webapp_release(&app, &res);
 		return 1;
 	}
+	/* Without the live socket the map still works, minus live updates. */
+	app.live = live_rx_new(cfg->db_path);
 	struct server_config sc = {
 		.max_conns = cfg->max_conns,
 		.idle_timeout = cfg->idle_timeout,
 		.max_header_bytes = 16 * 1024,
-		.default_body_limit = 64 * 1024,   /* the API takes no uploads yet */
+		.default_body_limit = 64 * 1024,   /* JSON bodies of the UI are small */
 		.body_limit = NULL,
 		.on_request = on_request,
 		.ctx = &app,
@@ -516,25 +491,21 @@ int webapp_main(const struct config *cfg, int listen_fd)
 	app.srv = server_new(app.loop, listen_fd, &sc);
 	if (!app.srv) {
 		log_warnx("cannot start the webapp server");
-		webauth_free(app.auth);
-		store_close(app.store);
+		webapp_release(&app, &res);
 		return 1;
 	}
-	ev_signal_init(&app.sigterm, on_signal, SIGTERM);
-	ev_signal_init(&app.sigint, on_signal, SIGINT);
-	app.sigterm.data = app.sigint.data = &app;
+	if (app.live) {
+		ev_io_set(&res.live_w, live_rx_fd(app.live), EV_READ);
+		ev_io_start(app.loop, &res.live_w);
+	}
+	ev_timer_start(app.loop, &res.purge);
 	ev_signal_start(app.loop, &app.sigterm);
 	ev_signal_start(app.loop, &app.sigint);
 	net_sockname(listen_fd, addr, sizeof addr);
 	log_info("webapp listening on %s", addr);
 	proc_ready();
 	ev_run(app.loop, 0);
-	ev_signal_stop(app.loop, &app.sigterm);
-	ev_signal_stop(app.loop, &app.sigint);
-	ev_timer_stop(app.loop, &app.drain);
-	server_free(app.srv);
-	webauth_free(app.auth);
-	store_close(app.store);
+	webapp_release(&app, &res);
 	log_info("webapp stopped");
 	return 0;
 }

@@ -23,6 +23,10 @@ struct webauth_entry {
 struct webauth {
 	unsigned char        hkey[crypto_generichash_KEYBYTES];
 	struct webauth_entry e[WEBAUTH_SLOTS];
+	/* Checked against when the user does not exist, so that a wrong
+	 * name costs as long as a wrong password and the timing does not
+	 * tell which user names exist. Made on first need. */
+	char                 dummy[PWHASH_LEN];
 };
 
 static int64_t mono_ms(void)
@@ -100,8 +104,19 @@ int webauth_check(struct webauth *wa, struct store *s, const char *user, const c
 	if (!user[0] || strlen(user) >= WEBAUTH_USER_MAX)
 		return 0;
 	int rc = store_user_get(s, user, out);
-	if (rc == STORE_NOTFOUND)
+	if (rc == STORE_NOTFOUND) {
+		unsigned char r[16];
+		char junk[2 * sizeof r + 1];
+		if (!wa->dummy[0]) {
+			randombytes_buf(r, sizeof r);
+			sodium_bin2hex(junk, sizeof junk, r, sizeof r);
+			if (auth_password_hash(junk, wa->dummy) < 0)
+				wa->dummy[0] = 0;
+		}
+		if (wa->dummy[0])
+			(void)auth_password_verify(pass, wa->dummy);
 		return 0;
+	}
 	if (rc != STORE_OK)
 		return -1;
 

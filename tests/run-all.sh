@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every test stage and ends with ONE line "N passed, N failed" (unit +
-# functional). Called by `make test` once build/asan/unit and
+# functional + browser). Called by `make test` once build/asan/unit and
 # build/asan/mintrac exist. MINTRAC_FUZZ_SECONDS > 0 adds a bounded fuzz run.
 # Exit status is non-zero when any stage failed.
 set -uo pipefail
@@ -45,6 +45,8 @@ stage() {
 stage unit ./build/asan/unit
 export MINTRAC_BIN=$PWD/build/asan/mintrac
 stage functional python3 tests/functional/run.py
+# The page in Debian's headless Chromium (tests/browser/run.js).
+stage browser node tests/browser/run.js
 
 fuzz_seconds=${MINTRAC_FUZZ_SECONDS:-0}
 if [[ $fuzz_seconds =~ ^[0-9]+$ ]] && ((fuzz_seconds > 0)); then

@@ -1,0 +1,88 @@
+/* session.c: cookie sessions (create, check, slide, expire, refresh, end). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "auth.h"
+#include "buf.h"
+#include "point.h"
+#include "session.h"
+#include "store.h"
+#include "webapp.h"
+#include "test.h"
+#include "test_decode.h"
+
+TEST(session_lifecycle)
+{
+	char err[256], dir[] = "/tmp/mintrac-session-XXXXXX", path[300];
+	CHECK(mkdtemp(dir) != NULL);
+	snprintf(path, sizeof path, "%s/db", dir);
+	struct store *st = store_open(path, STORE_CREATE, err, sizeof err);
+	CHECK(st != NULL);
+	char hash[PWHASH_LEN];
+	auth_init();
+	auth_password_hash("password1", hash);
+	CHECK_INT(store_user_add(st, "anna", hash), STORE_OK);
+	struct user_rec u;
+	CHECK_INT(store_user_get(st, "anna", &u), STORE_OK);
+	struct sessions *ss = sessions_new(st, 0);
+	struct http_request r;
+	mt_test_request(&r, "POST /api/login\nX-Forwarded-Proto: https, http\n\n");
+	struct buf h; buf_init(&h);
+	char csrf[48];
+	CHECK_INT(sessions_create(ss, &r, &u, &h, csrf), 0);
+	/* The first X-Forwarded-Proto hop is the client's: https -> Secure. */
+	CHECK(strstr(h.data, "; HttpOnly; SameSite=Lax; Max-Age=2592000; Secure\r\n") != NULL);
+	CHECK(strlen(csrf) >= 22);
+	char id[64] = "";
+	sscanf(h.data, "Set-Cookie: mintrac_session=%32s", id);
+	http_request_free(&r);
+	char raw[256];
+	snprintf(raw, sizeof raw, "GET /\nCookie: a=b; mintrac_session=%s\n\n", id);
+	mt_test_request(&r, raw);
+	struct caller who;
+	CHECK_INT(sessions_check(ss, &r, &who), 1);
+	CHECK_STR(who.user.name, "anna");
+	CHECK_STR(who.csrf, csrf);
+	CHECK_INT(who.via, VIA_SESSION);
+	/* Refresh re-sends the same id with the full lifetime. */
+	buf_reset(&h);
+	sessions_refresh(ss, &r, &h);
+	char want[200];
+	snprintf(want, sizeof want, "Set-Cookie: mintrac_session=%s; Path=/; HttpOnly; SameSite=Lax; Max-Age=2592000\r\n", id);
+	CHECK_STR(h.data, want);
+	unsigned char ih[TOKEN_HASH_LEN];
+	auth_token_hash(id, ih);
+	struct session_rec rec;
+	CHECK_INT(store_session_get(st, ih, now_ms(), &rec), STORE_OK);
+	int64_t e0 = rec.expires_ms;
+	/* more than half left: untouched */
+	CHECK_INT(store_session_touch(st, ih, now_ms() + SESSION_TTL_MS / 2 + 60000), STORE_OK);
+	CHECK_INT(store_session_get(st, ih, now_ms(), &rec), STORE_OK);
+	int64_t e1 = rec.expires_ms;
+	CHECK_INT(sessions_check(ss, &r, &who), 1);
+	CHECK_INT(store_session_get(st, ih, now_ms(), &rec), STORE_OK);
+	CHECK_INT(rec.expires_ms, e1);
+	/* less than half: extended */
+	CHECK_INT(store_session_touch(st, ih, now_ms() + 1000), STORE_OK);
+	CHECK_INT(sessions_check(ss, &r, &who), 1);
+	CHECK_INT(store_session_get(st, ih, now_ms(), &rec), STORE_OK);
+	CHECK(rec.expires_ms >= e0);
+	/* expired */
+	CHECK_INT(store_session_touch(st, ih, now_ms() - 1), STORE_OK);
+	CHECK_INT(sessions_check(ss, &r, &who), 0);
+	buf_reset(&h);
+	CHECK_INT(sessions_destroy(ss, &r, &h), 0);
+	CHECK(strstr(h.data, "mintrac_session=; Path=/") != NULL);
+	CHECK(strstr(h.data, "Max-Age=0") != NULL);
+	/* A cookie not shaped like ours is never looked up. */
+	http_request_free(&r);
+	mt_test_request(&r, "GET /\nCookie: mintrac_session=../../x\n\n");
+	CHECK_INT(sessions_check(ss, &r, &who), 0);
+	http_request_free(&r);
+	buf_free(&h);
+	sessions_free(ss);
+	store_close(st);
+	snprintf(raw, sizeof raw, "rm -rf '%s'", dir);
+	CHECK_INT(system(raw), 0);
+}
