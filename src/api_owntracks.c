@@ -562,39 +562,13 @@ static int ot_stream_more(void *ctx, struct conn *c)
 	return rc == 1 ? 0 : 1;
 }
 
-struct ot_sink {
-	struct conn *c;
-	const char  *ctype;
-	int          started;
-};
-
-static int ot_sink_write(void *ctx, const char *data, size_t len)
-{
-	struct ot_sink *k = ctx;
-	if (!k->started) {
-		conn_stream_begin(k->c, 200, k->ctype, HDR_API);
-		k->started = 1;
-	}
-	conn_stream_write(k->c, data, len);
-	return 0;
-}
-
 /* format=geojson|gpx: the same documents as /api/points. */
 static void ot_export(struct webapp *app, struct conn *c, const struct device_rec *d,
                       int64_t from, int64_t to, enum export_format fmt)
 {
-	struct ot_sink k = { c, export_content_type(fmt), 0 };
 	const char *name = d->name;
-	int rc = export_write(app->store, &d->id, &name, 1, from, to, fmt, ot_sink_write, &k);
-	if (rc != 0 && !k.started) {
-		reply_store_error(app, c, "export");
-		return;
-	}
-	if (rc != 0)
-		log_warnx("export of %s cut short: %s", d->name, store_errmsg(app->store));
-	if (!k.started)
-		conn_stream_begin(c, 200, k.ctype, HDR_API);
-	conn_stream_end(c);
+	stream_export(app, c, export_new(app->store, &d->id, &name, 1, from, to, fmt), d->name,
+	              export_content_type(fmt), HDR_API);
 }
 
 static const char ot_empty_locations[] = "{\"count\":0,\"data\":[],\"status\":200}";

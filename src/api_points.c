@@ -150,8 +150,8 @@ static void points_closed(void *ctx, struct conn *c)
 
 /* Streams e (owned from here on). The first piece is made before the
  * status line, so a storage error up to then is still a clean 503. */
-static void stream_export(struct webapp *app, struct conn *c, struct export *e,
-                          const char *device, const char *ctype, const char *headers)
+void stream_export(struct webapp *app, struct conn *c, struct export *e, const char *device,
+                   const char *ctype, const char *headers)
 {
 	struct points_stream *ps = calloc(1, sizeof *ps);
 	if (!e || !ps) {

@@ -284,3 +284,9 @@ const char *http_status_text(int status)
 			return tab[i].text;
 	return "Unknown";
 }
+
+int http_origin_is(const char *origin, const char *host)
+{
+	const char *p = strstr(origin, "://");
+	return p && host && strcasecmp(p + 3, host) == 0;
+}

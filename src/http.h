@@ -58,6 +58,9 @@ int http_basic_auth(const struct http_request *r, char *user, size_t ulen,
 int http_bearer(const struct http_request *r, char *tok, size_t len);
 /* Value of cookie `name` from the Cookie header; 0 on success. */
 int http_cookie(const struct http_request *r, const char *name, char *out, size_t len);
+/* Whether an Origin header ("https://host:port") names host ("host:port",
+ * case-insensitive); 0 for opaque origins ("null") and a NULL host. */
+int http_origin_is(const char *origin, const char *host);
 /* Reason phrase for a status code ("OK", "Bad Request", ...). */
 const char *http_status_text(int status);
 #endif

@@ -665,6 +665,10 @@ static void conn_pull(struct conn *c)
 
 void conn_stream_pull(struct conn *c, int (*more)(void *ctx, struct conn *c), void *ctx)
 {
+	/* The client left while the first piece was written: the stream is
+	 * over already, and conn_on_close tells its owner. */
+	if (c->closed)
+		return;
 	if (!c->streaming) {
 		log_warnx("%s: %s: pull without a stream", srv_name(c->srv), c->peer);
 		return;
@@ -734,6 +738,11 @@ void conn_close_after_write(struct conn *c)
 	}
 	c->pull = NULL;
 	c->close_after_write = 1;
+	/* The queue may never drain (a client that stopped reading is the
+	 * usual reason to get here): from now on the idle rule applies, even
+	 * to a connection that was exempt from it. */
+	c->no_timeout = 0;
+	conn_arm_timer(c);
 }
 
 void conn_hold(struct conn *c)

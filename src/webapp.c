@@ -209,11 +209,12 @@ static int cross_site(const struct http_request *req)
 	const char *origin = http_header(req, "Origin");
 	if (!origin)
 		return 0;
-	const char *host = http_header(req, "Host");
-	const char *p = strstr(origin, "://");
-	if (!host || !p)
-		return 1;   /* "null" and other opaque origins */
-	return strcmp(p + 3, host) != 0;
+	/* Behind a proxy that rewrites Host, X-Forwarded-Host is the name
+	 * the browser used; a cross-site page cannot set it without a CORS
+	 * preflight, which nothing here answers. Opaque origins ("null")
+	 * match neither. */
+	return !http_origin_is(origin, http_header(req, "Host")) &&
+	       !http_origin_is(origin, http_header(req, "X-Forwarded-Host"));
 }
 
 static int csrf_ok(const struct http_request *req, const struct caller *who)

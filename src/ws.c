@@ -172,13 +172,6 @@ const char *ws_handshake_error(const struct http_request *req)
 	return NULL;
 }
 
-/* The host part of an Origin ("https://host:port" -> "host:port"). */
-static int origin_is(const char *origin, const char *host)
-{
-	const char *p = strstr(origin, "://");
-	return p && host && strcasecmp(p + 3, host) == 0;
-}
-
 int ws_cross_site(const struct http_request *req)
 {
 	const char *site = http_header(req, "Sec-Fetch-Site");
@@ -189,8 +182,8 @@ int ws_cross_site(const struct http_request *req)
 		return 0;   /* not a browser */
 	/* Behind a proxy Host may name the upstream (OwnTracks Frontend's
 	 * own nginx does), X-Forwarded-Host the name the browser used. */
-	return !origin_is(origin, http_header(req, "Host")) &&
-	       !origin_is(origin, http_header(req, "X-Forwarded-Host"));
+	return !http_origin_is(origin, http_header(req, "Host")) &&
+	       !http_origin_is(origin, http_header(req, "X-Forwarded-Host"));
 }
 
 /* ---- lifetime ----------------------------------------------------------- */

@@ -143,6 +143,18 @@ class SignIn(ServerCase):
         self.assertIs(attrs.get("secure"), True, b.login_headers["set-cookie"])
         self.assertIs(attrs.get("httponly"), True)
 
+    def test_login_behind_a_proxy_that_rewrites_host(self):
+        # nginx's default proxy_pass sends Host: upstream; the browser's
+        # Origin then names the public host, which X-Forwarded-Host carries.
+        body = {"user": "bob", "password": "bob-secret-22"}
+        h = {"Host": "127.0.0.1:1", "Origin": "https://tracker.example.com",
+             "X-Forwarded-Host": "tracker.example.com", "Sec-Fetch-Site": "same-origin"}
+        st, _, doc = web(self.m, "POST", "/api/login", body, h)
+        self.assertEqual(st, 200, doc)
+        h["Origin"] = "https://evil.example"
+        st, _, doc = web(self.m, "POST", "/api/login", body, h)
+        self.assertEqual(st, 403, doc)
+
     def test_login_with_a_form(self):
         body = urllib.parse.urlencode({"user": "bob", "password": "bob-secret-22"})
         st, hdrs, doc = web(self.m, "POST", "/api/login", body,
