@@ -2,6 +2,7 @@
 
 #include <math.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -302,4 +303,27 @@ void buf_add_iso_ms(struct buf *b, int64_t ms)
 	gmtime_r(&t, &tm);
 	buf_printf(b, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
 	           tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)rem);
+}
+
+int array_grow(void *pp, size_t *cap, size_t need, size_t elem)
+{
+	if (need <= *cap)
+		return 0;
+	size_t ncap = *cap ? *cap : 16;
+	while (ncap < need) {
+		if (ncap > SIZE_MAX / 2 / elem)
+			return -1;
+		ncap *= 2;
+	}
+	if (ncap > SIZE_MAX / elem)
+		return -1;
+	/* Through memcpy: pp points at a pointer of some other type. */
+	void *old;
+	memcpy(&old, pp, sizeof old);
+	void *grown = realloc(old, ncap * elem);
+	if (!grown)
+		return -1;
+	memcpy(pp, &grown, sizeof grown);
+	*cap = ncap;
+	return 0;
 }

@@ -35,6 +35,11 @@ void buf_add_int(struct buf *b, int64_t v);
 void buf_add_json_str(struct buf *b, const char *s);
 /* 1 when s[0..n) is valid UTF-8 (no overlongs, no surrogates). */
 int utf8_valid(const char *s, size_t n);
+/* Makes the array *pp (items of elem bytes, capacity *cap items) hold at
+ * least need items, doubling (from 16) so appends stay amortised O(1).
+ * pp is the address of the array pointer (struct x **). 0, or -1 when out
+ * of memory or the size would overflow (the array is left as it was). */
+int array_grow(void *pp, size_t *cap, size_t need, size_t elem);
 /* XML text/attribute escaping (& < > " '). */
 void buf_add_xml(struct buf *b, const char *s);
 /* "YYYY-MM-DDTHH:MM:SS.sssZ" for UTC milliseconds since the epoch. */

@@ -213,16 +213,9 @@ static void live_note(struct receiver *rcv, const struct write_req *wr)
 {
 	if (!rcv->live)
 		return;
-	if (rcv->live_n + wr->nfixes > rcv->live_cap) {
-		size_t cap = rcv->live_cap ? rcv->live_cap : 256;
-		while (cap < rcv->live_n + wr->nfixes)
-			cap *= 2;
-		struct live_key *k = realloc(rcv->live_keys, cap * sizeof *k);
-		if (!k)
-			return;   /* a missed notice only delays a live map */
-		rcv->live_keys = k;
-		rcv->live_cap = cap;
-	}
+	if (array_grow(&rcv->live_keys, &rcv->live_cap, rcv->live_n + wr->nfixes,
+	               sizeof *rcv->live_keys) < 0)
+		return;   /* a missed notice only delays a live map */
 	for (size_t i = 0; i < wr->nfixes; i++) {
 		rcv->live_keys[rcv->live_n].device_id = wr->device_id;
 		rcv->live_keys[rcv->live_n].time_ms = wr->fixes[i].time_ms;

@@ -2,6 +2,7 @@
  * projection, and thin_sample, which finds a long track's shape with index
  * seeks so that a year of 1 Hz fixes is never read row by row. */
 #include "thin.h"
+#include "buf.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -133,15 +134,9 @@ size_t thin_dp(const struct thin_pt *pts, size_t n, double tol_m, unsigned char 
 			continue;
 		keep[at] = 1;
 		kept++;
-		if (top + 2 > cap) {
-			size_t ncap = cap * 2;
-			struct span *nst = realloc(st, ncap * sizeof *nst);
-			if (!nst) {
-				free(st);
-				return SIZE_MAX;
-			}
-			st = nst;
-			cap = ncap;
+		if (array_grow(&st, &cap, top + 2, sizeof *st) < 0) {
+			free(st);
+			return SIZE_MAX;
 		}
 		st[top++] = (struct span){ at, sp.j };
 		st[top++] = (struct span){ sp.i, at };
@@ -159,14 +154,8 @@ struct ptvec {
 
 static int ptvec_push(struct ptvec *pv, const struct thin_pt *p)
 {
-	if (pv->n == pv->cap) {
-		size_t ncap = pv->cap ? pv->cap * 2 : 256;
-		struct thin_pt *nv = realloc(pv->v, ncap * sizeof *nv);
-		if (!nv)
-			return -1;
-		pv->v = nv;
-		pv->cap = ncap;
-	}
+	if (array_grow(&pv->v, &pv->cap, pv->n + 1, sizeof *pv->v) < 0)
+		return -1;
 	pv->v[pv->n++] = *p;
 	return 0;
 }
@@ -190,13 +179,8 @@ static int queue_push(struct queue *q, const struct thin_pt *a, const struct thi
 			memmove(q->v, q->v + q->head, (q->n - q->head) * sizeof *q->v);
 			q->n -= q->head;
 			q->head = 0;
-		} else {
-			size_t ncap = q->cap ? q->cap * 2 : 256;
-			struct stretch *nv = realloc(q->v, ncap * sizeof *nv);
-			if (!nv)
-				return -1;
-			q->v = nv;
-			q->cap = ncap;
+		} else if (array_grow(&q->v, &q->cap, q->n + 1, sizeof *q->v) < 0) {
+			return -1;
 		}
 	}
 	q->v[q->n++] = (struct stretch){ *a, *b };

@@ -90,14 +90,8 @@ const char *query_val(const struct kvlist *q, const char *key, int *bad)
 static int devlist_add(void *ctx, const struct device_rec *d)
 {
 	struct devlist *l = ctx;
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? l->cap * 2 : 8;
-		struct device_rec *v = realloc(l->v, cap * sizeof *v);
-		if (!v)
-			return STORE_ERR;
-		l->v = v;
-		l->cap = cap;
-	}
+	if (array_grow(&l->v, &l->cap, l->n + 1, sizeof *l->v) < 0)
+		return STORE_ERR;
 	l->v[l->n++] = *d;
 	return 0;
 }
