@@ -77,7 +77,11 @@ static void route_devices(struct webapp *app, struct conn *c, const struct http_
 }
 
 /* The request body as a JSON object, or NULL (answered with 400). */
-static json_t *body_object(struct conn *c, const struct http_request *req)
+/* The request's JSON object and its "name" member, checked by the rules
+ * `device add` applies (*name points into the returned object; the caller
+ * json_decref()s it). NULL when answered with 400. */
+static json_t *body_with_name(struct conn *c, const struct http_request *req,
+                              const char **name)
 {
 	json_error_t err;
 	json_t *root = json_loadb(req->body ? req->body : "", req->body_len,
@@ -87,27 +91,22 @@ static json_t *body_object(struct conn *c, const struct http_request *req)
 		reply_error(c, 400, "body must be a JSON object");
 		return NULL;
 	}
-	return root;
-}
-
-/* The "name" member, checked by the rules `device add` applies; NULL when
- * answered with 400. */
-static const char *body_name(struct conn *c, json_t *root)
-{
 	json_t *v = json_object_get(root, "name");
 	if (!json_is_string(v)) {
+		json_decref(root);
 		reply_error(c, 400, "name required");
 		return NULL;
 	}
-	const char *name = json_string_value(v);
-	const char *why = check_device_name(name);
+	*name = json_string_value(v);
+	const char *why = check_device_name(*name);
 	if (why) {
 		char msg[160];
 		snprintf(msg, sizeof msg, "invalid device name: %s", why);
+		json_decref(root);
 		reply_error(c, 400, msg);
 		return NULL;
 	}
-	return name;
+	return root;
 }
 
 /* The same settings `device add` prints: the JSON of --json, the text
@@ -151,14 +150,10 @@ static int new_token(char tok[TOKEN_LEN + 1], unsigned char hash[TOKEN_HASH_LEN]
 static void route_device_add(struct webapp *app, struct conn *c, const struct http_request *req,
                              const struct caller *who)
 {
-	json_t *root = body_object(c, req);
+	const char *name;
+	json_t *root = body_with_name(c, req, &name);
 	if (!root)
 		return;
-	const char *name = body_name(c, root);
-	if (!name) {
-		json_decref(root);
-		return;
-	}
 	json_t *iv = json_object_get(root, "ident");
 	const char *ident = NULL;
 	if (iv && !json_is_null(iv)) {
@@ -224,14 +219,10 @@ static void route_device_rename(struct webapp *app, struct conn *c,
 	struct device_rec d;
 	if (path_device(app, c, req, who, "", &d) < 0)
 		return;
-	json_t *root = body_object(c, req);
+	const char *name;
+	json_t *root = body_with_name(c, req, &name);
 	if (!root)
 		return;
-	const char *name = body_name(c, root);
-	if (!name) {
-		json_decref(root);
-		return;
-	}
 	int rc = strcmp(name, d.name) == 0 ? STORE_OK : store_device_rename(app->store, d.id, name);
 	if (rc == STORE_EXISTS) {
 		reply_error(c, 409, "a device of that name exists");
