@@ -1,7 +1,16 @@
 # mintrac build. `make` builds build/mintrac; `make test` builds an
-# ASan+UBSan copy and runs the unit and functional tests; `make fuzz` runs the
-# libFuzzer targets for a bounded time (FUZZ_SECONDS each); `make browser`
-# runs the page's tests in headless Chromium (also part of `make test`).
+# ASan+UBSan copy and runs the unit, functional and browser tests; `make
+# check` checks the layering of src/ (every header compiles alone, no
+# include runs upward); `make fuzz` runs the libFuzzer targets for a bounded
+# time (FUZZ_SECONDS each).
+#
+# Each source is compiled once per flavour into build/<flavour>/obj/ (with
+# -MMD dependency files), and the objects of everything but cli/main.c make
+# one library per flavour: libmintrac.a. The binary, the unit tests and the
+# fuzz targets all link that library.
+#   build/rel    -O2 -g, the binary users run
+#   build/asan   ASan + UBSan, the binary and unit tests the tests run
+#   build/fuzz   clang, libFuzzer instrumentation + ASan + UBSan
 CC       ?= cc
 CSTD     := -std=c17 -D_GNU_SOURCE
 WARN     := -Wall -Wextra -Werror -Wstrict-prototypes -Wmissing-prototypes \
@@ -9,10 +18,15 @@ WARN     := -Wall -Wextra -Werror -Wstrict-prototypes -Wmissing-prototypes \
 LIBS     := -lev -lsqlite3 -lhttp_parser -ljansson -lsodium -lyajl -lexpat -lwslay -lpthread -lm
 CFLAGS   ?= -O2 -g
 SAN      := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+INC      := -Isrc
 
-SRC      := $(sort $(wildcard src/*.c))
-LIBSRC   := $(filter-out src/main.c,$(SRC))
-HDR      := $(wildcard src/*.h)
+# The layers, lowest first (see README "Source layout"); `make check`
+# enforces that a file includes only from its own layer or lower ones.
+LAYERS   := base net store proto history io receiver webapp cli
+SRC      := $(sort $(wildcard $(addprefix src/,$(addsuffix /*.c,$(LAYERS)))))
+HDR      := $(sort $(wildcard $(addprefix src/,$(addsuffix /*.h,$(LAYERS)))))
+MAIN     := src/cli/main.c
+LIBSRC   := $(filter-out $(MAIN),$(SRC))
 UNITSRC  := $(sort $(wildcard tests/unit/*.c))
 FUZZSRC  := $(sort $(wildcard fuzz/fuzz_*.c))
 FUZZ_SECONDS ?= 30
@@ -29,25 +43,65 @@ WEBDEPS  := $(LEAFLET)/leaflet.js $(LEAFLET)/leaflet.css \
             $(NODEMOD)/qrcode-generator/dist/qrcode.js
 GEN      := build/gen/assets.c
 
-.PHONY: all test unit functional browser fuzz bench bench-track clean
+# Objects of one flavour: $(call objs,FLAVOUR,SOURCES)
+objs      = $(patsubst %.c,build/$(1)/obj/%.o,$(2))
+REL_LIB  := build/rel/libmintrac.a
+ASAN_LIB := build/asan/libmintrac.a
+FUZZ_LIB := build/fuzz/libmintrac.a
+
+.PHONY: all test unit functional browser check fuzz bench bench-track clean
 all: build/mintrac
 
-build/mintrac: $(SRC) $(HDR) $(GEN) | build
-	$(CC) $(CSTD) $(WARN) $(CFLAGS) -Isrc -o $@ $(SRC) $(GEN) $(LIBS)
+# ---- compiling: one pattern rule per flavour ----------------------------
+build/rel/obj/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(CSTD) $(WARN) $(CFLAGS) $(INC) -MMD -MP -c -o $@ $<
 
-build/asan/mintrac: $(SRC) $(HDR) $(GEN) | build/asan
-	$(CC) $(CSTD) $(WARN) -O1 -g $(SAN) -Isrc -o $@ $(SRC) $(GEN) $(LIBS)
+build/asan/obj/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(CSTD) $(WARN) -O1 -g $(SAN) $(INC) -MMD -MP -c -o $@ $<
 
-build/asan/unit: $(LIBSRC) $(UNITSRC) $(HDR) $(GEN) tests/unit/test.h | build/asan
-	$(CC) $(CSTD) $(WARN) -O1 -g $(SAN) -Isrc -o $@ $(LIBSRC) $(GEN) $(UNITSRC) $(LIBS)
+build/fuzz/obj/%.o: %.c
+	@mkdir -p $(@D)
+	clang $(CSTD) $(WARN) -O1 -g -fsanitize=fuzzer-no-link,address,undefined $(INC) -MMD -MP -c -o $@ $<
 
-build build/asan build/fuzz build/gen:
-	mkdir -p $@
+%/libmintrac.a:
+	@mkdir -p $(@D)
+	rm -f $@
+	ar rcs $@ $^
 
-build/gen/embed: tools/embed.c | build/gen
+$(REL_LIB):  $(call objs,rel,$(LIBSRC))
+$(ASAN_LIB): $(call objs,asan,$(LIBSRC))
+$(FUZZ_LIB): $(call objs,fuzz,$(LIBSRC))
+
+# ---- linking ------------------------------------------------------------
+# The embedded page (build/gen/assets.c) is linked as an object, not from
+# the archive: web_static.c refers to it only weakly (so a binary built
+# without it still links), and a weak reference pulls nothing out of an
+# archive.
+
+build/mintrac: $(call objs,rel,$(MAIN) $(GEN)) $(REL_LIB)
+	$(CC) $(CFLAGS) -o $@ $^ $(LIBS)
+
+build/asan/mintrac: $(call objs,asan,$(MAIN) $(GEN)) $(ASAN_LIB)
+	$(CC) -g $(SAN) -o $@ $^ $(LIBS)
+
+# Unit tests register themselves with constructors, so their objects are
+# linked directly rather than through an archive (which would drop them).
+build/asan/unit: $(call objs,asan,$(UNITSRC) $(GEN)) $(ASAN_LIB)
+	$(CC) -g $(SAN) -o $@ $^ $(LIBS)
+
+build/fuzz/%: build/fuzz/obj/fuzz/%.o $(call objs,fuzz,$(GEN)) $(FUZZ_LIB)
+	clang -g -fsanitize=fuzzer,address,undefined -o $@ $^ $(LIBS)
+
+-include $(shell find build -name '*.d' 2>/dev/null)
+
+# ---- the page, embedded -------------------------------------------------
+build/gen/embed: tools/embed.c
+	@mkdir -p $(@D)
 	$(CC) $(CSTD) $(WARN) -O1 -o $@ $<
 
-$(GEN): build/gen/embed $(WEBFILES) $(WEBDEPS) | build/gen
+$(GEN): build/gen/embed $(WEBFILES) $(WEBDEPS)
 	build/gen/embed $@ $(foreach f,$(WEBFILES),$(notdir $(f))=$(f)) \
 	  $(foreach f,$(filter $(LEAFLET)/%,$(WEBDEPS)),$(f:$(LEAFLET)/%=%)=$(f)) \
 	  qrcode.js=$(NODEMOD)/qrcode-generator/dist/qrcode.js
@@ -57,6 +111,12 @@ $(GEN): build/gen/embed $(WEBFILES) $(WEBDEPS) | build/gen
 $(WEBDEPS):
 	@echo "$@ is missing: run 'bash scripts/setup.sh' (or 'cd web && npm ci')" >&2
 	@exit 1
+
+# ---- checks and tests ---------------------------------------------------
+# Layering: every header compiles on its own, and no file includes from a
+# layer above its own (tools/check-layers.sh).
+check:
+	@CC="$(CC)" bash tools/check-layers.sh $(LAYERS)
 
 unit: build/asan/unit
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ./build/asan/unit
@@ -72,10 +132,6 @@ browser: build/asan/mintrac
 # One summary line at the end counts unit, functional and browser tests.
 test: build/asan/unit build/asan/mintrac
 	@bash tests/run-all.sh
-
-build/fuzz/%: fuzz/%.c $(LIBSRC) $(HDR) $(GEN) | build/fuzz
-	clang $(CSTD) $(WARN) -Wno-unused-command-line-argument -O1 -g \
-	  -fsanitize=fuzzer,address,undefined -Isrc -o $@ $< $(LIBSRC) $(GEN) $(LIBS)
 
 fuzz: $(patsubst fuzz/%.c,build/fuzz/%,$(FUZZSRC))
 	@bash fuzz/run.sh $(FUZZ_SECONDS)

@@ -2,7 +2,7 @@
  * buys. Not built by `make`; build and run from the tree root:
  *
  *   cc -std=c17 -D_GNU_SOURCE -O2 -Isrc -o build/store_bench bench/store_bench.c \
- *      src/store_sqlite.c src/writer.c src/auth.c src/log.c src/point.c \
+ *      src/store/store_sqlite.c src/store/writer.c src/base/auth.c src/base/log.c src/base/point.c \
  *      -lsqlite3 -lsodium -lev -lpthread -lm
  *   ./build/store_bench [DIR]        (DIR: where the temporary db goes, default /tmp)
  *
@@ -18,9 +18,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "auth.h"
-#include "store.h"
-#include "writer.h"
+#include "base/auth.h"
+#include "store/store.h"
+#include "store/writer.h"
 
 static double now_s(void)
 {

@@ -11,8 +11,8 @@
 
 #include <jansson.h>
 
-#include "buf.h"
-#include "import.h"
+#include "base/buf.h"
+#include "io/import.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -7,7 +7,7 @@
 #include <jansson.h>
 
 #include "fuzz_req.h"
-#include "proto.h"
+#include "proto/proto.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

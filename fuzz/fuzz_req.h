@@ -7,8 +7,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include "http.h"
-#include "proto.h"
+#include "net/http.h"
+#include "proto/proto.h"
 
 static inline char *fuzz_dup(const char *p, size_t n)
 {

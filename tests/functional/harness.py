@@ -18,8 +18,10 @@ import time
 import urllib.parse
 
 BIN = os.environ["MINTRAC_BIN"]
-SHARED_CLIENTS = os.environ.get("MINTRAC_SHARED") or os.path.normpath(
-    os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "shared", "clients"))
+# The requests each phone app really sends (tests/fixtures/clients/*.http,
+# with where each was read from in its README).
+CLIENTS = os.path.normpath(
+    os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fixtures", "clients"))
 
 CLI_TIMEOUT = 60
 
@@ -242,7 +244,7 @@ def parse_http_file(path) -> list:
 
 
 def client_requests(name) -> list:
-    return parse_http_file(os.path.join(SHARED_CLIENTS, name))
+    return parse_http_file(os.path.join(CLIENTS, name))
 
 
 # --- the server under test ---------------------------------------------------

@@ -1,5 +1,5 @@
 """Storage faults: what the receiver promises when the disk refuses writes
-(DESIGN.md §2 "Replies": 2xx only after COMMIT; 503 when storage fails;
+(docs/design.md §2 "Replies": 2xx only after COMMIT; 503 when storage fails;
 nothing half-stored; an Overland batch commits all of its fixes or none).
 
 No root needed: `mintrac run` is started with a soft RLIMIT_FSIZE a little

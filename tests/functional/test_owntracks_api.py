@@ -1,5 +1,5 @@
 """OwnTracks Recorder API (/api/0/*) and the /ws/last WebSocket, in the
-shapes OwnTracks Frontend reads (see DESIGN.md, Webapp). The WebSocket
+shapes OwnTracks Frontend reads (see docs/design.md, Webapp). The WebSocket
 client below is a minimal RFC 6455 one: handshake, masked client frames,
 unmasked server frames."""
 import base64

@@ -1,4 +1,4 @@
-"""Every app's requests from /work/shared/clients replayed against the real
+"""Every app's requests from tests/fixtures/clients replayed against the real
 receiver, with the credential replaced by a mintrac device's, then checked:
 the reply each app needs (clients/README.md "Required response semantics")
 and every stored field with its unit, read back from GET /api/points."""

@@ -2,7 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "auth.h"
+#include "base/auth.h"
 #include "test.h"
 
 static int token_cmp(const void *a, const void *b)

@@ -1,6 +1,6 @@
 #include <stdlib.h>
 
-#include "buf.h"
+#include "base/buf.h"
 #include "test.h"
 
 static void check_double(double v, const char *want)

@@ -2,8 +2,8 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "credcache.h"
-#include "store.h"
+#include "receiver/credcache.h"
+#include "store/store.h"
 #include "test.h"
 
 static void key_of(const char *text, unsigned char key[TOKEN_HASH_LEN])

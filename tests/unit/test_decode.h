@@ -5,8 +5,8 @@
 #define MINTRAC_TEST_DECODE_H
 #include <jansson.h>
 #include <stdint.h>
-#include "http.h"
-#include "proto.h"
+#include "net/http.h"
+#include "proto/proto.h"
 
 typedef int (*tdec_fn)(const struct http_request *r, struct decode *d);
 

@@ -6,8 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "demo.h"
-#include "point.h"
+#include "io/demo.h"
+#include "base/point.h"
 #include "test.h"
 
 #define DAY_MS 86400000LL

@@ -5,11 +5,11 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "buf.h"
-#include "export.h"
-#include "store.h"
+#include "base/buf.h"
+#include "io/export.h"
+#include "store/store.h"
 #include "test.h"
-#include "webauth.h"
+#include "webapp/webauth.h"
 
 /* 2024-05-01T00:00:00Z */
 #define DAY_MS INT64_C(1714521600000)

@@ -2,7 +2,7 @@
 #include <sodium.h>
 #include <stdlib.h>
 
-#include "http.h"
+#include "net/http.h"
 #include "test.h"
 
 #include "test_decode.h"

@@ -1,7 +1,7 @@
 /* http_parse: the incremental request reader, without sockets. */
 #include <stdlib.h>
 #include <string.h>
-#include "http_parse.h"
+#include "net/http_parse.h"
 #include "test.h"
 
 #define MAXREQ 8

@@ -3,8 +3,8 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "hub.h"
-#include "live.h"
+#include "webapp/hub.h"
+#include "net/live.h"
 #include "test.h"
 
 struct seen {

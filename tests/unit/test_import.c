@@ -3,8 +3,8 @@
  * also fed one byte at a time and must give exactly the same fixes. */
 #include <stdlib.h>
 
-#include "buf.h"
-#include "import.h"
+#include "base/buf.h"
+#include "io/import.h"
 #include "test.h"
 
 #define MAXF 16

@@ -1,7 +1,7 @@
 /* point.c: strict numbers, every accepted time form, range checks. */
 #include <stdlib.h>
 
-#include "point.h"
+#include "base/point.h"
 #include "test.h"
 
 static int64_t pt(const char *s)

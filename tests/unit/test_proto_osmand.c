@@ -1,10 +1,10 @@
 /* /osmand decoder: every request of clients/osmand.http, mintrac's own
- * template (DESIGN.md "Field names"), aliases and errors. */
+ * template (docs/design.md "Field names"), aliases and errors. */
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "proto.h"
+#include "proto/proto.h"
 #include "test.h"
 
 #include "test_decode.h"

@@ -1,12 +1,12 @@
 /* proto_overland: every request of clients/overland.http (Example 3, the
  * "owntracks" mode, is tested in test_proto_owntracks.c), the Dawarich
  * senders of clients/README.md (GPSLogger, Home Assistant), and the error
- * cases of DESIGN.md §2. Requests use the fuzz seed format. */
+ * cases of docs/design.md §2. Requests use the fuzz seed format. */
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "proto.h"
+#include "proto/proto.h"
 #include "test.h"
 #include "test_decode.h"
 

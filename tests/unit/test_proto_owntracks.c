@@ -1,12 +1,12 @@
 /* proto_owntracks: every request of clients/owntracks.http, Overland's
  * "owntracks" mode (overland.http Example 3), the Dawarich path, and the
- * error cases of DESIGN.md §2. Requests are written in the fuzz seed format
+ * error cases of docs/design.md §2. Requests are written in the fuzz seed format
  * (fuzz/fuzz_req.h) so the tests replay them as the apps send them. */
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "proto.h"
+#include "proto/proto.h"
 #include "test.h"
 #include "test_decode.h"
 

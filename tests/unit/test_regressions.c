@@ -6,7 +6,7 @@
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
-#include "proc.h"
+#include "base/proc.h"
 #include "test.h"
 
 /* A server that cannot start (database missing, store will not open). */
@@ -79,8 +79,8 @@ TEST(regress_start_failure_leaves_nothing_running)
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <time.h>
-#include "log.h"
-#include "server.h"
+#include "base/log.h"
+#include "net/server.h"
 
 #define BIG_REPLY (4u * 1024 * 1024)
 

@@ -12,9 +12,9 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
-#include "buf.h"
-#include "log.h"
-#include "server.h"
+#include "base/buf.h"
+#include "base/log.h"
+#include "net/server.h"
 #include "test.h"
 
 /* ---- the server under test ---------------------------------------------- */

@@ -3,12 +3,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include "auth.h"
-#include "buf.h"
-#include "point.h"
-#include "session.h"
-#include "store.h"
-#include "webapp.h"
+#include "base/auth.h"
+#include "base/buf.h"
+#include "base/point.h"
+#include "webapp/session.h"
+#include "store/store.h"
+#include "webapp/webapp.h"
 #include "test.h"
 #include "test_decode.h"
 

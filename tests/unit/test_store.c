@@ -5,11 +5,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "auth.h"
-#include "point.h"
-#include "store.h"
+#include "base/auth.h"
+#include "base/point.h"
+#include "store/store.h"
 #include "test.h"
-#include "writer_test.h"
+#include "store/store_test.h"
 
 struct tmpdb {
 	char dir[64];

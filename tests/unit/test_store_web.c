@@ -8,11 +8,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "auth.h"
-#include "point.h"
-#include "store.h"
+#include "base/auth.h"
+#include "base/point.h"
+#include "store/store.h"
 #include "test.h"
-#include "writer_test.h"
+#include "store/store_test.h"
 
 struct wdb {
 	char dir[64];

@@ -9,12 +9,12 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "buf.h"
-#include "export.h"
-#include "store.h"
+#include "base/buf.h"
+#include "io/export.h"
+#include "store/store.h"
 #include "test.h"
-#include "thin.h"
-#include "track.h"
+#include "store/thin.h"
+#include "store/track.h"
 
 #define M_PER_DEG 111195.0   /* metres per degree of latitude (mean radius) */
 

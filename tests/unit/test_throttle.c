@@ -2,8 +2,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "http.h"
-#include "throttle.h"
+#include "net/http.h"
+#include "webapp/throttle.h"
 #include "test.h"
 #include "test_decode.h"
 

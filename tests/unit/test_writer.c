@@ -5,11 +5,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "auth.h"
-#include "store.h"
+#include "base/auth.h"
+#include "store/store.h"
 #include "test.h"
-#include "writer.h"
-#include "writer_test.h"
+#include "store/writer.h"
+#include "store/store_test.h"
 
 struct wfix {
 	char            dir[64];

@@ -10,13 +10,13 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "buf.h"
-#include "http.h"
-#include "log.h"
-#include "server.h"
+#include "base/buf.h"
+#include "net/http.h"
+#include "base/log.h"
+#include "net/server.h"
 #include "test.h"
 #include "test_decode.h"
-#include "ws.h"
+#include "net/ws.h"
 
 static void hex(const unsigned char *md, char out[41])
 {

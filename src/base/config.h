@@ -1,0 +1,34 @@
+/* Settings: defaults < DATADIR/mintrac.conf (or -c FILE) < MINTRAC_* env <
+ * command-line flags. The file is "key = value" lines, '#' comments. */
+#ifndef MINTRAC_CONFIG_H
+#define MINTRAC_CONFIG_H
+#include <limits.h>
+#include "base/log.h"
+
+struct config {
+	char   datadir[PATH_MAX];
+	char   config_file[PATH_MAX];
+	char   db_path[PATH_MAX];          /* DATADIR/mintrac.db */
+	char   receiver_listen[128];       /* receiver_listen, default 127.0.0.1:5055 */
+	char   webapp_listen[128];         /* webapp_listen, default 127.0.0.1:8082 */
+	char   public_url[512];            /* receiver URL as phones reach it; "" = derived */
+	char   webapp_url[512];            /* webapp URL as browsers reach it; "" = derived */
+	int    max_conns;                  /* max_connections, default 1024 */
+	double idle_timeout;               /* idle_timeout seconds, default 30 */
+	int    sync_full;                  /* synchronous = full|normal, default full */
+	enum log_level log_level;          /* log_level = error|warn|info|debug */
+	char   tile_url[512];              /* map tiles (webapp) */
+	char   tile_attribution[512];
+};
+
+/* Fill defaults, then the config file, then the environment. datadir and
+ * config_file may be NULL (MINTRAC_DATA, else ./mintrac-data). A missing
+ * config file is fine; an unreadable or malformed one is an error. */
+int config_load(struct config *c, const char *datadir, const char *config_file,
+                char *err, size_t errlen);
+/* Apply one "key", "value" setting (file, env and flags share it). */
+int config_set(struct config *c, const char *key, const char *value, char *err, size_t errlen);
+/* Receiver base URL as phones should use it (public_url or http://listen). */
+void config_receiver_url(const struct config *c, char *out, size_t len);
+void config_webapp_url(const struct config *c, char *out, size_t len);
+#endif

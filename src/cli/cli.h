@@ -1,0 +1,38 @@
+/* Shared by the CLI command modules (cmd_*.c). */
+#ifndef MINTRAC_CLI_H
+#define MINTRAC_CLI_H
+#include "base/config.h"
+#include "base/names.h"
+#include "store/store.h"
+
+struct cli {
+	struct config cfg;
+	int    argc;        /* arguments after the command word */
+	char **argv;
+	int    have_datadir_flag;
+};
+
+/* One clear line on stderr, exit 1. */
+_Noreturn void die(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Open the database of cfg, or die with a hint to run `mintrac init`. */
+struct store *cli_store(const struct cli *c);
+/* Look up a user or device, or die naming what is missing. */
+void cli_user(struct store *s, const char *name, struct user_rec *u);
+void cli_device(struct store *s, const char *user, const char *dev,
+                struct user_rec *u, struct device_rec *d);
+/* Read a password: first line of stdin with --password-stdin, else a
+ * terminal prompt (twice). Dies on short (< 8) passwords. */
+void read_password(int from_stdin, char *out, size_t len);
+
+int cmd_init(struct cli *c);
+int cmd_run(struct cli *c);
+int cmd_start(struct cli *c);
+int cmd_stop(struct cli *c);
+int cmd_status(struct cli *c);
+int cmd_user(struct cli *c);
+int cmd_device(struct cli *c);
+int cmd_import(struct cli *c);
+int cmd_export(struct cli *c);
+int cmd_backup(struct cli *c);
+int cmd_demo(struct cli *c);
+#endif

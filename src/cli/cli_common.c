@@ -1,0 +1,103 @@
+/* Helpers shared by the CLI commands: errors, opening the store, name
+ * rules, password input. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "base/auth.h"
+#include "cli/cli.h"
+
+void die(const char *fmt, ...)
+{
+	va_list ap;
+	fputs("mintrac: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	exit(1);
+}
+
+struct store *cli_store(const struct cli *c)
+{
+	char err[512];
+	if (access(c->cfg.db_path, F_OK) < 0)
+		die("no database in %s: run 'mintrac -d %s init' first", c->cfg.datadir,
+		    c->cfg.datadir);
+	struct store *s = store_open(c->cfg.db_path, c->cfg.sync_full ? 0 : STORE_SYNC_NORMAL,
+	                             err, sizeof err);
+	if (!s)
+		die("%s", err);
+	return s;
+}
+
+void cli_user(struct store *s, const char *name, struct user_rec *u)
+{
+	int rc = store_user_get(s, name, u);
+	if (rc == STORE_NOTFOUND)
+		die("no user '%s'", name);
+	if (rc != STORE_OK)
+		die("cannot read user '%s': %s", name, store_errmsg(s));
+}
+
+void cli_device(struct store *s, const char *user, const char *dev, struct user_rec *u,
+                struct device_rec *d)
+{
+	cli_user(s, user, u);
+	int rc = store_device_get(s, u->id, dev, d);
+	if (rc == STORE_NOTFOUND)
+		die("user '%s' has no device '%s'", user, dev);
+	if (rc != STORE_OK)
+		die("cannot read device '%s': %s", dev, store_errmsg(s));
+}
+
+
+static void read_line(FILE *fp, char *out, size_t len)
+{
+	if (!fgets(out, (int)len, fp))
+		die("no password given on standard input");
+	size_t n = strlen(out);
+	if (n == len - 1 && out[n - 1] != '\n')
+		die("password too long (at most %zu bytes)", len - 2);
+	while (n > 0 && (out[n - 1] == '\n' || out[n - 1] == '\r'))
+		out[--n] = 0;
+}
+
+static void prompt(const char *text, char *out, size_t len)
+{
+	struct termios old, quiet;
+	fputs(text, stderr);
+	fflush(stderr);
+	int tty = tcgetattr(0, &old) == 0;
+	if (tty) {
+		quiet = old;
+		quiet.c_lflag &= ~(tcflag_t)ECHO;
+		tcsetattr(0, TCSAFLUSH, &quiet);
+	}
+	read_line(stdin, out, len);
+	if (tty) {
+		tcsetattr(0, TCSAFLUSH, &old);
+		fputc('\n', stderr);
+	}
+}
+
+void read_password(int from_stdin, char *out, size_t len)
+{
+	if (from_stdin) {
+		read_line(stdin, out, len);
+	} else {
+		if (!isatty(0))
+			die("standard input is not a terminal: use --password-stdin");
+		char again[256];
+		prompt("Password: ", out, len);
+		prompt("Password (again): ", again, sizeof again);
+		if (strcmp(out, again))
+			die("the passwords differ");
+	}
+	if (strlen(out) < 8)
+		die("password too short: at least 8 characters");
+}

@@ -1,0 +1,123 @@
+/* `mintrac export|backup`: data out of the store. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "io/export.h"
+#include "base/point.h"
+
+static int stdout_sink(void *ctx, const char *data, size_t len)
+{
+	(void)ctx;
+	return fwrite(data, 1, len, stdout) == len ? 0 : -1;
+}
+
+/* A bare date as the upper bound means the whole of that day. */
+static int64_t parse_bound(const char *flag, const char *text, int upper)
+{
+	int64_t ms;
+	if (parse_time(text, &ms) < 0)
+		die("%s: cannot read time '%s' (ISO 8601 or epoch seconds)", flag, text);
+	if (upper && strlen(text) == 10 && text[4] == '-' && text[7] == '-')
+		ms += 86400000 - 1;
+	return ms;
+}
+
+struct collect {
+	int64_t *ids;
+	char   **names;
+	size_t   n;
+};
+
+static int collect_device(void *ctx, const struct device_rec *d)
+{
+	struct collect *c = ctx;
+	int64_t *ids = realloc(c->ids, (c->n + 1) * sizeof *ids);
+	char **names = realloc(c->names, (c->n + 1) * sizeof *names);
+	if (ids)
+		c->ids = ids;
+	if (names)
+		c->names = names;
+	if (!ids || !names)
+		return -1;
+	c->ids[c->n] = d->id;
+	c->names[c->n] = strdup(d->name);
+	if (!c->names[c->n])
+		return -1;
+	c->n++;
+	return 0;
+}
+
+int cmd_export(struct cli *c)
+{
+	const char *user = NULL, *device = NULL;
+	int64_t from = INT64_MIN, to = INT64_MAX;
+	enum export_format fmt = EXPORT_GEOJSON;
+	for (int i = 0; i < c->argc; i++) {
+		const char *a = c->argv[i];
+		if ((!strcmp(a, "--from") || !strcmp(a, "--to") || !strcmp(a, "--format")) &&
+		    i + 1 < c->argc) {
+			const char *v = c->argv[++i];
+			if (a[2] == 'f' && a[3] == 'o') {
+				if (export_format_parse(v, &fmt) < 0)
+					die("--format: expected gpx, geojson, csv or kml, got '%s'", v);
+			} else if (a[2] == 'f') {
+				from = parse_bound(a, v, 0);
+			} else {
+				to = parse_bound(a, v, 1);
+			}
+		} else if (a[0] == '-') {
+			die("unexpected argument '%s'", a);
+		} else if (!user) {
+			user = a;
+		} else if (!device) {
+			device = a;
+		} else {
+			die("unexpected argument '%s'", a);
+		}
+	}
+	if (!user)
+		die("usage: mintrac export USER [DEVICE] [--from T] [--to T] [--format gpx|geojson|csv|kml]");
+	struct store *s = cli_store(c);
+	struct user_rec u;
+	struct collect col = { NULL, NULL, 0 };
+	if (device) {
+		struct device_rec d;
+		cli_device(s, user, device, &u, &d);
+		if (collect_device(&col, &d) < 0)
+			die("out of memory");
+	} else {
+		cli_user(s, user, &u);
+		if (store_device_list(s, u.id, collect_device, &col) != STORE_OK)
+			die("cannot list devices: %s", store_errmsg(s));
+	}
+	int rc = export_write(s, col.ids, (const char *const *)col.names, col.n, from, to, fmt,
+	                      stdout_sink, NULL);
+	if (rc == STORE_ERR)
+		die("export failed: %s", store_errmsg(s));
+	if (rc != 0 || fflush(stdout) != 0)
+		die("cannot write the export: %s", strerror(errno));
+	for (size_t i = 0; i < col.n; i++)
+		free(col.names[i]);
+	free(col.names);
+	free(col.ids);
+	store_close(s);
+	return 0;
+}
+
+int cmd_backup(struct cli *c)
+{
+	if (c->argc != 1)
+		die("usage: mintrac backup FILE");
+	struct store *s = cli_store(c);
+	int rc = store_backup(s, c->argv[0]);
+	if (rc == STORE_EXISTS)
+		die("%s exists already: choose a new file", c->argv[0]);
+	if (rc != STORE_OK)
+		die("backup failed: %s", store_errmsg(s));
+	store_close(s);
+	printf("backed up %s to %s\n", c->cfg.db_path, c->argv[0]);
+	return 0;
+}

@@ -1,0 +1,173 @@
+/* `mintrac import USER DEVICE FILE...`: track files into the store.
+ * Files are read in 256 KiB chunks and fed to the streaming parsers of
+ * import.c; fixes go in through store_put_fix in transactions of 50,000, so
+ * an import runs at the speed of the disk in constant memory. A parse error
+ * rolls back the open batch only: batches and files committed before it are
+ * valid data and stay. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "io/import.h"
+
+#define CHUNK (256 * 1024)
+#define BATCH 50000
+
+struct run {
+	struct store *s;
+	int64_t       device_id;
+	int           in_tx;
+	uint64_t      batch;          /* fixes in the open transaction */
+	uint64_t      committed;      /* new fixes committed, all files */
+	uint64_t      batch_new;      /* new fixes in the open transaction */
+	uint64_t      stored, dup;    /* this file */
+	int           store_failed;
+};
+
+static void begin(struct run *r)
+{
+	if (store_begin(r->s) != STORE_OK)
+		die("cannot start a transaction: %s", store_errmsg(r->s));
+	r->in_tx = 1;
+	r->batch = r->batch_new = 0;
+}
+
+static int commit(struct run *r)
+{
+	if (store_commit(r->s) != STORE_OK)
+		return -1;
+	r->in_tx = 0;
+	r->committed += r->batch_new;
+	r->batch = r->batch_new = 0;
+	return 0;
+}
+
+static int on_fix(void *ctx, const struct fix *f)
+{
+	struct run *r = ctx;
+	int inserted = 0;
+	if (store_put_fix(r->s, r->device_id, f, &inserted) != STORE_OK) {
+		r->store_failed = 1;
+		return 1;
+	}
+	if (inserted) {
+		r->stored++;
+		r->batch_new++;
+	} else {
+		r->dup++;
+	}
+	if (++r->batch >= BATCH) {
+		if (commit(r) < 0) {
+			r->store_failed = 1;
+			return 1;
+		}
+		begin(r);
+	}
+	return 0;
+}
+
+/* One line, then exit 1, with the open batch rolled back. */
+static _Noreturn void stop(struct run *r, const char *file, uint64_t line, const char *why)
+{
+	char where[64] = "";
+	if (r->in_tx)
+		store_rollback(r->s);
+	if (line)
+		snprintf(where, sizeof where, ":%" PRIu64, line);
+	/* Copy the reason: it may live in the store, which closes first. */
+	char reason[512];
+	snprintf(reason, sizeof reason, "%s", why);
+	uint64_t kept = r->committed;
+	store_close(r->s);
+	if (kept == 0)
+		die("%s%s: %s (import stopped; nothing was stored)", file, where, reason);
+	die("%s%s: %s (import stopped; the %" PRIu64 " new fixes committed before it stay stored)",
+	    file, where, reason, kept);
+}
+
+static enum import_format pick_format(struct run *r, const char *file, const char *head, size_t n)
+{
+	enum import_format f;
+	if (strcmp(file, "-") != 0 && import_detect_name(file, &f) == 0)
+		return f;
+	if (import_detect_content(head, n, &f) == 0)
+		return f;
+	stop(r, file, 0, "cannot tell the format (GPX, KML, GeoJSON, Takeout JSON, CSV with a "
+	                 "time,lat,lon header, or OwnTracks .rec)");
+}
+
+static void import_file(struct run *r, const char *file, char *chunk)
+{
+	int is_stdin = strcmp(file, "-") == 0;
+	FILE *fp = is_stdin ? stdin : fopen(file, "rb");
+	if (!fp)
+		stop(r, file, 0, strerror(errno));
+	size_t n = fread(chunk, 1, CHUNK, fp);
+	if (ferror(fp))
+		stop(r, file, 0, strerror(errno));
+	enum import_format fmt = pick_format(r, file, chunk, n);
+	struct importer *im = import_new(fmt, on_fix, r);
+	if (!im)
+		die("out of memory");
+	r->stored = r->dup = 0;
+	begin(r);
+	int rc = IMPORT_OK;
+	while (n > 0 && rc == IMPORT_OK) {
+		rc = import_feed(im, chunk, n);
+		if (rc == IMPORT_OK) {
+			n = fread(chunk, 1, CHUNK, fp);
+			if (ferror(fp))
+				stop(r, file, 0, strerror(errno));
+		}
+	}
+	if (rc == IMPORT_OK)
+		rc = import_finish(im);
+	if (!is_stdin)
+		fclose(fp);
+	if (rc == IMPORT_ABORT || r->store_failed) {
+		import_free(im);
+		stop(r, file, 0, store_errmsg(r->s));
+	}
+	if (rc != IMPORT_OK) {
+		char why[300];
+		snprintf(why, sizeof why, "%s", import_error(im));
+		uint64_t line = import_error_line(im);
+		import_free(im);
+		stop(r, file, line, why);
+	}
+	if (commit(r) < 0)
+		stop(r, file, 0, store_errmsg(r->s));
+	printf("%s: %" PRIu64 " fixes read, %" PRIu64 " stored, %" PRIu64 " already stored", file,
+	       import_count(im), r->stored, r->dup);
+	if (import_skipped_notime(im))
+		printf(", skipped %" PRIu64 " points without a time", import_skipped_notime(im));
+	if (import_skipped_nonpoint(im))
+		printf(", skipped %" PRIu64 " features that are not points", import_skipped_nonpoint(im));
+	printf("\n");
+	fflush(stdout);
+	import_free(im);
+}
+
+int cmd_import(struct cli *c)
+{
+	if (c->argc < 3)
+		die("usage: mintrac import USER DEVICE FILE...");
+	struct run r;
+	memset(&r, 0, sizeof r);
+	r.s = cli_store(c);
+	struct user_rec u;
+	struct device_rec d;
+	cli_device(r.s, c->argv[0], c->argv[1], &u, &d);
+	r.device_id = d.id;
+	char *chunk = malloc(CHUNK);
+	if (!chunk)
+		die("out of memory");
+	for (int i = 2; i < c->argc; i++)
+		import_file(&r, c->argv[i], chunk);
+	free(chunk);
+	store_close(r.s);
+	return 0;
+}

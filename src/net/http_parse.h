@@ -1,0 +1,79 @@
+/* Incremental HTTP/1.x request reader on top of the http_parser library:
+ * bytes in, complete struct http_request out. No I/O and no clock, so it is
+ * unit-tested and fuzzed on its own; server.c owns the socket.
+ *
+ * Feed whatever is buffered; http_in_feed() says how much it used and why it
+ * stopped. Requests come out one at a time (the parser is paused after each
+ * one), so a pipelined second request stays unparsed until the caller takes
+ * the first and feeds the rest again. Limits are checked as the bytes
+ * arrive: header section > max_header_bytes -> 431 (a request line alone
+ * over it -> 414), body over the route's limit -> 413 (a Content-Length
+ * above it is refused before any body byte arrives), anything the parser
+ * rejects -> 400. After an error the connection must be closed. */
+#ifndef MINTRAC_HTTP_PARSE_H
+#define MINTRAC_HTTP_PARSE_H
+#include <http_parser.h>
+#include <stddef.h>
+#include "base/buf.h"
+#include "net/http.h"
+
+enum http_in_status {
+	HTTP_IN_NEED_MORE,  /* all input used, no complete request yet */
+	HTTP_IN_CONTINUE,   /* headers accepted and the client sent "Expect:
+	                     * 100-continue" with no body byte yet: write
+	                     * "HTTP/1.1 100 Continue\r\n\r\n", then feed on */
+	HTTP_IN_READY,      /* a complete request: http_in_take() it */
+	HTTP_IN_ERROR,      /* framing error: reply http_in_error_status(), close */
+};
+
+struct http_in_limits {
+	size_t max_header_bytes;    /* 0 = 16 KiB */
+	size_t default_body_limit;  /* 0 = 1 MiB */
+	/* Per-route body limit, asked once the headers are complete; NULL =
+	 * default_body_limit for every route. */
+	size_t (*body_limit)(void *ctx, const char *method, const char *path);
+	void   *ctx;
+};
+
+/* Everything is private to http_parse.c; embed it, don't touch it. */
+struct http_in {
+	http_parser parser;
+	struct http_in_limits lim;
+	struct http_request req;   /* being built */
+	struct buf url, field, value, body;
+	size_t hdr_bytes;          /* raw bytes of this request's header section */
+	size_t body_limit;
+	size_t nheaders_cap;
+	int    err_status;         /* 0, or 400/413/414/431 */
+	const char *err_reason;    /* static text */
+	unsigned in_message : 1;   /* a request has begun */
+	unsigned in_value : 1;     /* last header callback was a value */
+	unsigned headers_done : 1;
+	unsigned continue_due : 1; /* Expect: 100-continue not yet reported */
+	unsigned ready : 1;        /* req complete, waiting for http_in_take */
+	unsigned closed : 1;       /* a non-keep-alive request was taken */
+	unsigned http11 : 1;       /* version of the last complete request */
+};
+
+void http_in_init(struct http_in *in, const struct http_in_limits *lim);
+void http_in_free(struct http_in *in);
+/* Parse from data[0..len). *consumed = bytes used; feed the rest (plus any
+ * new bytes) again on the next call. While a request is READY and not yet
+ * taken, or after an ERROR, nothing more is used. After a request with
+ * keep_alive == 0 was taken, further bytes are discarded (the connection
+ * ends after that reply). */
+enum http_in_status http_in_feed(struct http_in *in, const char *data, size_t len,
+                                 size_t *consumed);
+/* Move the READY request into *out (the caller frees it with
+ * http_request_free). out->peer is left empty for the caller to fill. */
+void http_in_take(struct http_in *in, struct http_request *out);
+/* After HTTP_IN_ERROR: 400, 413, 414 or 431, and a short reason. */
+int  http_in_error_status(const struct http_in *in);
+const char *http_in_error_reason(const struct http_in *in);
+/* 1 when the last complete request was HTTP/1.1 or later (chunked replies
+ * allowed), 0 for HTTP/1.0. */
+int  http_in_http11(const struct http_in *in);
+/* 1 while part of a request has arrived but not all of it (an idle timeout
+ * then deserves a 408). */
+int  http_in_partial(const struct http_in *in);
+#endif

@@ -1,0 +1,55 @@
+/* Shared plumbing of the decoders: the decode result's lifecycle. */
+#include "proto/proto.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void decode_init(struct decode *d)
+{
+	memset(d, 0, sizeof *d);
+	d->reply_status = 200;
+}
+
+void decode_free(struct decode *d)
+{
+	for (size_t i = 0; i < d->nfixes; i++)
+		fix_free(&d->fixes[i]);
+	free(d->fixes);
+	free(d->secret);
+	free(d->user);
+	free(d->reply_owned);
+	free(d->set_cookie);
+	decode_init(d);
+}
+
+void decode_push(struct decode *d, struct fix *f)
+{
+	if (d->nfixes == d->capfixes) {
+		size_t cap = d->capfixes ? d->capfixes * 2 : 4;
+		struct fix *p = realloc(d->fixes, cap * sizeof *p);
+		if (!p) {
+			fputs("mintrac: out of memory\n", stderr);
+			abort();
+		}
+		d->fixes = p;
+		d->capfixes = cap;
+	}
+	d->fixes[d->nfixes++] = *f;
+	f->attrs = NULL;
+}
+
+int decode_fail(struct decode *d, int early, const char *fmt, ...)
+{
+	va_list ap;
+	/* Keep the first reason: it is the one the client needs to fix. */
+	if (d->status)
+		return -1;
+	d->status = 400;
+	d->early_error = early;
+	va_start(ap, fmt);
+	vsnprintf(d->error, sizeof d->error, fmt, ap);
+	va_end(ap);
+	return -1;
+}

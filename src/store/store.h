@@ -1,0 +1,132 @@
+/* Storage interface. Everything the rest of mintrac knows about the database
+ * is in this header, so that another backend (PostgreSQL) can implement it.
+ * The SQLite implementation is store_sqlite.c: WAL, versioned schema
+ * (PRAGMA user_version), prepared statements reused, every rc checked.
+ * A `struct store` is one connection; use it from one thread only. */
+#ifndef MINTRAC_STORE_H
+#define MINTRAC_STORE_H
+#include <stddef.h>
+#include <stdint.h>
+#include "base/auth.h"
+#include "base/point.h"
+
+enum store_rc {
+	STORE_OK       = 0,
+	STORE_NOTFOUND = 1,
+	STORE_EXISTS   = 2,   /* unique name / ident already taken */
+	STORE_ERR      = -1,  /* storage failure; store_errmsg() says why */
+};
+
+enum store_flags {
+	STORE_CREATE   = 1 << 0,   /* create file and schema if missing */
+	STORE_READONLY = 1 << 1,
+	STORE_SYNC_NORMAL = 1 << 2, /* synchronous=NORMAL instead of FULL */
+};
+
+#define NAME_MAX_BYTES 256        /* 64 UTF-8 characters at most */
+
+struct user_rec {
+	int64_t id;
+	char    name[65];
+	char    pwhash[PWHASH_LEN];
+	int64_t created_ms;
+};
+
+struct device_rec {
+	int64_t id;
+	int64_t user_id;
+	char    user[65];
+	char    name[NAME_MAX_BYTES + 1];
+	char    ident[129];          /* "" when none */
+	int64_t created_ms;
+};
+
+struct store;
+
+struct store *store_open(const char *path, int flags, char *err, size_t errlen);
+void store_close(struct store *s);             /* NULL-safe */
+const char *store_errmsg(struct store *s);
+
+int store_user_add(struct store *s, const char *name, const char *pwhash);
+int store_user_get(struct store *s, const char *name, struct user_rec *out);
+int store_user_set_password(struct store *s, const char *name, const char *pwhash);
+int store_user_del(struct store *s, const char *name);          /* and its devices and fixes */
+int store_user_list(struct store *s, int (*cb)(void *ctx, const struct user_rec *u), void *ctx);
+
+int store_device_add(struct store *s, int64_t user_id, const char *name,
+                     const unsigned char hash[TOKEN_HASH_LEN], const char *ident,
+                     int64_t *id_out);
+int store_device_get(struct store *s, int64_t user_id, const char *name, struct device_rec *out);
+int store_device_by_token(struct store *s, const unsigned char hash[TOKEN_HASH_LEN],
+                          struct device_rec *out);
+int store_device_by_id(struct store *s, int64_t device_id, struct device_rec *out);
+int store_device_by_ident(struct store *s, const char *ident, struct device_rec *out);
+int store_device_set_token(struct store *s, int64_t device_id,
+                           const unsigned char hash[TOKEN_HASH_LEN]);
+int store_device_del(struct store *s, int64_t device_id);       /* and its fixes */
+/* user_id 0 = every user's devices; ordered by user name, device name. */
+int store_device_list(struct store *s, int64_t user_id,
+                      int (*cb)(void *ctx, const struct device_rec *d), void *ctx);
+
+/* Writing fixes: wrap store_put_fix calls in begin/commit; on any error
+ * call store_rollback so nothing is half-stored. A fix with the same
+ * (device, time_ms) as a stored one is skipped (*inserted = 0). */
+int store_begin(struct store *s);
+int store_commit(struct store *s);
+int store_rollback(struct store *s);
+int store_put_fix(struct store *s, int64_t device_id, const struct fix *f, int *inserted);
+
+/* Fixes of a device with from_ms <= time_ms <= to_ms, in time order. The
+ * callback's fix (attrs included) is valid only during the call; a non-zero
+ * return from cb stops the walk and is returned. */
+int store_fixes(struct store *s, int64_t device_id, int64_t from_ms, int64_t to_ms,
+                int (*cb)(void *ctx, const struct fix *f), void *ctx);
+/* Latest fix of a device: STORE_OK (fill *out, caller fix_free()s it) or STORE_NOTFOUND. */
+int store_last_fix(struct store *s, int64_t device_id, struct fix *out);
+/* Number of fixes of a device (device_id 0: all), or -1 on error. O(1):
+ * kept per device (device_stats) and updated by store_commit. */
+int64_t store_count(struct store *s, int64_t device_id);
+/* A number that changes whenever users or devices change (token, ident,
+ * deletion), or -1 on error: lets a reader cache credential lookups. */
+int64_t store_cred_generation(struct store *s);
+/* Rename a device: STORE_OK, STORE_EXISTS (the user has one of that name)
+ * or STORE_NOTFOUND. */
+int store_device_rename(struct store *s, int64_t device_id, const char *new_name);
+
+/* The first fix of a device with from_ms <= time_ms <= to_ms (an index
+ * seek, not a scan): STORE_OK (fill *out, caller fix_free()s it) or
+ * STORE_NOTFOUND. store_fix_last_in is the same for the last one. */
+int store_fix_first_in(struct store *s, int64_t device_id, int64_t from_ms, int64_t to_ms,
+                       struct fix *out);
+int store_fix_last_in(struct store *s, int64_t device_id, int64_t from_ms, int64_t to_ms,
+                      struct fix *out);
+
+/* Demo data: fixes whose attributes hold "demo":true. Deletes them (all
+ * devices when device_id is 0) and returns how many, or -1 on error. Runs
+ * its own transaction: not inside store_begin. */
+int64_t store_demo_delete(struct store *s, int64_t device_id);
+
+/* Web sessions. The cookie holds a random id; only its SHA-256 is stored.
+ * A session ends at expires_ms, on logout, and when its user is deleted
+ * or changes password. */
+struct session_rec {
+	int64_t user_id;
+	char    user[65];
+	char    csrf[48];            /* per-session CSRF token (text) */
+	int64_t created_ms, expires_ms;
+};
+int store_session_add(struct store *s, const unsigned char id_hash[TOKEN_HASH_LEN],
+                      int64_t user_id, const char *csrf, int64_t created_ms,
+                      int64_t expires_ms);
+/* STORE_OK with *out, or STORE_NOTFOUND when absent or expired at now_ms. */
+int store_session_get(struct store *s, const unsigned char id_hash[TOKEN_HASH_LEN],
+                      int64_t now_ms, struct session_rec *out);
+int store_session_touch(struct store *s, const unsigned char id_hash[TOKEN_HASH_LEN],
+                        int64_t expires_ms);
+int store_session_del(struct store *s, const unsigned char id_hash[TOKEN_HASH_LEN]);
+/* Deletes sessions expired at now_ms; returns how many, or -1. */
+int64_t store_session_purge(struct store *s, int64_t now_ms);
+
+/* Online, consistent copy of the database into file (SQLite backup API). */
+int store_backup(struct store *s, const char *file);
+#endif

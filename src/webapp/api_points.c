@@ -1,0 +1,307 @@
+/* Track routes of the webapp: /api/points (every fix, or a thinned track
+ * for the map) and /api/last. Documents are pulled by the server as the
+ * client reads them (conn_stream_pull), so a year-long export neither
+ * blocks the loop nor piles up in memory for a slow client. */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/buf.h"
+#include "io/export.h"
+#include "net/http.h"
+#include "base/log.h"
+#include "base/point.h"
+#include "net/server.h"
+#include "store/store.h"
+#include "store/thin.h"
+#include "store/track.h"
+#include "webapp/webapp.h"
+
+static void route_last(struct webapp *app, struct conn *c, const struct http_request *req,
+                       const struct caller *who)
+{
+	(void)req;
+	struct devlist l;
+	if (devices_of(app, who->user.id, &l) != STORE_OK) {
+		reply_store_error(app, c, "device list");
+		return;
+	}
+	struct buf b;
+	buf_init(&b);
+	buf_addc(&b, '[');
+	int first = 1;
+	for (size_t i = 0; i < l.n; i++) {
+		struct fix f;
+		int rc = store_last_fix(app->store, l.v[i].id, &f);
+		if (rc == STORE_NOTFOUND)
+			continue;
+		if (rc != STORE_OK) {
+			buf_free(&b);
+			free(l.v);
+			reply_store_error(app, c, "last fix");
+			return;
+		}
+		if (!first)
+			buf_addc(&b, ',');
+		first = 0;
+		buf_adds(&b, "{\"device\":");
+		buf_add_json_str(&b, l.v[i].name);
+		buf_adds(&b, ",\"fix\":");
+		export_geojson_feature(&b, &f, l.v[i].name);
+		buf_addc(&b, '}');
+		fix_free(&f);
+	}
+	buf_addc(&b, ']');
+	reply_json(c, 200, &b);
+	buf_free(&b);
+	free(l.v);
+}
+
+static int is_bare_date(const char *s)
+{
+	return strlen(s) == 10 && s[4] == '-' && s[7] == '-';
+}
+
+/* from/to: absent = unbounded; a bare date as `to` means that whole day. */
+static int parse_bound(const char *s, int is_to, int64_t *ms)
+{
+	if (!s) {
+		*ms = is_to ? INT64_MAX : INT64_MIN;
+		return 0;
+	}
+	if (parse_time(s, ms) < 0)
+		return -1;
+	if (is_to && is_bare_date(s))
+		*ms += 86399999;
+	return 0;
+}
+
+/* Content-Disposition with an ASCII fallback name and the exact UTF-8 name
+ * (RFC 6266 / 5987). */
+static void add_disposition(struct buf *h, const char *device, const char *ext)
+{
+	buf_adds(h, "Content-Disposition: attachment; filename=\"");
+	for (const unsigned char *p = (const unsigned char *)device; *p; p++) {
+		int safe = (*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') ||
+		           (*p >= '0' && *p <= '9') || *p == '-' || *p == '_' || *p == '.';
+		buf_addc(h, safe ? (char)*p : '_');
+	}
+	buf_printf(h, ".%s\"; filename*=UTF-8''", ext);
+	for (const unsigned char *p = (const unsigned char *)device; *p; p++) {
+		int safe = (*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') ||
+		           (*p >= '0' && *p <= '9') || *p == '-' || *p == '_' || *p == '.';
+		if (safe)
+			buf_addc(h, (char)*p);
+		else
+			buf_printf(h, "%%%02X", *p);
+	}
+	buf_printf(h, ".%s\r\n", ext);
+}
+
+/* ---- streaming a document at the client's pace ---- */
+
+/* Text made per pull: the server asks again once its queue drains below
+ * about this much, so a slow reader holds one piece in memory, not the
+ * document. */
+#define PIECE (64 * 1024)
+
+struct points_stream {
+	struct store  *store;
+	struct export *e;
+	struct buf     piece;       /* the piece being handed to the server */
+	char           device[NAME_MAX_BYTES + 1];   /* for the log */
+};
+
+static void points_stream_free(struct points_stream *ps)
+{
+	if (!ps)
+		return;
+	export_free(ps->e);
+	buf_free(&ps->piece);
+	free(ps);
+}
+
+static int buf_sink(void *ctx, const char *data, size_t len)
+{
+	buf_add(ctx, data, len);
+	return 0;
+}
+
+/* The piece is made first and written last: a write that fails closes the
+ * connection, whose conn_on_close callback frees ps there and then. */
+static int points_more(void *ctx, struct conn *c)
+{
+	struct points_stream *ps = ctx;
+	buf_reset(&ps->piece);
+	int rc = export_more(ps->e, buf_sink, &ps->piece, PIECE);
+	if (rc < 0)   /* the 200 is out: the client gets a cut-off body */
+		log_warnx("export of %s cut short: %s", ps->device, store_errmsg(ps->store));
+	else
+		conn_stream_write(c, ps->piece.data, ps->piece.len);
+	return rc;
+}
+
+static void points_closed(void *ctx, struct conn *c)
+{
+	(void)c;
+	points_stream_free(ctx);
+}
+
+/* Streams e (owned from here on). The first piece is made before the
+ * status line, so a storage error up to then is still a clean 503. */
+void stream_export(struct webapp *app, struct conn *c, struct export *e, const char *device,
+                   const char *ctype, const char *headers)
+{
+	struct points_stream *ps = calloc(1, sizeof *ps);
+	if (!e || !ps) {
+		export_free(e);
+		free(ps);
+		log_warnx("export of %s: out of memory", device);
+		reply_error(c, 503, "out of memory");
+		return;
+	}
+	ps->store = app->store;
+	ps->e = e;
+	buf_init(&ps->piece);
+	snprintf(ps->device, sizeof ps->device, "%s", device);
+
+	int rc = export_more(e, buf_sink, &ps->piece, PIECE);
+	if (rc < 0) {
+		points_stream_free(ps);
+		reply_store_error(app, c, "export");
+		return;
+	}
+	conn_stream_begin(c, 200, ctype, headers);
+	conn_stream_write(c, ps->piece.data, ps->piece.len);
+	if (rc == 1) {
+		points_stream_free(ps);
+		conn_stream_end(c);
+		return;
+	}
+	conn_stream_pull(c, points_more, ps);
+	/* Last: when the client is already gone it frees ps at once. */
+	conn_on_close(c, points_closed, ps);
+}
+
+/* ---- /api/points ---- */
+
+/* zoom / tolerance -> metres, or a one-line reason. 0: no thinning asked
+ * for; 1: *tol_m set or *zoom set (*has_zoom); -1: *why. */
+static int parse_thinning(const char *zoom_s, const char *tol_s, double *zoom, int *has_zoom,
+                          double *tol_m, const char **why)
+{
+	*has_zoom = 0;
+	if (zoom_s && tol_s) {
+		*why = "zoom and tolerance exclude each other";
+		return -1;
+	}
+	if (zoom_s) {
+		if (parse_double(zoom_s, zoom) < 0 || *zoom < 0 || *zoom > 24) {
+			*why = "bad zoom (a number from 0 to 24)";
+			return -1;
+		}
+		*has_zoom = 1;
+		return 1;
+	}
+	if (tol_s) {
+		if (parse_double(tol_s, tol_m) < 0 || !(*tol_m > 0)) {
+			*why = "bad tolerance (metres, more than 0)";
+			return -1;
+		}
+		return 1;
+	}
+	return 0;
+}
+
+/* The thinned track for the map: the fixes track_thin keeps, as GeoJSON
+ * without attributes. A zoom becomes a one-pixel tolerance at the
+ * latitude where the range starts. */
+static void thinned(struct webapp *app, struct conn *c, const struct device_rec *d, int64_t from,
+                    int64_t to, int has_zoom, double zoom, double tol_m)
+{
+	if (has_zoom) {
+		struct fix f;
+		int rc = store_fix_first_in(app->store, d->id, from, to, &f);
+		if (rc == STORE_NOTFOUND) {
+			stream_export(app, c, export_new_times(app->store, d->id, NULL, 0), d->name,
+			              export_content_type(EXPORT_GEOJSON), HDR_API);
+			return;
+		}
+		if (rc != STORE_OK) {
+			reply_store_error(app, c, "track");
+			return;
+		}
+		tol_m = thin_tolerance_for_zoom(zoom, f.lat, 1.0);
+		fix_free(&f);
+	}
+	int64_t *times;
+	size_t n;
+	if (track_thin(app->store, d->id, from, to, tol_m, &times, &n) != STORE_OK) {
+		reply_store_error(app, c, "track");
+		return;
+	}
+	struct export *e = export_new_times(app->store, d->id, times, n);
+	free(times);
+	stream_export(app, c, e, d->name, export_content_type(EXPORT_GEOJSON), HDR_API);
+}
+
+static void route_points(struct webapp *app, struct conn *c, const struct http_request *req,
+                         const struct caller *who)
+{
+	struct kvlist q;
+	int bad = 0;
+	query_parse(req, &q);
+	const char *device = query_val(&q, "device", &bad);
+	const char *from_s = query_val(&q, "from", &bad);
+	const char *to_s = query_val(&q, "to", &bad);
+	const char *fmt_s = query_val(&q, "format", &bad);
+	const char *zoom_s = query_val(&q, "zoom", &bad);
+	const char *tol_s = query_val(&q, "tolerance", &bad);
+	int64_t from, to;
+	enum export_format fmt = EXPORT_GEOJSON;
+	double zoom = 0, tol_m = 0;
+	int has_zoom = 0, thin = 0;
+	const char *why = NULL;
+	struct device_rec d;
+	int rc;
+
+	if (!device) {
+		reply_error(c, 400, "device required");
+	} else if (bad) {
+		reply_error(c, 400, "bad parameter");
+	} else if (parse_bound(from_s, 0, &from) < 0) {
+		reply_error(c, 400, "bad from");
+	} else if (parse_bound(to_s, 1, &to) < 0) {
+		reply_error(c, 400, "bad to");
+	} else if (fmt_s && export_format_parse(fmt_s, &fmt) < 0) {
+		reply_error(c, 400, "unknown format");
+	} else if ((thin = parse_thinning(zoom_s, tol_s, &zoom, &has_zoom, &tol_m, &why)) < 0) {
+		reply_error(c, 400, why);
+	} else if (thin && fmt != EXPORT_GEOJSON) {
+		reply_error(c, 400, "thinning is for geojson");
+	} else if ((rc = store_device_get(app->store, who->user.id, device, &d)) == STORE_NOTFOUND) {
+		reply_error(c, 404, "no such device");
+	} else if (rc != STORE_OK) {
+		reply_store_error(app, c, "device lookup");
+	} else if (thin) {
+		thinned(app, c, &d, from, to, has_zoom, zoom, tol_m);
+	} else {
+		struct buf h;
+		buf_init(&h);
+		buf_adds(&h, HDR_API);
+		if (fmt != EXPORT_GEOJSON)
+			add_disposition(&h, d.name, export_extension(fmt));
+		const char *name = d.name;
+		stream_export(app, c, export_new(app->store, &d.id, &name, 1, from, to, fmt), d.name,
+		              export_content_type(fmt), h.data);
+		buf_free(&h);
+	}
+	kvlist_free(&q);
+}
+
+const struct route points_routes[] = {
+	{ "GET", "/api/points", R_AUTH, route_points },
+	{ "GET", "/api/last",   R_AUTH, route_last },
+	{ NULL, NULL, 0, NULL },
+};

@@ -1,0 +1,506 @@
+/* The webapp process: routing, authentication and the process around the
+ * route modules (web_static.c, api_*.c). A request finds its route in the
+ * modules' tables; a route that needs a caller gets one from the session
+ * cookie or from HTTP Basic; every state-changing request passes the
+ * cross-site checks (Origin, Sec-Fetch-Site, and the session's CSRF token)
+ * before its handler runs, so no handler has to remember them. */
+#include <math.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "base/version.h"
+#include "base/auth.h"
+#include "base/buf.h"
+#include "webapp/hub.h"
+#include "net/live.h"
+#include "base/log.h"
+#include "base/point.h"
+#include "base/proc.h"
+#include "webapp/session.h"
+#include "webapp/throttle.h"
+#include "webapp/webapp.h"
+#include "webapp/webauth.h"
+
+/* How long shutdown waits for open connections to take their last reply. */
+#define DRAIN_SECONDS 0.5
+/* Expired sessions are deleted this often. */
+#define PURGE_SECONDS 3600.0
+
+/* ---- helpers shared by the route modules ---- */
+
+void reply_json(struct conn *c, int status, const struct buf *b)
+{
+	conn_reply(c, status, CT_JSON, b->data, b->len, HDR_API);
+}
+
+void reply_error_h(struct conn *c, int status, const char *msg, const char *headers)
+{
+	struct buf b;
+	buf_init(&b);
+	buf_adds(&b, "{\"error\":");
+	buf_add_json_str(&b, msg);
+	buf_adds(&b, "}");
+	conn_reply(c, status, CT_JSON, b.data, b.len, headers);
+	buf_free(&b);
+}
+
+void reply_error(struct conn *c, int status, const char *msg)
+{
+	reply_error_h(c, status, msg, HDR_API);
+}
+
+void reply_throttled(struct conn *c, double wait)
+{
+	struct buf h;
+	buf_init(&h);
+	buf_printf(&h, HDR_API "Retry-After: %lld\r\n", (long long)ceil(wait));
+	reply_error_h(c, 429, "too many failed sign-ins; try again later", h.data);
+	buf_free(&h);
+}
+
+void reply_store_error(struct webapp *app, struct conn *c, const char *what)
+{
+	log_warnx("%s: %s", what, store_errmsg(app->store));
+	reply_error(c, 503, "storage unavailable");
+}
+
+void query_parse(const struct http_request *req, struct kvlist *q)
+{
+	kvlist_init(q);
+	kvlist_parse_urlencoded(q, req->query ? req->query : "", req->query ? strlen(req->query) : 0);
+}
+
+const char *query_val(const struct kvlist *q, const char *key, int *bad)
+{
+	for (size_t i = 0; i < q->n; i++) {
+		if (strcmp(q->v[i].key, key) != 0)
+			continue;
+		if (strlen(q->v[i].val) != q->v[i].vlen)
+			*bad = 1;
+		return q->v[i].val[0] ? q->v[i].val : NULL;
+	}
+	return NULL;
+}
+
+static int devlist_add(void *ctx, const struct device_rec *d)
+{
+	struct devlist *l = ctx;
+	if (array_grow(&l->v, &l->cap, l->n + 1, sizeof *l->v) < 0)
+		return STORE_ERR;
+	l->v[l->n++] = *d;
+	return 0;
+}
+
+int devices_of(struct webapp *app, int64_t user_id, struct devlist *l)
+{
+	memset(l, 0, sizeof *l);
+	int rc = store_device_list(app->store, user_id, devlist_add, l);
+	if (rc != STORE_OK) {
+		free(l->v);
+		memset(l, 0, sizeof *l);
+		return STORE_ERR;
+	}
+	return STORE_OK;
+}
+
+int path_segment(const char *path, const char *prefix, char *out, size_t outlen,
+                 const char **rest)
+{
+	size_t plen = strlen(prefix);
+	if (strncmp(path, prefix, plen) != 0)
+		return -1;
+	const char *seg = path + plen;
+	const char *end = strchr(seg, '/');
+	size_t len = end ? (size_t)(end - seg) : strlen(seg);
+	if (len == 0 || len >= outlen)
+		return -1;
+	size_t n = http_pct_decode(seg, len, out, 0);
+	if (n == 0 || strlen(out) != n || !utf8_valid(out, n))
+		return -1;
+	*rest = end ? end : "";
+	return 0;
+}
+
+/* ---- routing ---- */
+
+static const struct route *const tables[] = {
+	static_routes, session_routes, device_routes, points_routes, stream_routes,
+	owntracks_routes,
+};
+
+static int path_matches(const struct route *r, const char *path)
+{
+	size_t n = strlen(r->path);
+	if (r->flags & R_PREFIX)
+		return strncmp(path, r->path, n) == 0 && path[n] != 0;
+	if (strncmp(path, r->path, n) != 0)
+		return 0;
+	/* One trailing slash is tolerated ("/api/devices/"). */
+	return path[n] == 0 || (n > 1 && path[n] == '/' && path[n + 1] == 0);
+}
+
+static int method_matches(const struct route *r, const char *method)
+{
+	/* server.c drops the body of a HEAD reply. */
+	return strcmp(method, r->method) == 0 ||
+	       (strcmp(method, "HEAD") == 0 && strcmp(r->method, "GET") == 0);
+}
+
+/* The route for the request; NULL with *allow listing the methods the
+ * path takes ("" when the path is unknown). An exact route wins over a
+ * prefix one. */
+static const struct route *find_route(const char *method, const char *path, struct buf *allow)
+{
+	const struct route *found = NULL;
+	for (int pass = 0; pass < 2 && !found; pass++) {
+		for (size_t t = 0; t < sizeof tables / sizeof tables[0] && !found; t++) {
+			for (const struct route *r = tables[t]; r->path; r++) {
+				if (((r->flags & R_PREFIX) != 0) != (pass == 1) ||
+				    !path_matches(r, path))
+					continue;
+				if (method_matches(r, method)) {
+					found = r;
+					break;
+				}
+				if (!strstr(allow->data ? allow->data : "", r->method)) {
+					if (allow->len)
+						buf_adds(allow, ", ");
+					buf_adds(allow, r->method);
+					if (!strcmp(r->method, "GET"))
+						buf_adds(allow, ", HEAD");
+				}
+			}
+		}
+	}
+	return found;
+}
+
+static int is_api(const char *path)
+{
+	return strncmp(path, "/api/", 5) == 0 || strcmp(path, "/api") == 0 ||
+	       strncmp(path, "/ws/", 4) == 0;
+}
+
+static int is_safe_method(const char *m)
+{
+	return !strcmp(m, "GET") || !strcmp(m, "HEAD") || !strcmp(m, "OPTIONS");
+}
+
+/* Cross-site requests: a browser names the page's origin in Origin on
+ * every non-GET fetch and form post, and modern ones say cross-site in
+ * Sec-Fetch-Site. Either naming another site refuses the request. Tools
+ * such as curl send neither and pass. */
+static int cross_site(const struct http_request *req)
+{
+	const char *site = http_header(req, "Sec-Fetch-Site");
+	if (site && !strcmp(site, "cross-site"))
+		return 1;
+	const char *origin = http_header(req, "Origin");
+	if (!origin)
+		return 0;
+	/* Behind a proxy that rewrites Host, X-Forwarded-Host is the name
+	 * the browser used; a cross-site page cannot set it without a CORS
+	 * preflight, which nothing here answers. Opaque origins ("null")
+	 * match neither. */
+	return !http_origin_is(origin, http_header(req, "Host")) &&
+	       !http_origin_is(origin, http_header(req, "X-Forwarded-Host"));
+}
+
+static int csrf_ok(const struct http_request *req, const struct caller *who)
+{
+	const char *tok = http_header(req, "X-CSRF-Token");
+	size_t n = strlen(who->csrf);
+	return tok && n > 0 && strlen(tok) == n && sodium_memcmp(tok, who->csrf, n) == 0;
+}
+
+static void reply_unauthorized(struct conn *c, const struct route *r, const char *msg)
+{
+	/* The app's own calls get no WWW-Authenticate, so the page never
+	 * raises the browser's password dialog; the OwnTracks routes do, so
+	 * OwnTracks Frontend asks for the password. */
+	reply_error_h(c, 401, msg,
+	              (r->flags & R_BASIC_CHALLENGE)
+	                  ? HDR_API "WWW-Authenticate: Basic realm=\"mintrac\"\r\n"
+	                  : HDR_API);
+}
+
+/* 1: *who filled; 0: answered (401/429/503), the request is done. */
+static int authenticate(struct webapp *app, struct conn *c, const struct http_request *req,
+                        const struct route *r, struct caller *who)
+{
+	int rc = sessions_check(app->sessions, req, who);
+	if (rc < 0) {
+		reply_store_error(app, c, "session lookup");
+		return 0;
+	}
+	if (rc > 0)
+		return 1;
+
+	char addr[64], user[128], pass[256];
+	client_addr(req, addr, sizeof addr);
+	if (!http_header(req, "Authorization")) {
+		reply_unauthorized(c, r, "sign in required");
+		return 0;
+	}
+	if (http_basic_auth(req, user, sizeof user, pass, sizeof pass) < 0) {
+		log_info("rejected %s %s from %s: 401 malformed credentials", req->method,
+		         req->path, addr);
+		reply_unauthorized(c, r, "unauthorized");
+		return 0;
+	}
+	double now = ev_now(app->loop);
+	double wait = throttle_wait(app->throttle, addr, user, now);
+	if (wait > 0) {
+		reply_throttled(c, wait);
+		sodium_memzero(pass, sizeof pass);
+		return 0;
+	}
+	rc = webauth_check(app->auth, app->store, user, pass, &who->user);
+	sodium_memzero(pass, sizeof pass);
+	if (rc < 0) {
+		reply_store_error(app, c, "user lookup");
+		return 0;
+	}
+	if (rc == 0) {
+		/* Failed sign-ins belong in the log: that is where an admin
+		 * looks for password guessing. */
+		log_info("rejected %s %s from %s: 401 wrong credentials", req->method, req->path,
+		         addr);
+		throttle_fail(app->throttle, addr, user, now);
+		reply_unauthorized(c, r, "unauthorized");
+		return 0;
+	}
+	throttle_success(app->throttle, addr, user);
+	who->via = VIA_BASIC;
+	who->csrf[0] = 0;
+	return 1;
+}
+
+static void on_request(void *ctx, struct conn *c, const struct http_request *req)
+{
+	struct webapp *app = ctx;
+	const char *path = req->path ? req->path : "/";
+	struct buf allow;
+	buf_init(&allow);
+	const struct route *r = find_route(req->method, path, &allow);
+	if (!r) {
+		if (allow.len) {
+			struct buf h;
+			buf_init(&h);
+			buf_adds(&h, is_api(path) ? HDR_API : HDR_BASE);
+			buf_printf(&h, "Allow: %s\r\n", allow.data);
+			reply_error_h(c, 405, "method not allowed", h.data);
+			buf_free(&h);
+		} else if (is_api(path)) {
+			reply_error(c, 404, "not found");
+		} else {
+			conn_reply(c, 404, "text/plain; charset=utf-8", "not found\n", 10, HDR_BASE);
+		}
+		buf_free(&allow);
+		return;
+	}
+	buf_free(&allow);
+
+	if (!is_safe_method(req->method) && cross_site(req)) {
+		log_info("refused cross-site %s %s from %s", req->method, path, req->peer);
+		reply_error(c, 403, "cross-site request refused");
+		return;
+	}
+	struct caller who;
+	memset(&who, 0, sizeof who);
+	if ((r->flags & R_AUTH) && !authenticate(app, c, req, r, &who))
+		return;
+	if ((r->flags & R_AUTH) && who.via == VIA_SESSION && !is_safe_method(req->method) &&
+	    !csrf_ok(req, &who)) {
+		reply_error(c, 403, "missing or wrong CSRF token");
+		return;
+	}
+	r->fn(app, c, req, &who);
+}
+
+/* ---- live fixes from the receiver ---- */
+
+struct live_ctx {
+	struct webapp    *app;
+	struct device_rec dev;       /* last device looked up */
+	int               have_dev;
+};
+
+static void live_key(void *ctx, const struct live_key *k)
+{
+	struct live_ctx *lc = ctx;
+	struct webapp *app = lc->app;
+	if (!hub_wants(app->hub, 0))
+		return;
+	if (!lc->have_dev || lc->dev.id != k->device_id) {
+		lc->have_dev = 0;
+		int rc = store_device_by_id(app->store, k->device_id, &lc->dev);
+		if (rc != STORE_OK) {
+			if (rc != STORE_NOTFOUND)
+				log_warnx("live: device lookup: %s", store_errmsg(app->store));
+			return;
+		}
+		lc->have_dev = 1;
+	}
+	if (!hub_wants(app->hub, lc->dev.user_id))
+		return;
+	struct fix f;
+	int rc = store_fix_first_in(app->store, k->device_id, k->time_ms, k->time_ms, &f);
+	if (rc == STORE_OK) {
+		hub_publish(app->hub, &lc->dev, &f);
+		fix_free(&f);
+	} else if (rc != STORE_NOTFOUND) {
+		log_warnx("live: reading a fix back: %s", store_errmsg(app->store));
+	}
+}
+
+static void live_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	(void)loop, (void)revents;
+	struct webapp *app = w->data;
+	struct live_ctx lc;
+	memset(&lc, 0, sizeof lc);
+	lc.app = app;
+	live_rx_drain(app->live, live_key, &lc);
+}
+
+/* ---- process ---- */
+
+static void drain_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	(void)revents;
+	struct webapp *app = w->data;
+	/* Replies are synchronous; give the last ones a moment to leave. */
+	if ((server_conns(app->srv) || server_waiting(app->srv)) && ev_now(loop) < app->drain_until)
+		return;
+	ev_timer_stop(loop, w);
+	ev_break(loop, EVBREAK_ALL);
+}
+
+static void on_signal(struct ev_loop *loop, ev_signal *w, int revents)
+{
+	(void)revents;
+	struct webapp *app = w->data;
+	if (app->stopping)
+		return;
+	app->stopping = 1;
+	log_info("stopping: no new connections");
+	server_stop_accepting(app->srv);
+	app->drain_until = ev_now(loop) + DRAIN_SECONDS;
+	ev_timer_init(&app->drain, drain_cb, 0, 0.01);
+	app->drain.data = app;
+	ev_timer_start(loop, &app->drain);
+}
+
+static void purge_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	(void)loop, (void)revents;
+	struct webapp *app = w->data;
+	if (store_session_purge(app->store, now_ms()) < 0)
+		log_warnx("purging expired sessions: %s", store_errmsg(app->store));
+}
+
+struct webapp_res {
+	ev_io    live_w;
+	ev_timer purge;
+};
+
+static void webapp_release(struct webapp *app, struct webapp_res *res)
+{
+	if (app->loop) {
+		ev_io_stop(app->loop, &res->live_w);
+		ev_timer_stop(app->loop, &res->purge);
+		ev_signal_stop(app->loop, &app->sigterm);
+		ev_signal_stop(app->loop, &app->sigint);
+		ev_timer_stop(app->loop, &app->drain);
+	}
+	server_free(app->srv);
+	hub_free(app->hub);
+	live_rx_free(app->live);
+	throttle_free(app->throttle);
+	sessions_free(app->sessions);
+	webauth_free(app->auth);
+	store_close(app->store);
+}
+
+int webapp_main(const struct config *cfg, int listen_fd)
+{
+	struct webapp app;
+	struct webapp_res res;
+	char err[512], addr[128];
+	memset(&app, 0, sizeof app);
+	memset(&res, 0, sizeof res);
+	ev_io_init(&res.live_w, live_cb, -1, EV_READ);
+	ev_timer_init(&res.purge, purge_cb, 1.0, PURGE_SECONDS);
+	ev_signal_init(&app.sigterm, on_signal, SIGTERM);
+	ev_signal_init(&app.sigint, on_signal, SIGINT);
+	ev_timer_init(&app.drain, drain_cb, 0, 0.01);
+	res.live_w.data = res.purge.data = app.sigterm.data = app.sigint.data = &app;
+	app.cfg = cfg;
+	log_set_tag("webapp");
+	signal(SIGPIPE, SIG_IGN);
+	if (auth_init() < 0) {
+		log_warnx("cannot initialise libsodium");
+		return 1;
+	}
+	config_receiver_url(cfg, app.receiver_url, sizeof app.receiver_url);
+	char wurl[512];
+	config_webapp_url(cfg, wurl, sizeof wurl);
+	app.loop = ev_default_loop(EVFLAG_AUTO);
+	if (!app.loop) {
+		log_warnx("cannot create the event loop");
+		return 1;
+	}
+	app.store = store_open(cfg->db_path, cfg->sync_full ? 0 : STORE_SYNC_NORMAL, err,
+	                       sizeof err);
+	if (!app.store) {
+		log_warnx("%s", err);
+		return 1;
+	}
+	app.auth = webauth_new();
+	app.sessions = sessions_new(app.store, strncmp(wurl, "https://", 8) == 0);
+	app.throttle = throttle_new();
+	app.hub = hub_new();
+	if (!app.auth || !app.sessions || !app.throttle || !app.hub) {
+		log_warnx("webapp: out of memory");
+		webapp_release(&app, &res);
+		return 1;
+	}
+	/* Without the live socket the map still works, minus live updates. */
+	app.live = live_rx_new(cfg->db_path);
+	struct server_config sc = {
+		.max_conns = cfg->max_conns,
+		.idle_timeout = cfg->idle_timeout,
+		.max_header_bytes = 16 * 1024,
+		.default_body_limit = 64 * 1024,   /* JSON bodies of the UI are small */
+		.body_limit = NULL,
+		.on_request = on_request,
+		.ctx = &app,
+		.name = "webapp",
+	};
+	app.srv = server_new(app.loop, listen_fd, &sc);
+	if (!app.srv) {
+		log_warnx("cannot start the webapp server");
+		webapp_release(&app, &res);
+		return 1;
+	}
+	if (app.live) {
+		ev_io_set(&res.live_w, live_rx_fd(app.live), EV_READ);
+		ev_io_start(app.loop, &res.live_w);
+	}
+	ev_timer_start(app.loop, &res.purge);
+	ev_signal_start(app.loop, &app.sigterm);
+	ev_signal_start(app.loop, &app.sigint);
+	net_sockname(listen_fd, addr, sizeof addr);
+	log_info("webapp listening on %s", addr);
+	proc_ready();
+	ev_run(app.loop, 0);
+	webapp_release(&app, &res);
+	log_info("webapp stopped");
+	return 0;
+}

@@ -1,0 +1,120 @@
+/* What the webapp's route modules share: the process state, the signed-in
+ * caller, the reply helpers and each module's routes. webapp.c owns the
+ * process (loop, signals, routing table, authentication); api_*.c and
+ * web_static.c each hold the routes of one concern. */
+#ifndef MINTRAC_WEBAPP_H
+#define MINTRAC_WEBAPP_H
+#include <ev.h>
+#include <stdint.h>
+#include "base/buf.h"
+#include "base/config.h"
+#include "net/http.h"
+#include "net/server.h"
+#include "store/store.h"
+
+/* The webapp process: runs its own libev loop on the already bound listen_fd
+ * until SIGTERM/SIGINT, then stops accepting, finishes in-flight replies and
+ * returns the process exit status (0). */
+int webapp_main(const struct config *cfg, int listen_fd);
+
+struct webauth;
+struct sessions;
+struct throttle;
+struct hub;
+struct live_rx;
+
+struct webapp {
+	struct ev_loop        *loop;
+	struct server         *srv;
+	struct store          *store;
+	struct webauth        *auth;       /* HTTP Basic verdict cache */
+	struct sessions       *sessions;   /* cookie sessions (session.h) */
+	struct throttle       *throttle;   /* failed sign-ins per address / user */
+	struct hub            *hub;        /* SSE and WebSocket subscribers */
+	struct live_rx        *live;       /* fixes committed by the receiver */
+	const struct config   *cfg;
+	char                   receiver_url[512];  /* for device settings */
+	ev_signal              sigterm, sigint;
+	ev_timer               drain;
+	ev_tstamp              drain_until;
+	int                    stopping;
+};
+
+/* How the caller proved who they are. */
+enum caller_via { VIA_NONE, VIA_SESSION, VIA_BASIC };
+
+struct caller {
+	struct user_rec  user;
+	enum caller_via  via;
+	char             csrf[48];     /* the session's CSRF token; "" for Basic */
+};
+
+typedef void (*route_fn)(struct webapp *app, struct conn *c, const struct http_request *req,
+                         const struct caller *who);
+
+/* Route flags. */
+enum {
+	R_PUBLIC  = 0,        /* no credentials needed (page, assets, login) */
+	R_AUTH    = 1 << 0,   /* signed-in caller required: 401 JSON otherwise */
+	R_BASIC_CHALLENGE = 1 << 1, /* the 401 carries WWW-Authenticate (OwnTracks API) */
+	R_PREFIX  = 1 << 2,   /* path is a prefix ("/static/", "/api/devices/") */
+};
+
+struct route {
+	const char *method;   /* "GET" also answers HEAD */
+	const char *path;
+	int         flags;
+	route_fn    fn;
+};
+
+/* Common headers. HDR_API: JSON answers; pages add the CSP (web_static.c). */
+#define HDR_BASE "X-Content-Type-Options: nosniff\r\nReferrer-Policy: same-origin\r\n"
+#define HDR_API  HDR_BASE "Cache-Control: no-store\r\n" \
+	"Content-Security-Policy: default-src 'none'; frame-ancestors 'none'\r\n"
+#define CT_JSON  "application/json"
+
+void reply_json(struct conn *c, int status, const struct buf *b);
+/* {"error":"msg"} with HDR_API, or with the given headers. */
+void reply_error(struct conn *c, int status, const char *msg);
+void reply_error_h(struct conn *c, int status, const char *msg, const char *headers);
+/* 429 with Retry-After: wait seconds (rounded up) for a throttled sign-in. */
+void reply_throttled(struct conn *c, double wait);
+/* Logs store_errmsg and answers 503 "storage unavailable". */
+void reply_store_error(struct webapp *app, struct conn *c, const char *what);
+
+/* Query value, NULL when absent or empty; *bad set when it hides a NUL. */
+const char *query_val(const struct kvlist *q, const char *key, int *bad);
+/* Parses req->query into q (kvlist_init'ed by the call). */
+void query_parse(const struct http_request *req, struct kvlist *q);
+
+/* The caller's devices, collected before any other query runs.
+ * STORE_OK with l filled (free l->v), or STORE_ERR. */
+struct devlist {
+	struct device_rec *v;
+	size_t             n, cap;
+};
+int devices_of(struct webapp *app, int64_t user_id, struct devlist *l);
+
+/* "/api/devices/NAME/token" with prefix "/api/devices/": percent-decodes
+ * the segment after the prefix into out (NUL-terminated) and points *rest
+ * at what follows it ("" or "/token"). -1 when empty, too long or not
+ * valid UTF-8 / contains a NUL. */
+int path_segment(const char *path, const char *prefix, char *out, size_t outlen,
+                 const char **rest);
+
+/* Answers with the document e writes (owned from here on), streamed at the
+ * client's pace (api_points.c); a storage error before the first piece is
+ * a clean 503. device names the export in the log. */
+struct export;
+void stream_export(struct webapp *app, struct conn *c, struct export *e, const char *device,
+                   const char *ctype, const char *headers);
+
+/* Route tables of the modules (terminated by a {NULL} entry). */
+extern const struct route static_routes[];    /* web_static.c: /, /static/... */
+extern const struct route session_routes[];   /* api_session.c: login, logout, session, config */
+extern const struct route device_routes[];    /* api_devices.c: list, add, rename, delete, token */
+extern const struct route points_routes[];    /* api_points.c: points (full, thinned), last */
+extern const struct route stream_routes[];    /* api_stream.c: /api/stream (SSE) */
+extern const struct route owntracks_routes[]; /* api_owntracks.c: /api/0/..., /ws/last */
+
+#endif
