@@ -14,7 +14,7 @@
 #include "cli/cli.h"
 #include "base/log.h"
 #include "base/proc.h"
-#include "net/server.h"
+#include "net/net.h"
 
 enum { SRV_RECEIVER = 1, SRV_WEBAPP = 2, SRV_BOTH = 3 };
 

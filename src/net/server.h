@@ -29,12 +29,6 @@ struct server_config {
 	const char *name;          /* "receiver" / "webapp", for logs */
 };
 
-/* Bind and listen (non-blocking, SO_REUSEADDR) on "host:port" or
- * "[v6]:port"; returns the fd, or -1 with a reason in err. */
-int  net_listen(const char *addr, char *err, size_t errlen);
-/* "host:port" actually bound (port 0 resolves to the real port). */
-void net_sockname(int fd, char *out, size_t len);
-
 struct server *server_new(struct ev_loop *loop, int listen_fd, const struct server_config *cfg);
 /* Stop accepting; open connections keep being served. */
 void server_stop_accepting(struct server *s);

@@ -15,6 +15,7 @@
 #include "base/log.h"
 #include "base/proc.h"
 #include "proto/proto.h"
+#include "net/net.h"
 #include "net/server.h"
 #include "store/store.h"
 #include "net/live.h"

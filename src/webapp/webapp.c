@@ -24,6 +24,7 @@
 #include "webapp/session.h"
 #include "webapp/throttle.h"
 #include "webapp/webapp.h"
+#include "net/net.h"
 #include "webapp/webauth.h"
 
 /* How long shutdown waits for open connections to take their last reply. */

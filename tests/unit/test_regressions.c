@@ -80,6 +80,7 @@ TEST(regress_start_failure_leaves_nothing_running)
 #include <sys/socket.h>
 #include <time.h>
 #include "base/log.h"
+#include "net/net.h"
 #include "net/server.h"
 
 #define BIG_REPLY (4u * 1024 * 1024)

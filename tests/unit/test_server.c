@@ -14,6 +14,7 @@
 #include <unistd.h>
 #include "base/buf.h"
 #include "base/log.h"
+#include "net/net.h"
 #include "net/server.h"
 #include "test.h"
 

@@ -13,6 +13,7 @@
 #include "base/buf.h"
 #include "net/http.h"
 #include "base/log.h"
+#include "net/net.h"
 #include "net/server.h"
 #include "test.h"
 #include "test_decode.h"
