@@ -54,8 +54,11 @@ struct decode {
 
 void decode_init(struct decode *d);
 void decode_free(struct decode *d);
-/* Append a fix (takes ownership of f->attrs). */
-void decode_push(struct decode *d, struct fix *f);
+/* The one place a decoded fix is validated (fix_check: ranges, times) and
+ * appended: valid, it is appended (taking ownership of f->attrs) and 0
+ * returned; invalid, it is
+ * freed and a 400 recorded ("WHERE: why" when where is not NULL), -1. */
+int decode_push_checked(struct decode *d, struct fix *f, const char *where);
 /* Record a 400 with a printf-style reason; returns -1 for tail calls. */
 int decode_fail(struct decode *d, int early, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

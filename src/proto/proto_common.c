@@ -24,7 +24,7 @@ void decode_free(struct decode *d)
 	decode_init(d);
 }
 
-void decode_push(struct decode *d, struct fix *f)
+static void decode_push(struct decode *d, struct fix *f)
 {
 	if (d->nfixes == d->capfixes) {
 		size_t cap = d->capfixes ? d->capfixes * 2 : 4;
@@ -38,6 +38,17 @@ void decode_push(struct decode *d, struct fix *f)
 	}
 	d->fixes[d->nfixes++] = *f;
 	f->attrs = NULL;
+}
+
+int decode_push_checked(struct decode *d, struct fix *f, const char *where)
+{
+	const char *why = fix_check(f);
+	if (why) {
+		fix_free(f);
+		return where ? decode_fail(d, 0, "%s: %s", where, why) : decode_fail(d, 0, "%s", why);
+	}
+	decode_push(d, f);
+	return 0;
 }
 
 int decode_fail(struct decode *d, int early, const char *fmt, ...)

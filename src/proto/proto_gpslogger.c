@@ -170,12 +170,8 @@ static int gl_decode(const struct kvlist *kv, struct decode *d)
 			f.has |= FIX_SPEED;
 		}
 	}
-	const char *why = fix_check(&f);
-	if (why)
-		return decode_fail(d, 0, "%s", why);
 	f.attrs = kvx_attrs(kv, gl_known);
-	decode_push(d, &f);
-	return 0;
+	return decode_push_checked(d, &f, NULL);
 }
 
 int proto_gpslogger(const struct http_request *r, struct decode *d)

@@ -64,12 +64,8 @@ static int os_decode(const struct kvlist *kv, struct decode *d)
 		return 0;      /* heartbeat: nothing to store */
 	if (os_values(kv, &f, d) < 0)
 		return -1;
-	const char *why = fix_check(&f);
-	if (why)
-		return decode_fail(d, 0, "%s", why);
 	f.attrs = kvx_attrs(kv, os_known);
-	decode_push(d, &f);
-	return 0;
+	return decode_push_checked(d, &f, NULL);
 }
 
 int proto_osmand(const struct http_request *r, struct decode *d)

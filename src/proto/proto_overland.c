@@ -197,13 +197,7 @@ static int ov_feature(json_t *feat, struct decode *d, const char *where)
 		f.alt = alt;
 		f.has |= FIX_ALT;
 	}
-	const char *why = fix_check(&f);
-	if (why) {
-		fix_free(&f);
-		return decode_fail(d, 0, "%s: %s", where, why);
-	}
-	decode_push(d, &f);
-	return 0;
+	return decode_push_checked(d, &f, where);
 }
 
 static int ov_batch(json_t *root, struct decode *d)

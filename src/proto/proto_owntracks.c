@@ -113,13 +113,7 @@ static int ot_location(json_t *root, struct decode *d)
 			pattr_add_json(attrs, key, v);
 	}
 	f.attrs = pattr_finish(attrs);
-	const char *why = fix_check(&f);
-	if (why) {
-		fix_free(&f);
-		return decode_fail(d, 0, "%s", why);
-	}
-	decode_push(d, &f);
-	return 0;
+	return decode_push_checked(d, &f, NULL);
 }
 
 static int ot_blank(const char *s, size_t n)

@@ -86,12 +86,8 @@ static int tc_query(struct kvlist *kv, struct decode *d)
 	/* Legacy iOS sends batteryLevel*100, i.e. -100 when unknown. */
 	if (f.batt < 0)
 		f.has &= ~(unsigned)FIX_BATT;
-	const char *why = fix_check(&f);
-	if (why)
-		return decode_fail(d, 0, "%s", why);
 	f.attrs = kvx_attrs(kv, tc_known);
-	decode_push(d, &f);
-	return 0;
+	return decode_push_checked(d, &f, NULL);
 }
 
 /* ---- Traccar Client 9.x JSON ------------------------------------------- */
@@ -228,14 +224,10 @@ static int tc_json_location(json_t *loc, struct decode *d)
 	    jopt(coords, "altitude", &f.alt, FIX_ALT, 0, &f, d) < 0 ||
 	    tc_json_battery(loc, &f, d) < 0)
 		return -1;
-	const char *why = fix_check(&f);
-	if (why)
-		return decode_fail(d, 0, "%s", why);
 	json_t *attrs = pattr_new();
 	tc_json_attrs(loc, attrs);
 	f.attrs = pattr_finish(attrs);
-	decode_push(d, &f);
-	return 0;
+	return decode_push_checked(d, &f, NULL);
 }
 
 static void tc_json_cred(const struct http_request *r, json_t *root, struct decode *d)

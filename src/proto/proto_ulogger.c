@@ -371,13 +371,7 @@ static int ul_addpos(const struct kvlist *form, int files, struct decode *d)
 	if (ul_position(form, &f, d) < 0)
 		return -1;
 	f.attrs = ul_rest(form, files, &f);
-	const char *why = fix_check(&f);
-	if (why) {
-		fix_free(&f);
-		return decode_fail(d, 0, "%s", why);
-	}
-	decode_push(d, &f);
-	return 0;
+	return decode_push_checked(d, &f, NULL);
 }
 
 static int ul_action(const struct http_request *r, const struct kvlist *form, int files,

@@ -304,14 +304,6 @@ static void on_request(void *ctx, struct conn *c, const struct http_request *req
 		pending_free(p);
 		return;
 	}
-	for (size_t i = 0; i < d->nfixes; i++) {
-		const char *why = fix_check(&d->fixes[i]);
-		if (why) {
-			reject(c, req, rt, 400, why);
-			pending_free(p);
-			return;
-		}
-	}
 	if (d->nfixes == 0) {
 		/* Heartbeats and non-location messages: nothing to commit. */
 		send_success(c, d);
