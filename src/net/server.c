@@ -10,6 +10,7 @@
  * (c->pending_reply). So a deferred reply after the client left, or a write
  * error inside a handler, never touches freed memory. */
 #include "net/server.h"
+#include "base/util.h"
 
 #include <errno.h>
 #include <netdb.h>
@@ -28,9 +29,6 @@
 #include "net/http_parse.h"
 #include "net/net.h"
 #include "base/log.h"
-
-#define container_of(ptr, type, member) \
-	((type *)(void *)((char *)(ptr) - offsetof(type, member)))
 
 #define READ_CHUNK       (64 * 1024)
 /* Unparsed pipelined input kept while a reply is pending; beyond it we stop

@@ -14,6 +14,7 @@
  * watchers are unref'd so an idle writer never keeps ev_run() alive; one
  * ev_ref() is held while requests are pending, so they are answered. */
 #include "store/writer.h"
+#include "base/util.h"
 #include "base/log.h"
 #include "store/store.h"
 #include "store/store_test.h"
@@ -24,9 +25,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define container_of(ptr, type, member) \
-	((type *)(void *)((char *)(ptr) - offsetof(type, member)))
 
 struct writer {
 	struct ev_loop   *loop;
