@@ -50,6 +50,9 @@ ASAN_LIB := build/asan/libmintrac.a
 FUZZ_LIB := build/fuzz/libmintrac.a
 
 .PHONY: all test unit functional browser check fuzz bench bench-track clean
+# Objects reached only through pattern rules (the fuzz targets') are kept,
+# not deleted as intermediates, so a second build compiles nothing.
+.SECONDARY:
 all: build/mintrac
 
 # ---- compiling: one pattern rule per flavour ----------------------------
