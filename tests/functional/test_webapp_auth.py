@@ -8,8 +8,8 @@ import urllib.parse
 
 from harness import ServerCase, basic
 
-THROTTLE_FREE = 5          # src/throttle.h
-SESSION_MAX_AGE = 2592000  # 30 days, src/session.h
+THROTTLE_FREE = 5          # src/webapp/throttle.h
+SESSION_MAX_AGE = 2592000  # 30 days, src/webapp/session.h
 
 TOKEN_RE = r"^[A-Za-z0-9_-]{32}$"
 
