@@ -1,5 +1,4 @@
-/* The release, as `mintrac --version`, /api/config and /api/0/version
- * report it. */
+/* The release, as /api/config and /api/0/version report it. */
 #ifndef MINTRAC_VERSION_H
 #define MINTRAC_VERSION_H
 #define MINTRAC_VERSION "0.2.0"

@@ -13,7 +13,6 @@
 
 #include <sodium.h>
 
-#include "base/version.h"
 #include "base/auth.h"
 #include "base/buf.h"
 #include "webapp/hub.h"
