@@ -58,7 +58,7 @@ all: build/mintrac
 # ---- compiling: one pattern rule per flavour ----------------------------
 build/rel/obj/%.o: %.c
 	@mkdir -p $(@D)
-	$(CC) $(CSTD) $(WARN) $(CFLAGS) $(INC) -MMD -MP -c -o $@ $<
+	$(CC) $(CSTD) $(WARN) $(CFLAGS) -DNDEBUG $(INC) -MMD -MP -c -o $@ $<
 
 build/asan/obj/%.o: %.c
 	@mkdir -p $(@D)

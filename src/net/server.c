@@ -7,12 +7,20 @@
  * fd). The struct itself is freed later, by conn_release(), once nothing
  * refers to it any more: no callback or public call is running on it
  * (c->refs) and no request handed to on_request still awaits its reply
- * (c->pending_reply). So a deferred reply after the client left, or a write
- * error inside a handler, never touches freed memory. */
+ * (reply_owed). So a deferred reply after the client left, or a write
+ * error inside a handler, never touches freed memory.
+ *
+ * What a connection is doing is one phase (enum conn_phase), changed only
+ * by conn_phase(), which checks the transition against phase_next[] and
+ * keeps server_waiting() in step; the other fields are facts that hold in
+ * any phase (eof, no_timeout) or describe the current request and stream.
+ * The invariants are asserted in the test builds (conn_check). */
 #include "net/server.h"
 #include "base/util.h"
 
+#include <assert.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -49,10 +57,41 @@
 /* Pause after EMFILE/ENFILE before accepting again. */
 #define ACCEPT_PAUSE     0.5
 
+/* Where a connection is in its request/reply cycle. The socket's state is
+ * apart (fd < 0 once closed): a request handed to the handler keeps its
+ * phase when the client leaves, because its reply is still owed. */
+enum conn_phase {
+	CONN_READING,    /* no request handed out: parse the next one */
+	CONN_HANDLING,   /* a request is with the handler; its reply is owed */
+	CONN_HELD,       /* the same, answered later (conn_hold): counted in
+	                  * server_waiting */
+	CONN_STREAMING,  /* the reply's head is out, its body under way */
+	CONN_RAW,        /* upgraded: the client's bytes go to ops->on_data */
+	CONN_DRAINING,   /* the last output is queued: send it, then linger */
+	CONN_LINGERING,  /* write side shut: drop input until FIN or timeout */
+	CONN_CLOSED,     /* socket closed, nothing owed: freed once unused */
+};
+
+#define PH(p) (1u << (p))
+#define PH_ANSWER (PH(CONN_STREAMING) | PH(CONN_RAW) | PH(CONN_READING) | \
+                   PH(CONN_DRAINING) | PH(CONN_CLOSED))
+/* The state machine: phase_next[p] holds the phases p may change to. */
+static const unsigned phase_next[] = {
+	[CONN_READING]   = PH(CONN_HANDLING) | PH(CONN_DRAINING) | PH(CONN_CLOSED),
+	[CONN_HANDLING]  = PH(CONN_HELD) | PH_ANSWER,
+	[CONN_HELD]      = PH_ANSWER,
+	[CONN_STREAMING] = PH(CONN_READING) | PH(CONN_DRAINING) | PH(CONN_CLOSED),
+	[CONN_RAW]       = PH(CONN_DRAINING) | PH(CONN_CLOSED),
+	[CONN_DRAINING]  = PH(CONN_LINGERING) | PH(CONN_CLOSED),
+	[CONN_LINGERING] = PH(CONN_CLOSED),
+	[CONN_CLOSED]    = 0,
+};
+
 struct conn {
 	struct server *srv;
 	struct conn   *prev, *next;
-	int            fd;
+	int            fd;          /* -1 once closed */
+	enum conn_phase phase;
 	ev_io          rw, ww;
 	ev_timer       idle;
 	struct http_in in;
@@ -62,31 +101,23 @@ struct conn {
 	size_t         outoff;
 	char           peer[64];
 	int            refs;        /* calls on the stack that use this conn */
-	/* Long-lived replies (server.h): a pull stream's producer, the
-	 * upgraded connection's input handler, and who to tell at the end. */
-	int          (*pull)(void *ctx, struct conn *c);
-	void          *pull_ctx;
-	void         (*on_data)(void *ctx, struct conn *c, const char *data, size_t len);
-	void          *data_ctx;
-	void         (*on_close)(void *ctx, struct conn *c);
-	void          *close_ctx;
-	unsigned       closed : 1;          /* fd closed, watchers stopped */
-	unsigned       pending_reply : 1;   /* a request awaits its reply */
-	unsigned       held : 1;            /* counted in server_waiting */
-	unsigned       streaming : 1;       /* a chunked reply is under way */
-	unsigned       stream_chunked : 1;  /* 0: HTTP/1.0 stream ends with close */
-	unsigned       stream_close : 1;    /* close once the stream ends */
-	unsigned       req_head : 1;
-	unsigned       req_keep_alive : 1;
-	unsigned       req_http11 : 1;
-	unsigned       close_after_write : 1;
-	unsigned       lingering : 1;
-	unsigned       eof : 1;             /* the client sent FIN */
-	unsigned       no_timeout : 1;
-	unsigned       in_process : 1;
-	unsigned       raw : 1;             /* upgraded: no more HTTP */
-	unsigned       in_pull : 1;         /* inside the pull producer */
-	unsigned       close_due : 1;       /* closed during it: tell afterwards */
+	/* The owner of the long-lived reply (STREAMING, RAW, or DRAINING out
+	 * of one of them), until ops->on_close has been called. */
+	const struct conn_ops *ops;
+	void          *ops_ctx;
+	/* The request handed out, and its streamed reply. */
+	bool           req_head;
+	bool           req_keep_alive;
+	bool           req_http11;
+	bool           stream_chunked;      /* false: HTTP/1.0 stream ends with close */
+	bool           stream_close;        /* close once the stream ends */
+	/* Facts that hold in any phase. */
+	bool           eof;                 /* the client sent FIN */
+	bool           no_timeout;          /* exempt from the idle rule */
+	/* Re-entrancy guards: a call below us is already doing this. */
+	bool           in_process;
+	bool           in_pull;             /* inside ops->more */
+	bool           close_due;           /* closed during it: tell afterwards */
 };
 
 struct server {
@@ -115,6 +146,48 @@ static const char *srv_name(const struct server *s)
 	return s->cfg.name ? s->cfg.name : "server";
 }
 
+static size_t out_pending(const struct conn *c)
+{
+	return c->out.len - c->outoff;
+}
+
+static bool conn_closed(const struct conn *c)
+{
+	return c->fd < 0;
+}
+
+/* The handler has a request whose answer has not begun. */
+static bool reply_owed(const struct conn *c)
+{
+	return c->phase == CONN_HANDLING || c->phase == CONN_HELD;
+}
+
+/* The invariants of the phase; checked after every change (assert is off
+ * in the release build, see the Makefile). */
+static void conn_check(const struct conn *c)
+{
+	assert(c->phase != CONN_CLOSED || conn_closed(c));
+	assert(!conn_closed(c) || c->phase == CONN_CLOSED || reply_owed(c));
+	assert(c->phase != CONN_LINGERING || out_pending(c) == 0);
+	assert(c->phase != CONN_HELD || c->srv->nwaiting > 0);
+	/* A long-lived reply's owner hears of its end before the next
+	 * request is taken. */
+	assert(!c->ops || !(c->phase == CONN_READING || reply_owed(c)));
+	(void)c;
+}
+
+/* Every phase change goes through here. */
+static void conn_phase(struct conn *c, enum conn_phase to)
+{
+	assert(phase_next[c->phase] & PH(to));
+	if (c->phase == CONN_HELD)
+		c->srv->nwaiting--;
+	if (to == CONN_HELD)
+		c->srv->nwaiting++;
+	c->phase = to;
+	conn_check(c);
+}
+
 static void conn_ref(struct conn *c)
 {
 	c->refs++;
@@ -123,7 +196,7 @@ static void conn_ref(struct conn *c)
 /* Free the struct once it is closed and nothing refers to it. */
 static void conn_release(struct conn *c)
 {
-	if (!c->closed || c->refs > 0 || c->pending_reply)
+	if (!conn_closed(c) || c->refs > 0 || reply_owed(c))
 		return;
 	struct server *s = c->srv;
 	if (c->prev)
@@ -155,25 +228,27 @@ static void accept_resume(struct server *s)
 /* Tells the owner of a long-lived reply, once, that it is over. */
 static void conn_notify_close(struct conn *c)
 {
-	void (*cb)(void *, struct conn *) = c->on_close;
-	if (!cb)
+	const struct conn_ops *ops = c->ops;
+	if (!ops)
 		return;
 	/* The producer is still running on its state: free it after. */
 	if (c->in_pull) {
-		c->close_due = 1;
+		c->close_due = true;
 		return;
 	}
-	c->on_close = NULL;
+	c->ops = NULL;
+	if (!ops->on_close)
+		return;
 	conn_ref(c);
-	cb(c->close_ctx, c);
+	ops->on_close(c->ops_ctx, c);
 	c->refs--;   /* no release here: the caller goes on with c */
 }
 
 /* The one way a connection ends. Idempotent; the struct lives on while a
- * reply is pending or a call is using it. */
+ * reply is owed or a call is using it. */
 static void conn_close(struct conn *c, const char *reason)
 {
-	if (c->closed)
+	if (conn_closed(c))
 		return;
 	struct server *s = c->srv;
 	log_debug("%s: %s: connection closed: %s", srv_name(s), c->peer, reason);
@@ -182,23 +257,13 @@ static void conn_close(struct conn *c, const char *reason)
 	ev_timer_stop(s->loop, &c->idle);
 	close(c->fd);
 	c->fd = -1;
-	c->closed = 1;
 	s->nconns--;
 	accept_resume(s);
-	c->pull = NULL;
-	c->on_data = NULL;
+	/* An unfinished stream is over: nobody reads it any more. */
+	if (!reply_owed(c))
+		conn_phase(c, CONN_CLOSED);
 	conn_notify_close(c);
-	/* Nobody reads an unfinished stream any more: it is over. */
-	if (c->streaming) {
-		c->streaming = 0;
-		c->pending_reply = 0;
-	}
 	conn_release(c);
-}
-
-static size_t out_pending(const struct conn *c)
-{
-	return c->out.len - c->outoff;
 }
 
 /* Idle rule: the timer runs while we wait for the client (to send a
@@ -207,9 +272,10 @@ static size_t out_pending(const struct conn *c)
 static void conn_arm_timer(struct conn *c)
 {
 	struct ev_loop *loop = c->srv->loop;
-	if (c->closed || c->lingering)
+	if (conn_closed(c) || c->phase == CONN_LINGERING)
 		return;
-	if (c->no_timeout || (c->pending_reply && out_pending(c) == 0)) {
+	bool awaits_us = reply_owed(c) || c->phase == CONN_STREAMING;
+	if (c->no_timeout || (awaits_us && out_pending(c) == 0)) {
 		ev_timer_stop(loop, &c->idle);
 		return;
 	}
@@ -222,7 +288,7 @@ static void conn_arm_timer(struct conn *c)
 static void conn_linger(struct conn *c)
 {
 	struct ev_loop *loop = c->srv->loop;
-	if (c->closed || c->lingering)
+	if (c->phase != CONN_DRAINING)
 		return;
 	if (c->eof) {
 		conn_close(c, "done");
@@ -232,7 +298,7 @@ static void conn_linger(struct conn *c)
 		conn_close(c, "shutdown failed");
 		return;
 	}
-	c->lingering = 1;
+	conn_phase(c, CONN_LINGERING);
 	buf_reset(&c->inbuf);
 	c->inoff = 0;
 	ev_io_stop(loop, &c->ww);
@@ -245,6 +311,11 @@ static void conn_linger(struct conn *c)
 
 /* Write queued output; 0 when all of it went out, 1 when some remains
  * (write watcher started), -1 when the connection closed. */
+static bool pulling(const struct conn *c)
+{
+	return c->phase == CONN_STREAMING && c->ops && c->ops->more;
+}
+
 static int conn_flush(struct conn *c)
 {
 	while (out_pending(c) > 0) {
@@ -265,7 +336,7 @@ static int conn_flush(struct conn *c)
 	buf_reset(&c->out);
 	c->outoff = 0;
 	/* A pull stream wants to hear when the socket can take more. */
-	if (!c->pull)
+	if (!pulling(c))
 		ev_io_stop(c->srv->loop, &c->ww);
 	return 0;
 }
@@ -273,7 +344,7 @@ static int conn_flush(struct conn *c)
 /* Send iov now if nothing is queued, queue what the socket does not take. */
 static void conn_send(struct conn *c, struct iovec *iov, int niov)
 {
-	if (c->closed || c->lingering)
+	if (conn_closed(c) || c->phase == CONN_LINGERING)
 		return;
 	size_t skip = 0;
 	if (out_pending(c) == 0) {
@@ -313,7 +384,7 @@ static void conn_send_str(struct conn *c, const char *s, size_t len)
  * in large writes, unless enough has piled up to send now. */
 static void conn_queue(struct conn *c, const char *s, size_t len)
 {
-	if (c->closed || c->lingering)
+	if (conn_closed(c) || c->phase == CONN_LINGERING)
 		return;
 	buf_add(&c->out, s, len);
 	if (out_pending(c) >= STREAM_FLUSH)
@@ -354,51 +425,53 @@ static void status_line(struct conn *c, struct buf *h, int status, const char *c
 
 void conn_abort(struct conn *c, const char *reason)
 {
-	if (c->held) {
-		c->held = 0;
-		c->srv->nwaiting--;
-	}
-	c->pending_reply = 0;
-	c->streaming = 0;
+	conn_ref(c);
 	conn_close(c, reason);
+	/* Nothing will be sent: the reply is owed no more. */
+	if (reply_owed(c))
+		conn_phase(c, CONN_CLOSED);
+	conn_unref(c);
 }
 
-/* The reply to the pending request went out (or the client is gone):
- * serve the next pipelined request, or close. */
-static void conn_reply_done(struct conn *c, int close_after)
+/* The reply to the request handed out is complete (or the client is
+ * gone): serve the next pipelined request, or close. */
+static void conn_reply_done(struct conn *c, bool close_after)
 {
-	c->pending_reply = 0;
-	c->streaming = 0;
-	if (c->held) {
-		c->held = 0;
-		c->srv->nwaiting--;
-	}
-	if (c->closed)
+	if (conn_closed(c)) {
+		conn_phase(c, CONN_CLOSED);
 		return;
+	}
 	if (close_after) {
-		c->close_after_write = 1;
+		conn_phase(c, CONN_DRAINING);
 		if (out_pending(c) == 0)
 			conn_linger(c);
 		else
 			conn_arm_timer(c);   /* a held reply had it stopped */
 		return;
 	}
+	conn_phase(c, CONN_READING);
 	conn_arm_timer(c);
 	if (!c->in_process)
 		conn_process(c);
 }
 
-static void reply(struct conn *c, int status, const char *ctype, const char *body, size_t len,
-                  const char *extra, int force_close)
+/* The handler may answer: a request is with it and nothing was sent. */
+static bool may_answer(struct conn *c, const char *what)
 {
-	if (!c->pending_reply || c->streaming) {
-		log_warnx("%s: %s: reply %d without a request awaiting one", srv_name(c->srv),
-		          c->peer, status);
+	if (reply_owed(c))
+		return true;
+	log_warnx("%s: %s: %s without a request awaiting one", srv_name(c->srv), c->peer, what);
+	return false;
+}
+
+static void reply(struct conn *c, int status, const char *ctype, const char *body, size_t len,
+                  const char *extra, bool force_close)
+{
+	if (!may_answer(c, "reply"))
 		return;
-	}
 	conn_ref(c);
-	int keep = c->req_keep_alive && !force_close && !c->eof;
-	if (!c->closed) {
+	bool keep = c->req_keep_alive && !force_close && !c->eof;
+	if (!conn_closed(c)) {
 		struct buf h;
 		buf_init(&h);
 		status_line(c, &h, status, ctype);
@@ -423,19 +496,20 @@ static void reply(struct conn *c, int status, const char *ctype, const char *bod
 void conn_reply(struct conn *c, int status, const char *ctype, const char *body, size_t len,
                 const char *extra_headers)
 {
-	reply(c, status, ctype, body, len, extra_headers, 0);
+	reply(c, status, ctype, body, len, extra_headers, false);
 }
 
 void conn_reply_close(struct conn *c, int status, const char *ctype, const char *body,
                       size_t len, const char *extra_headers)
 {
-	reply(c, status, ctype, body, len, extra_headers, 1);
+	reply(c, status, ctype, body, len, extra_headers, true);
 }
 
 /* A framing error or timeout of our own: a one-line reason, then close.
- * No request was handed out, so nothing is pending. */
+ * No request was handed out, so nothing is owed. */
 static void conn_reject(struct conn *c, int status, const char *reason)
 {
+	assert(c->phase == CONN_READING);
 	char body[160];
 	int n = snprintf(body, sizeof body, "%s\n", reason);
 	if (n < 0 || (size_t)n >= sizeof body)
@@ -450,27 +524,27 @@ static void conn_reject(struct conn *c, int status, const char *reason)
 	};
 	conn_send(c, iov, 2);
 	buf_free(&h);
-	c->close_after_write = 1;
-	if (!c->closed && out_pending(c) == 0)
+	if (conn_closed(c))
+		return;
+	conn_phase(c, CONN_DRAINING);
+	if (out_pending(c) == 0)
 		conn_linger(c);
 }
 
 void conn_stream_begin(struct conn *c, int status, const char *ctype, const char *extra_headers)
 {
-	if (!c->pending_reply || c->streaming) {
-		log_warnx("%s: %s: stream without a request awaiting one", srv_name(c->srv), c->peer);
+	if (!may_answer(c, "stream"))
 		return;
-	}
-	c->streaming = 1;
-	/* The reply has begun: the connection no longer waits on us. */
-	if (c->held) {
-		c->held = 0;
-		c->srv->nwaiting--;
-	}
 	c->stream_chunked = c->req_http11 && !c->req_head;
 	c->stream_close = !c->req_keep_alive || !c->req_http11 || c->eof;
-	if (c->closed)
+	/* The client left while the handler worked: the stream is over
+	 * before it began. */
+	if (conn_closed(c)) {
+		conn_phase(c, CONN_CLOSED);
 		return;
+	}
+	/* The reply has begun: the connection no longer waits on us. */
+	conn_phase(c, CONN_STREAMING);
 	conn_ref(c);
 	struct buf h;
 	buf_init(&h);
@@ -489,7 +563,7 @@ void conn_stream_begin(struct conn *c, int status, const char *ctype, const char
 
 void conn_stream_write(struct conn *c, const char *data, size_t len)
 {
-	if (!c->streaming || c->closed || len == 0 || c->req_head)
+	if (c->phase != CONN_STREAMING || conn_closed(c) || len == 0 || c->req_head)
 		return;
 	conn_ref(c);
 	if (c->stream_chunked) {
@@ -507,12 +581,18 @@ void conn_stream_write(struct conn *c, const char *data, size_t len)
 
 void conn_stream_end(struct conn *c)
 {
-	if (!c->streaming) {
-		log_warnx("%s: %s: stream end without a stream", srv_name(c->srv), c->peer);
+	if (c->phase != CONN_STREAMING) {
+		/* Closed, or cut off by conn_close_after_write, it is over
+		 * already; anything else is a bug in the caller. */
+		if (c->phase == CONN_READING || reply_owed(c))
+			log_warnx("%s: %s: stream end without a stream", srv_name(c->srv),
+			          c->peer);
+		conn_release(c);   /* the caller's last use of a closed c */
 		return;
 	}
+	assert(!c->ops);   /* its owner ends it from on_close, or not at all */
 	conn_ref(c);
-	if (!c->closed && c->stream_chunked)
+	if (c->stream_chunked)
 		conn_queue(c, "0\r\n\r\n", 5);
 	conn_reply_done(c, c->stream_close);
 	conn_unref(c);
@@ -521,24 +601,22 @@ void conn_stream_end(struct conn *c)
 /* Ask the producer for more while little is queued (see PULL_LOW). */
 static void conn_pull(struct conn *c)
 {
-	for (int i = 0; i < PULL_BURST && c->pull && !c->closed && out_pending(c) < PULL_LOW;
-	     i++) {
+	for (int i = 0; i < PULL_BURST && pulling(c) && out_pending(c) < PULL_LOW; i++) {
 		/* HEAD: the headers are out and there is no body to make. */
 		int rc = 1;
 		if (!c->req_head) {
-			c->in_pull = 1;
-			rc = c->pull(c->pull_ctx, c);
-			c->in_pull = 0;
+			c->in_pull = true;
+			rc = c->ops->more(c->ops_ctx, c);
+			c->in_pull = false;
 		}
 		if (c->close_due) {
 			/* A write inside the producer found the client gone. */
-			c->close_due = 0;
+			c->close_due = false;
 			conn_notify_close(c);
 			return;
 		}
 		if (rc == 0)
 			continue;
-		c->pull = NULL;
 		if (rc < 0) {
 			conn_close(c, "stream failed");
 			return;
@@ -547,65 +625,63 @@ static void conn_pull(struct conn *c)
 		conn_stream_end(c);
 		return;
 	}
-	if (c->pull && !c->closed)
+	if (pulling(c))
 		ev_io_start(c->srv->loop, &c->ww);
 }
 
-void conn_stream_pull(struct conn *c, int (*more)(void *ctx, struct conn *c), void *ctx)
+/* The owner hears of the end exactly once: now, if it came already. */
+static void conn_set_owner(struct conn *c, const struct conn_ops *ops, void *ctx)
 {
-	/* The client left while the first piece was written: the stream is
-	 * over already, and conn_on_close tells its owner. */
-	if (c->closed)
-		return;
-	if (!c->streaming) {
-		log_warnx("%s: %s: pull without a stream", srv_name(c->srv), c->peer);
+	c->ops = ops;
+	c->ops_ctx = ctx;
+	if (conn_closed(c)) {
+		conn_notify_close(c);
+		conn_release(c);   /* the caller's last use of a closed c */
+	}
+}
+
+void conn_stream_attach(struct conn *c, const struct conn_ops *ops, void *ctx)
+{
+	if (c->phase != CONN_STREAMING && !conn_closed(c)) {
+		log_warnx("%s: %s: stream owner without a stream", srv_name(c->srv), c->peer);
 		return;
 	}
-	c->pull = more;
-	c->pull_ctx = ctx;
+	if (conn_closed(c)) {
+		conn_set_owner(c, ops, ctx);   /* tells the owner, frees c */
+		return;
+	}
+	conn_set_owner(c, ops, ctx);
 	/* The first piece is made when the socket is writable, i.e. at once:
-	 * the handler returns first, so it may still set conn_on_close. */
-	if (!c->closed)
+	 * the handler returns first. */
+	if (pulling(c))
 		ev_io_start(c->srv->loop, &c->ww);
 }
 
-void conn_on_close(struct conn *c, void (*cb)(void *ctx, struct conn *c), void *ctx)
-{
-	c->on_close = cb;
-	c->close_ctx = ctx;
-	/* Already gone: tell at once, as the caller expects exactly one call. */
-	if (c->closed)
-		conn_notify_close(c);
-}
-
-void conn_upgrade(struct conn *c, const char *head, size_t len,
-                  void (*on_data)(void *ctx, struct conn *c, const char *data, size_t len),
+void conn_upgrade(struct conn *c, const char *head, size_t len, const struct conn_ops *ops,
                   void *ctx)
 {
-	if (!c->pending_reply || c->streaming) {
-		log_warnx("%s: %s: upgrade without a request awaiting one", srv_name(c->srv),
-		          c->peer);
+	if (!may_answer(c, "upgrade"))
+		return;
+	if (conn_closed(c)) {
+		conn_phase(c, CONN_CLOSED);
+		conn_set_owner(c, ops, ctx);
 		return;
 	}
-	if (c->held) {
-		c->held = 0;
-		c->srv->nwaiting--;
-	}
-	c->pending_reply = 0;
-	c->raw = 1;
-	c->on_data = on_data;
-	c->data_ctx = ctx;
+	conn_phase(c, CONN_RAW);
+	conn_ref(c);
+	conn_set_owner(c, ops, ctx);
 	conn_send_str(c, head, len);
 	conn_arm_timer(c);
 	/* Bytes that came right behind the handshake are the new protocol's;
 	 * conn_process hands them over once this request's call returns. */
-	if (!c->in_process && !c->closed)
+	if (!c->in_process)
 		conn_process(c);
+	conn_unref(c);
 }
 
 void conn_raw_write(struct conn *c, const char *data, size_t len)
 {
-	if (!c->raw || c->closed || len == 0)
+	if (c->phase != CONN_RAW || len == 0)
 		return;
 	conn_send_str(c, data, len);
 	conn_arm_timer(c);
@@ -613,39 +689,37 @@ void conn_raw_write(struct conn *c, const char *data, size_t len)
 
 size_t conn_out_pending(const struct conn *c)
 {
-	return c->closed ? 0 : out_pending(c);
+	return conn_closed(c) ? 0 : out_pending(c);
 }
 
 void conn_close_after_write(struct conn *c)
 {
-	if (c->closed)
+	if (c->phase != CONN_STREAMING && c->phase != CONN_RAW)
 		return;
 	if (out_pending(c) == 0) {
 		conn_close(c, "closed by the server");
 		return;
 	}
-	c->pull = NULL;
-	c->close_after_write = 1;
+	conn_phase(c, CONN_DRAINING);
 	/* The queue may never drain (a client that stopped reading is the
 	 * usual reason to get here): from now on the idle rule applies, even
 	 * to a connection that was exempt from it. */
-	c->no_timeout = 0;
+	c->no_timeout = false;
 	conn_arm_timer(c);
 }
 
 void conn_hold(struct conn *c)
 {
-	if (!c->pending_reply || c->held || c->streaming)
+	if (c->phase != CONN_HANDLING)
 		return;
-	c->held = 1;
-	c->srv->nwaiting++;
+	conn_phase(c, CONN_HELD);
 	conn_arm_timer(c);
 }
 
 void conn_no_timeout(struct conn *c)
 {
-	c->no_timeout = 1;
-	if (!c->closed && !c->lingering)
+	c->no_timeout = true;
+	if (!conn_closed(c) && c->phase != CONN_LINGERING)
 		ev_timer_stop(c->srv->loop, &c->idle);
 }
 
@@ -662,14 +736,14 @@ static void conn_dispatch(struct conn *c)
 	struct http_request req;
 	http_in_take(&c->in, &req);
 	snprintf(req.peer, sizeof req.peer, "%s", c->peer);
-	c->pending_reply = 1;
+	conn_phase(c, CONN_HANDLING);
 	c->req_head = strcmp(req.method, "HEAD") == 0;
 	c->req_keep_alive = req.keep_alive != 0;
 	c->req_http11 = http_in_http11(&c->in) != 0;
 	s->cfg.on_request(s->cfg.ctx, c, &req);
 	/* The contract is one answer per request; a handler that forgot
 	 * would leave the client hanging and the connection stuck. */
-	if (c->pending_reply && !c->held && !c->streaming) {
+	if (c->phase == CONN_HANDLING) {
 		log_warnx("%s: %s: %s %s: handler gave no reply", srv_name(s), c->peer,
 		          req.method, req.path);
 		conn_reply_close(c, 500, "text/plain; charset=utf-8", "internal error\n", 15, NULL);
@@ -688,9 +762,9 @@ static void conn_parse_error(struct conn *c)
 static void conn_update_reading(struct conn *c)
 {
 	struct ev_loop *loop = c->srv->loop;
-	if (c->closed || c->lingering)
+	if (conn_closed(c) || c->phase == CONN_LINGERING)
 		return;
-	int want = !c->eof && !c->close_after_write && c->inbuf.len - c->inoff < INBUF_HIGH;
+	bool want = !c->eof && c->phase != CONN_DRAINING && c->inbuf.len - c->inoff < INBUF_HIGH;
 	if (want)
 		ev_io_start(loop, &c->rw);
 	else
@@ -701,17 +775,17 @@ static void conn_update_reading(struct conn *c)
  * pending; a handler that answers at once lets the next one through. */
 static void conn_process(struct conn *c)
 {
-	if (c->in_process || c->closed)
+	if (c->in_process || conn_closed(c))
 		return;
 	conn_ref(c);
-	c->in_process = 1;
-	while (!c->closed && !c->pending_reply && !c->close_after_write && !c->lingering &&
+	c->in_process = true;
+	while ((c->phase == CONN_READING || c->phase == CONN_RAW) && !conn_closed(c) &&
 	       out_pending(c) < OUTBUF_HIGH && c->inbuf.data) {
-		if (c->raw) {
+		if (c->phase == CONN_RAW) {
 			size_t n = c->inbuf.len - c->inoff;
-			if (n && c->on_data) {
+			if (n && c->ops && c->ops->on_data) {
 				c->inoff = c->inbuf.len;
-				c->on_data(c->data_ctx, c, c->inbuf.data + c->inbuf.len - n, n);
+				c->ops->on_data(c->ops_ctx, c, c->inbuf.data + c->inbuf.len - n, n);
 			}
 			break;
 		}
@@ -734,8 +808,9 @@ static void conn_process(struct conn *c)
 		buf_reset(&c->inbuf);
 		c->inoff = 0;
 	}
-	c->in_process = 0;
-	if (!c->closed && c->eof && !c->pending_reply && out_pending(c) == 0 && !c->lingering)
+	c->in_process = false;
+	if (!conn_closed(c) && c->eof && (c->phase == CONN_READING || c->phase == CONN_RAW) &&
+	    out_pending(c) == 0)
 		conn_close(c, "client closed");
 	conn_update_reading(c);
 	conn_unref(c);
@@ -755,7 +830,7 @@ static void read_cb(struct ev_loop *loop, ev_io *w, int revents)
 	(void)revents;
 	struct conn *c = container_of(w, struct conn, rw);
 	conn_ref(c);
-	if (c->lingering) {
+	if (c->phase == CONN_LINGERING) {
 		conn_read_linger(c);
 		goto out;
 	}
@@ -773,11 +848,11 @@ static void read_cb(struct ev_loop *loop, ev_io *w, int revents)
 		goto out;
 	}
 	if (n == 0) {
-		c->eof = 1;
+		c->eof = true;
 		ev_io_stop(c->srv->loop, &c->rw);
 		/* Nobody to answer any more (see server.h): drop the socket,
-		 * keep the struct for the pending reply. */
-		if (c->pending_reply) {
+		 * keep the struct for the owed reply. */
+		if (reply_owed(c) || c->phase == CONN_STREAMING) {
 			conn_close(c, "client closed while its reply was pending");
 			goto out;
 		}
@@ -801,12 +876,12 @@ static void write_cb(struct ev_loop *loop, ev_io *w, int revents)
 	int rc = conn_flush(c);
 	if (rc >= 0 && out_pending(c) != before)
 		conn_arm_timer(c);
-	if (rc >= 0 && c->pull) {
+	if (rc >= 0 && pulling(c)) {
 		conn_pull(c);
-		rc = c->closed ? -1 : out_pending(c) ? 1 : 0;
+		rc = conn_closed(c) ? -1 : out_pending(c) ? 1 : 0;
 	}
 	if (rc == 0) {
-		if (c->close_after_write)
+		if (c->phase == CONN_DRAINING)
 			conn_linger(c);
 		else
 			conn_process(c);
@@ -820,15 +895,16 @@ static void idle_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	(void)revents;
 	struct conn *c = container_of(w, struct conn, idle);
 	conn_ref(c);
-	if (c->lingering) {
+	if (c->phase == CONN_LINGERING) {
 		conn_close(c, "lingering close done");
 	} else if (out_pending(c) > 0) {
 		conn_close(c, "client stopped reading");
-	} else if (!c->pending_reply &&
+	} else if (c->phase == CONN_READING &&
 	           (http_in_partial(&c->in) || c->inbuf.len > c->inoff)) {
 		log_info("%s: %s: request timed out", srv_name(c->srv), c->peer);
 		conn_reject(c, 408, "request timed out");
-		if (!c->closed && !c->lingering)
+		/* The socket did not take the answer at once: don't wait. */
+		if (c->phase != CONN_LINGERING)
 			conn_close(c, "request timed out");
 	} else {
 		conn_close(c, "idle");
@@ -976,14 +1052,10 @@ void server_free(struct server *s)
 		struct conn *c = s->conns;
 		/* A stream (SSE) is cut at shutdown by design; a plain reply
 		 * still owed is a bug somewhere. */
-		if (c->pending_reply && !c->streaming)
+		if (reply_owed(c))
 			log_warnx("%s: %s: freed while a reply was pending", srv_name(s), c->peer);
-		c->pending_reply = 0;
 		c->refs = 0;
-		if (c->closed)
-			conn_release(c);
-		else
-			conn_close(c, "server shutting down");
+		conn_abort(c, "server shutting down");
 	}
 	free(s);
 }

@@ -57,27 +57,37 @@ void conn_abort(struct conn *c, const char *reason);
 void conn_stream_begin(struct conn *c, int status, const char *ctype, const char *extra_headers);
 void conn_stream_write(struct conn *c, const char *data, size_t len);
 void conn_stream_end(struct conn *c);
-/* Pull-mode stream body with backpressure, after conn_stream_begin: the
- * server calls more(ctx, c) whenever less than about 64 KiB of output is
- * queued and the socket can take more; more() writes a piece with
- * conn_stream_write and returns 0 (call me again), 1 (done: the server ends
- * the stream) or -1 (failed: the server closes the connection, so the
- * client sees a cut-off body rather than a complete-looking one). A client
- * that stops reading is closed by the idle timer. Set conn_on_close to free
- * ctx: it is called when the stream ends for any reason. */
-void conn_stream_pull(struct conn *c, int (*more)(void *ctx, struct conn *c), void *ctx);
-/* Called once when the connection is finished with the current long-lived
- * reply: the pull stream ended, or the socket closed (client gone, error,
- * idle timeout, server shutdown) while a stream or raw (upgraded)
- * connection was open. After it returns the server ends any unfinished
- * stream itself; the handler must drop every pointer to c. */
-void conn_on_close(struct conn *c, void (*cb)(void *ctx, struct conn *c), void *ctx);
+/* The owner of a long-lived reply: a stream's body, or an upgraded
+ * connection. One table and one ctx per reply; unused entries are NULL.
+ *
+ * more: pull-mode body with backpressure. The server calls more(ctx, c)
+ *   whenever less than about 64 KiB of output is queued and the socket can
+ *   take more; more() writes a piece with conn_stream_write and returns 0
+ *   (call me again), 1 (done: the server ends the stream) or -1 (failed:
+ *   the server closes the connection, so the client sees a cut-off body
+ *   rather than a complete-looking one). A client that stops reading is
+ *   closed by the idle timer. NULL: the owner pushes (SSE).
+ * on_data: every byte the client sends on an upgraded connection.
+ * on_close: called exactly once when the reply is over: the pull stream
+ *   ended, or the socket closed (client gone, error, idle timeout, server
+ *   shutdown). Free ctx here; afterwards the server ends any unfinished
+ *   stream itself, and the owner must drop every pointer to c. */
+struct conn_ops {
+	int  (*more)(void *ctx, struct conn *c);
+	void (*on_data)(void *ctx, struct conn *c, const char *data, size_t len);
+	void (*on_close)(void *ctx, struct conn *c);
+};
+
+/* Hands the stream begun with conn_stream_begin to its owner. When the
+ * client is already gone, ops->on_close is called at once: the owner hears
+ * of the end exactly once either way, so call this last. */
+void conn_stream_attach(struct conn *c, const struct conn_ops *ops, void *ctx);
 /* Protocol switch (WebSocket): sends head (a complete "HTTP/1.1 101 ..."
  * response head, ending in an empty line) as the reply to the current
- * request, then hands every byte the client sends to on_data and no longer
- * parses HTTP. Use conn_on_close for the end. */
-void conn_upgrade(struct conn *c, const char *head, size_t len,
-                  void (*on_data)(void *ctx, struct conn *c, const char *data, size_t len),
+ * request, then hands every byte the client sends to ops->on_data and no
+ * longer parses HTTP. ops->on_close as above, also at once if the
+ * connection failed meanwhile: call this last. */
+void conn_upgrade(struct conn *c, const char *head, size_t len, const struct conn_ops *ops,
                   void *ctx);
 /* Raw output on an upgraded connection (queued; no size limit enforced). */
 void conn_raw_write(struct conn *c, const char *data, size_t len);

@@ -334,6 +334,11 @@ static void ws_ping_cb(struct ev_loop *loop, ev_timer *t, int revents)
 	ws_leave(w);
 }
 
+static const struct conn_ops ws_conn_ops = {
+	.on_data = ws_on_data,
+	.on_close = ws_conn_closed,
+};
+
 static const struct wslay_event_callbacks ws_callbacks = {
 	.recv_callback = cb_recv,
 	.send_callback = cb_send,
@@ -375,11 +380,10 @@ void ws_start(struct ws *w, struct conn *c, const struct http_request *req)
 	ev_now_update(w->loop);
 	w->last_rx = ev_now(w->loop);
 	conn_no_timeout(c);
-	conn_upgrade(c, h.data, h.len, ws_on_data, w);
-	buf_free(&h);
 	ev_timer_start(w->loop, &w->ping);
-	/* Called at once if the connection already failed. */
-	conn_on_close(c, ws_conn_closed, w);
+	/* Last: ws_conn_closed runs at once if the connection failed. */
+	conn_upgrade(c, h.data, h.len, &ws_conn_ops, w);
+	buf_free(&h);
 	ws_leave(w);
 }
 

@@ -31,13 +31,12 @@
 #include "net/server.h"
 #include "store/store.h"
 #include "webapp/webapp.h"
+#include "webapp/web_stream.h"
 #include "net/ws.h"
 
 #define OT_ROUTE (R_AUTH | R_BASIC_CHALLENGE)
 /* The Recorder's default history when `from` is missing. */
 #define OT_DEFAULT_HOURS 6
-/* Fixes written per pull of a /api/0/locations stream. */
-#define OT_BATCH 256
 /* /ws/last: pings at least this often (and within the idle timeout, so a
  * proxy configured like us keeps the socket), a client that leaves 1 MiB
  * unread is dropped, and a client message is small ("LAST"). */
@@ -475,20 +474,20 @@ static int ot_limit_from(struct store *st, int64_t device_id, int64_t limit, int
 	return STORE_OK;
 }
 
-/* The JSON answer, made in batches as the client reads (conn_stream_pull):
- * any range, bounded memory. The count is known only at the end, so it
- * follows the data. */
+/* The JSON answer, made in pieces as the client reads (web_stream.c): any
+ * range, bounded memory, and a storage error before the first piece is a
+ * clean 503. The count is known only at the end, so it follows the data. */
 struct ot_stream {
 	struct webapp *app;
 	int64_t        device_id;
 	int64_t        next_ms, to_ms;
 	int64_t        count;
-	int            batch;
 	int            started;
 	char           user[sizeof ((struct user_rec *)0)->name];
 	char           device[NAME_MAX_BYTES + 1];
 	char          *fields;
-	struct buf     out;
+	struct buf    *out;     /* the piece being made, during ot_stream_more */
+	size_t         want;    /* its size, about */
 };
 
 static struct ot_stream *ot_stream_new(struct webapp *app, const char *user,
@@ -505,62 +504,60 @@ static struct ot_stream *ot_stream_new(struct webapp *app, const char *user,
 	snprintf(s->user, sizeof s->user, "%s", user);
 	snprintf(s->device, sizeof s->device, "%s", d->name);
 	s->fields = fields ? xmemdup(fields, strlen(fields)) : NULL;
-	buf_init(&s->out);
 	return s;
 }
 
-static void ot_stream_free(struct ot_stream *s)
+static void ot_stream_free(void *ctx)
 {
+	struct ot_stream *s = ctx;
 	if (!s)
 		return;
-	buf_free(&s->out);
 	free(s->fields);
 	free(s);
-}
-
-static void ot_stream_closed(void *ctx, struct conn *c)
-{
-	(void)c;
-	ot_stream_free(ctx);
 }
 
 static int ot_stream_fix(void *ctx, const struct fix *f)
 {
 	struct ot_stream *s = ctx;
 	if (s->count)
-		buf_addc(&s->out, ',');
-	ot_location(&s->out, s->fields, s->user, s->device, f);
+		buf_addc(s->out, ',');
+	ot_location(s->out, s->fields, s->user, s->device, f);
 	s->count++;
 	if (f->time_ms >= s->to_ms)
 		return 2;   /* the end of the range: nothing can follow */
 	s->next_ms = f->time_ms + 1;
-	return ++s->batch >= OT_BATCH;
+	return s->out->len >= s->want;
 }
 
-static int ot_stream_more(void *ctx, struct conn *c)
+static int ot_stream_more(void *ctx, struct buf *out, size_t want)
 {
 	struct ot_stream *s = ctx;
-	buf_reset(&s->out);
+	s->out = out;
+	s->want = want;
 	if (!s->started) {
-		buf_adds(&s->out, "{\"data\":[");
+		buf_adds(out, "{\"data\":[");
 		s->started = 1;
 	}
-	s->batch = 0;
 	int rc = store_fixes(s->app->store, s->device_id, s->next_ms, s->to_ms, ot_stream_fix, s);
+	s->out = NULL;
 	if (rc < 0) {
 		log_warnx("locations of %s: %s", s->device, store_errmsg(s->app->store));
 		return -1;
 	}
-	if (rc != 1) {
-		buf_adds(&s->out, "],\"count\":");
-		buf_add_int(&s->out, s->count);
-		buf_adds(&s->out, ",\"status\":200,\"version\":");
-		buf_add_json_str(&s->out, MINTRAC_VERSION);
-		buf_addc(&s->out, '}');
-	}
-	conn_stream_write(c, s->out.data, s->out.len);
-	return rc == 1 ? 0 : 1;
+	if (rc == 1)
+		return 0;
+	buf_adds(out, "],\"count\":");
+	buf_add_int(out, s->count);
+	buf_adds(out, ",\"status\":200,\"version\":");
+	buf_add_json_str(out, MINTRAC_VERSION);
+	buf_addc(out, '}');
+	return 1;
 }
+
+static const struct web_source ot_source = {
+	.more = ot_stream_more,
+	.free = ot_stream_free,
+};
 
 /* format=geojson|gpx: the same documents as /api/points. */
 static void ot_export(struct webapp *app, struct conn *c, const struct device_rec *d,
@@ -622,13 +619,10 @@ static void route_locations(struct webapp *app, struct conn *c, const struct htt
 		          strcmp(format, "gpx") == 0 ? EXPORT_GPX : EXPORT_GEOJSON);
 	else {
 		struct ot_stream *s = ot_stream_new(app, who->user.name, &d, from, to, fields);
-		if (!s) {
+		if (!s)
 			reply_error(c, 503, "out of memory");
-		} else {
-			conn_stream_begin(c, 200, CT_JSON, HDR_API);
-			conn_stream_pull(c, ot_stream_more, s);
-			conn_on_close(c, ot_stream_closed, s);
-		}
+		else
+			web_stream(c, &ot_source, s, CT_JSON, HDR_API);
 	}
 	ot_params_free(&p);
 }

@@ -1,6 +1,6 @@
 /* Track routes of the webapp: /api/points (every fix, or a thinned track
  * for the map) and /api/last. Documents are pulled by the server as the
- * client reads them (conn_stream_pull), so a year-long export neither
+ * client reads them (web_stream.c), so a year-long export neither
  * blocks the loop nor piles up in memory for a slow client. */
 #include <stdint.h>
 #include <stdio.h>
@@ -17,6 +17,7 @@
 #include "store/thin.h"
 #include "store/track.h"
 #include "webapp/webapp.h"
+#include "webapp/web_stream.h"
 
 static void route_last(struct webapp *app, struct conn *c, const struct http_request *req,
                        const struct caller *who)
@@ -97,91 +98,6 @@ static void add_disposition(struct buf *h, const char *device, const char *ext)
 			buf_printf(h, "%%%02X", *p);
 	}
 	buf_printf(h, ".%s\r\n", ext);
-}
-
-/* ---- streaming a document at the client's pace ---- */
-
-/* Text made per pull: the server asks again once its queue drains below
- * about this much, so a slow reader holds one piece in memory, not the
- * document. */
-#define PIECE (64 * 1024)
-
-struct points_stream {
-	struct store  *store;
-	struct export *e;
-	struct buf     piece;       /* the piece being handed to the server */
-	char           device[NAME_MAX_BYTES + 1];   /* for the log */
-};
-
-static void points_stream_free(struct points_stream *ps)
-{
-	if (!ps)
-		return;
-	export_free(ps->e);
-	buf_free(&ps->piece);
-	free(ps);
-}
-
-static int buf_sink(void *ctx, const char *data, size_t len)
-{
-	buf_add(ctx, data, len);
-	return 0;
-}
-
-/* The piece is made first and written last: a write that fails closes the
- * connection, whose conn_on_close callback frees ps there and then. */
-static int points_more(void *ctx, struct conn *c)
-{
-	struct points_stream *ps = ctx;
-	buf_reset(&ps->piece);
-	int rc = export_more(ps->e, buf_sink, &ps->piece, PIECE);
-	if (rc < 0)   /* the 200 is out: the client gets a cut-off body */
-		log_warnx("export of %s cut short: %s", ps->device, store_errmsg(ps->store));
-	else
-		conn_stream_write(c, ps->piece.data, ps->piece.len);
-	return rc;
-}
-
-static void points_closed(void *ctx, struct conn *c)
-{
-	(void)c;
-	points_stream_free(ctx);
-}
-
-/* Streams e (owned from here on). The first piece is made before the
- * status line, so a storage error up to then is still a clean 503. */
-void stream_export(struct webapp *app, struct conn *c, struct export *e, const char *device,
-                   const char *ctype, const char *headers)
-{
-	struct points_stream *ps = calloc(1, sizeof *ps);
-	if (!e || !ps) {
-		export_free(e);
-		free(ps);
-		log_warnx("export of %s: out of memory", device);
-		reply_error(c, 503, "out of memory");
-		return;
-	}
-	ps->store = app->store;
-	ps->e = e;
-	buf_init(&ps->piece);
-	snprintf(ps->device, sizeof ps->device, "%s", device);
-
-	int rc = export_more(e, buf_sink, &ps->piece, PIECE);
-	if (rc < 0) {
-		points_stream_free(ps);
-		reply_store_error(app, c, "export");
-		return;
-	}
-	conn_stream_begin(c, 200, ctype, headers);
-	conn_stream_write(c, ps->piece.data, ps->piece.len);
-	if (rc == 1) {
-		points_stream_free(ps);
-		conn_stream_end(c);
-		return;
-	}
-	conn_stream_pull(c, points_more, ps);
-	/* Last: when the client is already gone it frees ps at once. */
-	conn_on_close(c, points_closed, ps);
 }
 
 /* ---- /api/points ---- */

@@ -40,6 +40,9 @@ static void sse_closed(void *ctx, struct conn *c)
 	sse_free(ctx);
 }
 
+/* A pushed stream: no more(), only the end. */
+static const struct conn_ops sse_ops = { .on_close = sse_closed };
+
 static void sse_send(struct sse *s, const char *data, size_t len)
 {
 	if (s->dropped)
@@ -104,9 +107,10 @@ static void route_stream(struct webapp *app, struct conn *c, const struct http_r
 	}
 	ev_timer_start(app->loop, &s->ping);
 	conn_no_timeout(c);
-	conn_on_close(c, sse_closed, s);
 	static const char hello[] = "retry: 2000\n: live fixes of your devices\n\n";
 	conn_stream_write(c, hello, sizeof hello - 1);
+	/* Last: when the client is already gone it frees s at once. */
+	conn_stream_attach(c, &sse_ops, s);
 }
 
 const struct route stream_routes[] = {

@@ -102,13 +102,6 @@ int devices_of(struct webapp *app, int64_t user_id, struct devlist *l);
 int path_segment(const char *path, const char *prefix, char *out, size_t outlen,
                  const char **rest);
 
-/* Answers with the document e writes (owned from here on), streamed at the
- * client's pace (api_points.c); a storage error before the first piece is
- * a clean 503. device names the export in the log. */
-struct export;
-void stream_export(struct webapp *app, struct conn *c, struct export *e, const char *device,
-                   const char *ctype, const char *headers);
-
 /* Route tables of the modules (terminated by a {NULL} entry). */
 extern const struct route static_routes[];    /* web_static.c: /, /static/... */
 extern const struct route session_routes[];   /* api_session.c: login, logout, session, config */

@@ -16,6 +16,7 @@
 #include "base/log.h"
 #include "net/net.h"
 #include "net/server.h"
+#include "webapp/web_stream.h"
 #include "test.h"
 
 /* ---- the server under test ---------------------------------------------- */
@@ -32,8 +33,68 @@ struct tserver {
 	char           *deferred_query[MAXDEFER];
 	int             ndeferred;
 	int             requests;
+	int             owners_closed;   /* conn_ops.on_close calls */
 	char            last_peer[64];
 };
+
+/* ---- a pull-mode stream: n pieces, or a failure at piece fail_at ---- */
+
+struct pull {
+	struct tserver *t;
+	int             made;
+	int             n;
+	int             fail_at;   /* 0: never */
+};
+
+static int pull_more(void *ctx, struct conn *c)
+{
+	struct pull *p = ctx;
+	if (++p->made == p->fail_at)
+		return -1;
+	char piece[32];
+	int len = snprintf(piece, sizeof piece, "piece %d\n", p->made);
+	conn_stream_write(c, piece, (size_t)len);
+	return p->made >= p->n;
+}
+
+static void pull_closed(void *ctx, struct conn *c)
+{
+	(void)c;
+	struct pull *p = ctx;
+	p->t->owners_closed++;
+	free(p);
+}
+
+static const struct conn_ops pull_ops = { .more = pull_more, .on_close = pull_closed };
+
+/* The same through web_stream: a source of n pieces failing at fail_at. */
+static int source_more(void *ctx, struct buf *out, size_t want)
+{
+	(void)want;
+	struct pull *p = ctx;
+	if (++p->made == p->fail_at)
+		return -1;
+	buf_printf(out, "piece %d\n", p->made);
+	return p->made >= p->n;
+}
+
+static void source_free(void *ctx)
+{
+	struct pull *p = ctx;
+	p->t->owners_closed++;
+	free(p);
+}
+
+static const struct web_source test_source = { .more = source_more, .free = source_free };
+
+static void pull_start(struct tserver *t, struct conn *c, int n, int fail_at)
+{
+	struct pull *p = calloc(1, sizeof *p);
+	CHECK(p != NULL);
+	*p = (struct pull){ .t = t, .n = n, .fail_at = fail_at };
+	conn_stream_begin(c, 200, "text/plain", NULL);
+	conn_stream_attach(c, &pull_ops, p);
+}
 
 /* Answers every held request, in the order they were held. */
 static void defer_cb(struct ev_loop *loop, ev_timer *w, int revents)
@@ -42,6 +103,11 @@ static void defer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	(void)revents;
 	struct tserver *t = (struct tserver *)w->data;
 	for (int i = 0; i < t->ndeferred; i++) {
+		if (strcmp(t->deferred_query[i], "stream") == 0) {
+			pull_start(t, t->deferred[i], 3, 0);
+			free(t->deferred_query[i]);
+			continue;
+		}
 		struct buf b;
 		buf_init(&b);
 		buf_printf(&b, "deferred:%s", t->deferred_query[i]);
@@ -79,6 +145,21 @@ static void handler(void *ctx, struct conn *c, const struct http_request *req)
 		conn_stream_write(c, "a", 1);
 		conn_stream_write(c, "bc", 2);
 		conn_stream_end(c);
+		return;
+	}
+	if (strcmp(req->path, "/pull") == 0) {
+		pull_start(t, c, atoi(req->query), 0);
+		return;
+	}
+	if (strcmp(req->path, "/pullfail") == 0) {
+		pull_start(t, c, 1000, atoi(req->query));
+		return;
+	}
+	if (strcmp(req->path, "/source") == 0) {
+		struct pull *p = calloc(1, sizeof *p);
+		CHECK(p != NULL);
+		*p = (struct pull){ .t = t, .n = 1000, .fail_at = atoi(req->query) };
+		web_stream(c, &test_source, p, "text/plain", NULL);
 		return;
 	}
 	if (strcmp(req->path, "/abort") == 0) {
@@ -691,6 +772,91 @@ TEST(server_pipeline_backpressure)
 	CHECK_STR(cl.r[0].body, "deferred:first");
 	CHECK_STR(cl.r[1].body, "/echo?0|");
 	CHECK_STR(cl.r[MAXRESP - 1].body, "/echo?2999|");
+	client_close(&cl);
+	tserver_stop(&t);
+}
+
+/* A pull stream: the producer is asked until it says done, the stream
+ * ends properly (the connection serves the next request), and its owner
+ * hears of the end exactly once. */
+TEST(server_pull_stream)
+{
+	struct tserver t;
+	tserver_start(&t, 16);
+	struct client cl;
+	client_open(&cl, t.port);
+	client_sends(&t, &cl, "GET /pull?5000 HTTP/1.1\r\n\r\nGET /echo?after HTTP/1.1\r\n\r\n");
+	CHECK(wait_responses(&t, &cl, 2, 3.0));
+	CHECK(!cl.bad && !cl.eof);
+	CHECK_INT(cl.r[0].status, 200);
+	CHECK(strncmp(cl.r[0].body, "piece 1\npiece 2\n", 16) == 0);
+	CHECK(cl.r[0].total > 5000 * 8);
+	CHECK_STR(cl.r[1].body, "/echo?after|");
+	CHECK_INT(t.owners_closed, 1);
+	client_close(&cl);
+	tserver_stop(&t);
+}
+
+/* A producer that fails after the 200 went out: the connection closes, so
+ * the client sees a cut-off body (no last chunk), not a complete one. */
+TEST(server_pull_stream_fails)
+{
+	struct tserver t;
+	tserver_start(&t, 16);
+	struct client cl;
+	client_open(&cl, t.port);
+	client_sends(&t, &cl, "GET /pullfail?3 HTTP/1.1\r\n\r\n");
+	CHECK(wait_eof(&t, &cl, 2.0));
+	CHECK_INT(cl.nresp, 0);
+	CHECK_INT(t.owners_closed, 1);
+	client_close(&cl);
+	tserver_stop(&t);
+}
+
+/* A held request whose client left, answered later with a stream: the
+ * owner hears at once that it is over, and the struct is freed (ASan's
+ * leak check fails this test otherwise). */
+TEST(server_stream_after_client_left)
+{
+	struct tserver t;
+	tserver_start(&t, 16);
+	struct client cl;
+	client_open(&cl, t.port);
+	client_sends(&t, &cl, "GET /defer?stream HTTP/1.1\r\n\r\n");
+	struct client *one[1] = { &cl };
+	for (int i = 0; i < 100 && server_waiting(t.srv) == 0; i++)
+		run_until(&t, one, 1, NULL, 0.001);
+	CHECK_INT(server_waiting(t.srv), 1);
+	client_close(&cl);
+	CHECK(run_until(&t, NULL, 0, none_waiting, 1.0));
+	for (int i = 0; i < 100 && t.owners_closed == 0; i++)
+		run_until(&t, NULL, 0, NULL, 0.01);
+	CHECK_INT(t.owners_closed, 1);
+	CHECK_INT(t.ndeferred, 0);
+	tserver_stop(&t);
+}
+
+/* web_stream makes the first piece before the status line: a source that
+ * fails at once gives a clean 503 (the connection stays usable); one that
+ * fails later cuts the body off. */
+TEST(server_web_stream_errors)
+{
+	struct tserver t;
+	tserver_start(&t, 16);
+	struct client cl;
+	client_open(&cl, t.port);
+	client_sends(&t, &cl, "GET /source?1 HTTP/1.1\r\n\r\nGET /echo?after HTTP/1.1\r\n\r\n");
+	CHECK(wait_responses(&t, &cl, 2, 2.0));
+	CHECK_INT(cl.r[0].status, 503);
+	CHECK_STR(cl.r[1].body, "/echo?after|");
+	CHECK_INT(t.owners_closed, 1);
+	client_close(&cl);
+
+	client_open(&cl, t.port);
+	client_sends(&t, &cl, "GET /source?40 HTTP/1.1\r\n\r\n");
+	CHECK(wait_eof(&t, &cl, 2.0));
+	CHECK_INT(cl.nresp, 0);
+	CHECK_INT(t.owners_closed, 2);
 	client_close(&cl);
 	tserver_stop(&t);
 }
