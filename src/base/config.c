@@ -55,6 +55,26 @@ int config_set(struct config *c, const char *key, const char *v, char *err, size
 		c->max_conns = (int)n;
 		return 0;
 	}
+	if (!strcmp(key, "max_connections_per_address")) {
+		errno = 0;
+		long n = strtol(v, &end, 10);
+		if (errno || *end || n < 1 || n > 1000000) {
+			snprintf(err, errlen, "max_connections_per_address: expected 1..1000000, got '%s'",
+			         v);
+			return -1;
+		}
+		c->max_conns_per_addr = (int)n;
+		return 0;
+	}
+	if (!strcmp(key, "request_timeout")) {
+		double d = strtod(v, &end);
+		if (*end || !(d > 0) || d > 86400) {
+			snprintf(err, errlen, "request_timeout: expected seconds > 0, got '%s'", v);
+			return -1;
+		}
+		c->request_timeout = d;
+		return 0;
+	}
 	if (!strcmp(key, "idle_timeout")) {
 		double d = strtod(v, &end);
 		if (*end || !(d > 0) || d > 86400) {
@@ -145,6 +165,8 @@ static const struct { const char *env, *key; } env_map[] = {
 	{ "MINTRAC_WEBAPP_URL", "webapp_url" },
 	{ "MINTRAC_MAX_CONNECTIONS", "max_connections" },
 	{ "MINTRAC_IDLE_TIMEOUT", "idle_timeout" },
+	{ "MINTRAC_MAX_CONNECTIONS_PER_ADDRESS", "max_connections_per_address" },
+	{ "MINTRAC_REQUEST_TIMEOUT", "request_timeout" },
 	{ "MINTRAC_SYNCHRONOUS", "synchronous" },
 	{ "MINTRAC_LOG_LEVEL", "log_level" },
 	{ "MINTRAC_TILE_URL", "tile_url" },

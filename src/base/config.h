@@ -15,6 +15,8 @@ struct config {
 	char   webapp_url[512];            /* webapp URL as browsers reach it; "" = derived */
 	int    max_conns;                  /* max_connections, default 1024 */
 	double idle_timeout;               /* idle_timeout seconds, default 30 */
+	int    max_conns_per_addr;         /* max_connections_per_address, default 1/8 of all */
+	double request_timeout;            /* request_timeout seconds, default 30 */
 	int    sync_full;                  /* synchronous = full|normal, default full */
 	enum log_level log_level;          /* log_level = error|warn|info|debug */
 	char   tile_url[512];              /* map tiles (webapp) */

@@ -365,3 +365,8 @@ int http_in_partial(const struct http_in *in)
 {
 	return in->in_message && !in->ready;
 }
+
+size_t http_in_body_bytes(const struct http_in *in)
+{
+	return in->ready ? in->req.body_len : in->body.len;
+}

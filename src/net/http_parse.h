@@ -76,4 +76,6 @@ int  http_in_http11(const struct http_in *in);
 /* 1 while part of a request has arrived but not all of it (an idle timeout
  * then deserves a 408). */
 int  http_in_partial(const struct http_in *in);
+/* Body bytes of the request being read, held until it is taken. */
+size_t http_in_body_bytes(const struct http_in *in);
 #endif

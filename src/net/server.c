@@ -36,6 +36,7 @@
 #include "base/buf.h"
 #include "net/http_parse.h"
 #include "net/net.h"
+#include "net/peers.h"
 #include "base/log.h"
 
 #define READ_CHUNK       (64 * 1024)
@@ -94,6 +95,10 @@ struct conn {
 	enum conn_phase phase;
 	ev_io          rw, ww;
 	ev_timer       idle;
+	ev_timer       deadline;    /* the request being read must be in by then */
+	ev_tstamp      req_start;   /* when its first byte came */
+	struct peer   *addr;        /* the client address's counts; NULL: none */
+	size_t         buffered;    /* body bytes counted in addr and the server */
 	struct http_in in;
 	struct buf     inbuf;       /* read from the socket, parsed up to inoff */
 	size_t         inoff;
@@ -128,8 +133,12 @@ struct server {
 	struct server_config cfg;
 	struct conn    *conns;      /* every struct conn, open or awaiting a reply */
 	size_t          nconns;     /* open sockets */
+	struct peers   *peers;      /* per client address: conns, buffered */
+	size_t          buffered;   /* request body bytes held, all connections */
 	size_t          nwaiting;
 	int             accepting;
+	ev_tstamp       refused_logged;  /* conn_refused: last line written */
+	size_t          refused_quiet;   /* refusals since, not logged */
 	time_t          date_sec;    /* second the cached Date header is for */
 	char            date_hdr[96];
 };
@@ -225,6 +234,20 @@ static void accept_resume(struct server *s)
 		ev_io_start(s->loop, &s->accept_w);
 }
 
+/* Sets the body bytes c holds to n in its address's and the server's
+ * totals; false when growing to n takes either past its cap. */
+static bool conn_count_buffered(struct conn *c, size_t n)
+{
+	struct server *s = c->srv;
+	bool grew = n > c->buffered;
+	s->buffered = s->buffered - c->buffered + n;
+	if (c->addr)
+		c->addr->buffered = c->addr->buffered - c->buffered + n;
+	c->buffered = n;
+	return !grew || (s->buffered <= s->cfg.max_buffered &&
+	                 (!c->addr || c->addr->buffered <= s->cfg.max_buffered_per_addr));
+}
+
 /* Tells the owner of a long-lived reply, once, that it is over. */
 static void conn_notify_close(struct conn *c)
 {
@@ -255,9 +278,16 @@ static void conn_close(struct conn *c, const char *reason)
 	ev_io_stop(s->loop, &c->rw);
 	ev_io_stop(s->loop, &c->ww);
 	ev_timer_stop(s->loop, &c->idle);
+	ev_timer_stop(s->loop, &c->deadline);
 	close(c->fd);
 	c->fd = -1;
 	s->nconns--;
+	conn_count_buffered(c, 0);
+	if (c->addr) {
+		c->addr->conns--;
+		peers_put(s->peers, c->addr);
+		c->addr = NULL;
+	}
 	accept_resume(s);
 	/* An unfinished stream is over: nobody reads it any more. */
 	if (!reply_owed(c))
@@ -735,6 +765,8 @@ static void conn_dispatch(struct conn *c)
 	struct server *s = c->srv;
 	struct http_request req;
 	http_in_take(&c->in, &req);
+	conn_count_buffered(c, 0);   /* the body is the handler's now */
+	ev_timer_stop(s->loop, &c->deadline);
 	snprintf(req.peer, sizeof req.peer, "%s", c->peer);
 	conn_phase(c, CONN_HANDLING);
 	c->req_head = strcmp(req.method, "HEAD") == 0;
@@ -749,6 +781,49 @@ static void conn_dispatch(struct conn *c)
 		conn_reply_close(c, 500, "text/plain; charset=utf-8", "internal error\n", 15, NULL);
 	}
 	http_request_free(&req);
+}
+
+/* A request refused for what its address holds: logged at most once a
+ * second per server, or an attack would fill the log. */
+static void conn_refused(struct server *s, const char *peer, const char *why)
+{
+	ev_tstamp now = ev_now(s->loop);
+	if (now - s->refused_logged < 1.0) {
+		s->refused_quiet++;
+		return;
+	}
+	if (s->refused_quiet)
+		log_warnx("%s: %s: %s (and %zu more refusals in the last second)", srv_name(s), peer,
+		          why, s->refused_quiet);
+	else
+		log_warnx("%s: %s: %s", srv_name(s), peer, why);
+	s->refused_logged = now;
+	s->refused_quiet = 0;
+}
+
+/* The request being read is due by then (see request_timeout). */
+static ev_tstamp conn_request_due(const struct conn *c)
+{
+	const struct server_config *cfg = &c->srv->cfg;
+	return c->req_start + cfg->request_timeout +
+	       (double)http_in_body_bytes(&c->in) / (double)cfg->min_body_rate;
+}
+
+/* The deadline runs while a request is partly in, from its first byte. */
+static void conn_arm_deadline(struct conn *c)
+{
+	struct ev_loop *loop = c->srv->loop;
+	bool reading = !conn_closed(c) && c->phase == CONN_READING &&
+	               (http_in_partial(&c->in) || c->inbuf.len > c->inoff);
+	if (!reading) {
+		ev_timer_stop(loop, &c->deadline);
+		return;
+	}
+	if (ev_is_active(&c->deadline))
+		return;
+	c->req_start = ev_now(loop);
+	ev_timer_set(&c->deadline, c->srv->cfg.request_timeout, 0.);
+	ev_timer_start(loop, &c->deadline);
 }
 
 static void conn_parse_error(struct conn *c)
@@ -793,6 +868,11 @@ static void conn_process(struct conn *c)
 		enum http_in_status st = http_in_feed(&c->in, c->inbuf.data + c->inoff,
 		                                      c->inbuf.len - c->inoff, &used);
 		c->inoff += used;
+		if (!conn_count_buffered(c, http_in_body_bytes(&c->in))) {
+			conn_refused(c->srv, c->peer, "too many uploads at once");
+			conn_reject(c, 503, "too many uploads at once: retry later");
+			break;
+		}
 		if (st == HTTP_IN_NEED_MORE)
 			break;
 		if (st == HTTP_IN_CONTINUE) {
@@ -808,6 +888,7 @@ static void conn_process(struct conn *c)
 		buf_reset(&c->inbuf);
 		c->inoff = 0;
 	}
+	conn_arm_deadline(c);
 	c->in_process = false;
 	if (!conn_closed(c) && c->eof && (c->phase == CONN_READING || c->phase == CONN_RAW) &&
 	    out_pending(c) == 0)
@@ -912,6 +993,25 @@ static void idle_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	conn_unref(c);
 }
 
+static void deadline_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	(void)revents;
+	struct conn *c = container_of(w, struct conn, deadline);
+	ev_tstamp left = conn_request_due(c) - ev_now(loop);
+	if (left > 0.01) {   /* body bytes came meanwhile: more time */
+		ev_timer_set(w, left, 0.);
+		ev_timer_start(loop, w);
+		return;
+	}
+	conn_ref(c);
+	conn_refused(c->srv, c->peer, "request took too long");
+	conn_reject(c, 408, "request took too long");
+	/* The socket did not take the answer at once: don't wait. */
+	if (c->phase != CONN_LINGERING)
+		conn_close(c, "request took too long");
+	conn_unref(c);
+}
+
 static size_t conn_body_limit(void *ctx, const char *method, const char *path)
 {
 	const struct server *s = ctx;
@@ -922,14 +1022,26 @@ static size_t conn_body_limit(void *ctx, const char *method, const char *path)
 
 static void conn_new(struct server *s, int fd, const struct sockaddr *sa)
 {
+	struct peer *addr = peers_get(s->peers, sa);
+	if (addr && addr->conns >= (uint32_t)s->cfg.max_conns_per_addr) {
+		char name[64];
+		net_format_addr(sa, name, sizeof name);
+		conn_refused(s, name, "too many connections from this address");
+		close(fd);
+		return;
+	}
 	struct conn *c = calloc(1, sizeof *c);
 	if (!c) {
 		log_warnx("%s: out of memory for a connection", srv_name(s));
 		close(fd);
+		peers_put(s->peers, addr);
 		return;
 	}
 	c->srv = s;
 	c->fd = fd;
+	c->addr = addr;
+	if (addr)
+		addr->conns++;
 	net_format_addr(sa, c->peer, sizeof c->peer);
 	struct http_in_limits lim = {
 		.max_header_bytes = s->cfg.max_header_bytes,
@@ -943,6 +1055,7 @@ static void conn_new(struct server *s, int fd, const struct sockaddr *sa)
 	ev_io_init(&c->rw, read_cb, fd, EV_READ);
 	ev_io_init(&c->ww, write_cb, fd, EV_WRITE);
 	ev_init(&c->idle, idle_cb);
+	ev_init(&c->deadline, deadline_cb);
 	c->idle.repeat = s->cfg.idle_timeout;
 	c->next = s->conns;
 	if (s->conns)
@@ -1017,6 +1130,17 @@ struct server *server_new(struct ev_loop *loop, int listen_fd, const struct serv
 		s->cfg.max_header_bytes = 16 * 1024;
 	if (!s->cfg.default_body_limit)
 		s->cfg.default_body_limit = 1024 * 1024;
+	if (s->cfg.max_conns_per_addr <= 0)
+		s->cfg.max_conns_per_addr = s->cfg.max_conns / 8 > 4 ? s->cfg.max_conns / 8 : 4;
+	if (!s->cfg.max_buffered)
+		s->cfg.max_buffered = 96u * 1024 * 1024;
+	if (!s->cfg.max_buffered_per_addr)
+		s->cfg.max_buffered_per_addr = 32u * 1024 * 1024;
+	if (s->cfg.request_timeout <= 0)
+		s->cfg.request_timeout = 30;
+	if (!s->cfg.min_body_rate)
+		s->cfg.min_body_rate = 8 * 1024;
+	s->peers = peers_new((size_t)s->cfg.max_conns);
 	s->accepting = 1;
 	ev_io_init(&s->accept_w, accept_cb, listen_fd, EV_READ);
 	ev_timer_init(&s->accept_pause, accept_pause_cb, ACCEPT_PAUSE, 0.);
@@ -1057,5 +1181,6 @@ void server_free(struct server *s)
 		c->refs = 0;
 		conn_abort(c, "server shutting down");
 	}
+	peers_free(s->peers);
 	free(s);
 }

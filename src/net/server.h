@@ -18,6 +18,22 @@ struct server_config {
 	double idle_timeout;       /* seconds, default 30 */
 	size_t max_header_bytes;   /* default 16 KiB -> 431 */
 	size_t default_body_limit; /* default 1 MiB -> 413 */
+	/* What one client address may hold (IPv6: one /64): connections
+	 * beyond it are closed at once; default max_conns / 8, at least 4. */
+	int    max_conns_per_addr;
+	/* Request bodies being received, held in memory: a request that
+	 * would take the total or its address's share past these gets 503
+	 * and is closed. Defaults 96 MiB and 32 MiB (two of the largest
+	 * body a route accepts). */
+	size_t max_buffered;
+	size_t max_buffered_per_addr;
+	/* A request, head and body, must arrive within request_timeout
+	 * seconds (default 30) plus one second per min_body_rate bytes of
+	 * body received (default 8 KiB/s), or it gets 408: the idle timer
+	 * alone is re-armed by every byte, so a client sending a byte now
+	 * and then would hold its slot for ever. */
+	double request_timeout;
+	size_t min_body_rate;
 	/* Per-route body limit (e.g. Overland 8 MiB); NULL = default. Called
 	 * once the headers are complete. */
 	size_t (*body_limit)(void *ctx, const char *method, const char *path);

@@ -372,6 +372,8 @@ int receiver_main(const struct config *cfg, int listen_fd)
 	struct server_config sc = {
 		.max_conns = cfg->max_conns,
 		.idle_timeout = cfg->idle_timeout,
+		.max_conns_per_addr = cfg->max_conns_per_addr,
+		.request_timeout = cfg->request_timeout,
 		.max_header_bytes = 16 * 1024,
 		.default_body_limit = 1 * MiB,
 		.body_limit = body_limit,

@@ -476,6 +476,8 @@ int webapp_main(const struct config *cfg, int listen_fd)
 	struct server_config sc = {
 		.max_conns = cfg->max_conns,
 		.idle_timeout = cfg->idle_timeout,
+		.max_conns_per_addr = cfg->max_conns_per_addr,
+		.request_timeout = cfg->request_timeout,
 		.max_header_bytes = 16 * 1024,
 		.default_body_limit = 64 * 1024,   /* JSON bodies of the UI are small */
 		.body_limit = NULL,

@@ -242,7 +242,9 @@ class Connections(ServerCase):
         self.addCleanup(close_all)
         deadline = time.monotonic() + 15
         for i in range(1024):
-            s = socket.create_connection(("127.0.0.1", self.m.rport), timeout=10)
+            # From 16 addresses: one address may hold only 1/8 of them.
+            s = socket.create_connection(("127.0.0.1", self.m.rport), timeout=10,
+                                         source_address=("127.0.0.%d" % (1 + i % 16), 0))
             socks.append(s)
             self.assertLess(time.monotonic(), deadline, "connecting took too long (%d)" % i)
         # all connected and (given time) accepted; none refused or closed
