@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/xalloc.h"
+
 void decode_init(struct decode *d)
 {
 	memset(d, 0, sizeof *d);
@@ -26,16 +28,7 @@ void decode_free(struct decode *d)
 
 static void decode_push(struct decode *d, struct fix *f)
 {
-	if (d->nfixes == d->capfixes) {
-		size_t cap = d->capfixes ? d->capfixes * 2 : 4;
-		struct fix *p = realloc(d->fixes, cap * sizeof *p);
-		if (!p) {
-			fputs("mintrac: out of memory\n", stderr);
-			abort();
-		}
-		d->fixes = p;
-		d->capfixes = cap;
-	}
+	array_grow(&d->fixes, &d->capfixes, d->nfixes + 1, sizeof *d->fixes);
 	d->fixes[d->nfixes++] = *f;
 	f->attrs = NULL;
 }

@@ -7,6 +7,7 @@
 #include <strings.h>
 
 #include "proto/proto_attrs.h"
+#include "base/xalloc.h"
 
 static const char *const os_lat[] = { "lat", NULL };
 static const char *const os_lon[] = { "lon", NULL };
@@ -53,9 +54,7 @@ static int os_decode(const struct kvlist *kv, struct decode *d)
 	const char *cred = kvx_first(kv, os_cred);
 	if (cred) {
 		d->cred = CRED_TOKEN;
-		d->secret = strdup(cred);
-		if (!d->secret)
-			abort();
+		d->secret = xstrdup(cred);
 	}
 	int pos = kvx_position(kv, os_lat, os_lon, &f, d);
 	if (pos < 0 || kvx_time(kv, os_time, &f.time_ms, d) < 0)

@@ -214,9 +214,8 @@ static void live_note(struct receiver *rcv, const struct write_req *wr)
 {
 	if (!rcv->live)
 		return;
-	if (array_grow(&rcv->live_keys, &rcv->live_cap, rcv->live_n + wr->nfixes,
-	               sizeof *rcv->live_keys) < 0)
-		return;   /* a missed notice only delays a live map */
+	array_grow(&rcv->live_keys, &rcv->live_cap, rcv->live_n + wr->nfixes,
+	           sizeof *rcv->live_keys);
 	for (size_t i = 0; i < wr->nfixes; i++) {
 		rcv->live_keys[rcv->live_n].device_id = wr->device_id;
 		rcv->live_keys[rcv->live_n].time_ms = wr->fixes[i].time_ms;
@@ -270,11 +269,7 @@ static void on_request(void *ctx, struct conn *c, const struct http_request *req
 		conn_reply(c, 200, NULL, "", 0, NULL);
 		return;
 	}
-	struct pending *p = calloc(1, sizeof *p);
-	if (!p) {
-		reject(c, req, rt, 503, "out of memory");
-		return;
-	}
+	struct pending *p = xcalloc(1, sizeof *p);
 	p->rcv = rcv;
 	p->conn = c;
 	decode_init(&p->d);

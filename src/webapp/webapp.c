@@ -90,8 +90,7 @@ const char *query_val(const struct kvlist *q, const char *key, int *bad)
 static int devlist_add(void *ctx, const struct device_rec *d)
 {
 	struct devlist *l = ctx;
-	if (array_grow(&l->v, &l->cap, l->n + 1, sizeof *l->v) < 0)
-		return STORE_ERR;
+	array_grow(&l->v, &l->cap, l->n + 1, sizeof *l->v);
 	l->v[l->n++] = *d;
 	return 0;
 }
