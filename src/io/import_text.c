@@ -236,7 +236,7 @@ static int rec_line(struct import_text *p)
 	decode_init(&d);
 	d.now_ms = t;              /* a location without tst takes the line's time */
 	int rc = IMPORT_OK;
-	if (proto_owntracks(&r, &d) < 0)
+	if (proto_owntracks.decode(&r, &d) < 0)
 		rc = tfail(p, "%s", d.error);
 	for (size_t i = 0; i < d.nfixes && rc == IMPORT_OK; i++)
 		rc = import_emit(p->st, p->rec_line, &d.fixes[i]);

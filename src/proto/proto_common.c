@@ -1,4 +1,5 @@
-/* Shared plumbing of the decoders: the decode result's lifecycle. */
+/* Shared plumbing of the formats: the decode result's lifecycle and the
+ * plain failure reply. */
 #include "proto/proto.h"
 
 #include <stdarg.h>
@@ -56,4 +57,18 @@ int decode_fail(struct decode *d, int early, const char *fmt, ...)
 	vsnprintf(d->error, sizeof d->error, fmt, ap);
 	va_end(ap);
 	return -1;
+}
+
+void proto_reply_free(struct proto_reply *out)
+{
+	buf_free(&out->body);
+}
+
+void proto_reject_text(struct proto_reply *out, int status, const char *why)
+{
+	out->status = status;
+	out->type = "text/plain; charset=utf-8";
+	out->headers = NULL;
+	buf_init(&out->body);
+	buf_printf(&out->body, "%s\n", why);
 }

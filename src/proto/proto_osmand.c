@@ -8,6 +8,7 @@
 
 #include "proto/proto_attrs.h"
 #include "base/xalloc.h"
+#include "base/util.h"
 
 static const char *const os_lat[] = { "lat", NULL };
 static const char *const os_lon[] = { "lon", NULL };
@@ -67,7 +68,7 @@ static int os_decode(const struct kvlist *kv, struct decode *d)
 	return decode_push_checked(d, &f, NULL);
 }
 
-int proto_osmand(const struct http_request *r, struct decode *d)
+static int osmand_decode(const struct http_request *r, struct decode *d)
 {
 	struct kvlist kv;
 	kvlist_init(&kv);
@@ -76,3 +77,13 @@ int proto_osmand(const struct http_request *r, struct decode *d)
 	kvlist_free(&kv);
 	return d->status ? -1 : 0;
 }
+
+static const char *const os_paths[] = { "/osmand", NULL };
+
+const struct proto proto_osmand = {
+	.name = "osmand",
+	.paths = os_paths,
+	.body_limit = 1 * MiB,
+	.decode = osmand_decode,
+	.reject = proto_reject_text,
+};

@@ -14,14 +14,13 @@
 #include "receiver/credcache.h"
 #include "base/log.h"
 #include "base/proc.h"
+#include "base/util.h"
 #include "proto/proto.h"
 #include "net/net.h"
 #include "net/server.h"
 #include "store/store.h"
 #include "net/live.h"
 #include "store/writer.h"
-
-#define MiB (1024 * 1024)
 
 struct receiver {
 	struct ev_loop *loop;
@@ -48,77 +47,28 @@ struct pending {
 	struct receiver *rcv;
 };
 
-enum reply_style { STYLE_PLAIN, STYLE_OWNTRACKS, STYLE_OVERLAND, STYLE_ULOGGER };
-
-static const struct route {
-	const char *path;
-	int       (*decode)(const struct http_request *r, struct decode *d);
-	size_t      body_limit;
-	enum reply_style style;
-} routes[] = {
-	{ "/",                         proto_traccar,   1 * MiB,  STYLE_PLAIN },
-	{ "/osmand",                   proto_osmand,    1 * MiB,  STYLE_PLAIN },
-	{ "/gpslogger",                proto_gpslogger, 1 * MiB,  STYLE_PLAIN },
-	{ "/owntracks",                proto_owntracks, 1 * MiB,  STYLE_OWNTRACKS },
-	{ "/pub",                      proto_owntracks, 1 * MiB,  STYLE_OWNTRACKS },
-	{ "/api/v1/owntracks/points",  proto_owntracks, 1 * MiB,  STYLE_OWNTRACKS },
-	{ "/overland",                 proto_overland,  8 * MiB,  STYLE_OVERLAND },
-	{ "/api/v1/overland/batches",  proto_overland,  8 * MiB,  STYLE_OVERLAND },
-	{ "/client/index.php",         proto_ulogger,   16 * MiB, STYLE_ULOGGER },
-};
-
-/* Exact match, tolerating one trailing slash ("/osmand/"). */
-static const struct route *route_find(const char *path)
-{
-	size_t n = strlen(path);
-	if (n > 1 && path[n - 1] == '/')
-		n--;
-	for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++)
-		if (strlen(routes[i].path) == n && !strncmp(routes[i].path, path, n))
-			return &routes[i];
-	return NULL;
-}
-
 static size_t body_limit(void *ctx, const char *method, const char *path)
 {
 	(void)ctx;
 	(void)method;
-	const struct route *rt = route_find(path);
-	return rt ? rt->body_limit : 1 * MiB;
+	const struct proto *p = proto_find(path);
+	return p ? p->body_limit : 1 * MiB;
 }
 
-static void reply_text(struct conn *c, int status, const char *text, const char *headers)
+static void send_reply(struct conn *c, struct proto_reply *out)
 {
-	char line[256];
-	int n = snprintf(line, sizeof line, "%s\n", text);
-	conn_reply(c, status, "text/plain; charset=utf-8", line,
-	           (size_t)(n < (int)sizeof line ? n : (int)sizeof line - 1), headers);
+	conn_reply(c, out->status, out->type, out->body.data, out->body.len, out->headers);
+	proto_reply_free(out);
 }
 
-static void reject(struct conn *c, const struct http_request *req, const struct route *rt,
+/* The failure reply in the app's own form; p is NULL for an unknown path. */
+static void reject(struct conn *c, const struct http_request *req, const struct proto *p,
                    int status, const char *why)
 {
+	struct proto_reply out;
 	log_info("rejected %s %s from %s: %d %s", req->method, req->path, req->peer, status, why);
-	if (rt && rt->style == STYLE_ULOGGER && status == 401) {
-		static const char body[] = "{\"error\":true,\"message\":\"Unauthorized\"}";
-		conn_reply(c, 401, "application/json", body, sizeof body - 1,
-		           "WWW-Authenticate: OAuth realm=\"users@ulogger\"\r\n");
-		return;
-	}
-	if (rt && rt->style == STYLE_ULOGGER) {
-		struct buf b;
-		buf_init(&b);
-		buf_adds(&b, "{\"error\":true,\"message\":");
-		buf_add_json_str(&b, why);
-		buf_addc(&b, '}');
-		conn_reply(c, status, "application/json", b.data, b.len, NULL);
-		buf_free(&b);
-		return;
-	}
-	const char *hdr = NULL;
-	if (status == 401 && rt && rt->style == STYLE_OWNTRACKS)
-		hdr = "WWW-Authenticate: Basic realm=\"mintrac\"\r\n";
-	reply_text(c, status, why, hdr);
+	(p ? p->reject : proto_reject_text)(&out, status, why);
+	send_reply(c, &out);
 }
 
 /* One device lookup, through the cache. An ident's key is hashed with a
@@ -241,8 +191,12 @@ static void committed(struct write_req *wr)
 			live_note(p->rcv, wr);
 		send_success(p->conn, &p->d);
 	} else {
+		/* Plain text for every app: a retry is all any of them needs. */
+		struct proto_reply out;
 		log_warnx("storage failed: answering 503 to %s", conn_peer(p->conn));
-		reply_text(p->conn, 503, "storage error: not stored, please retry", "Retry-After: 5\r\n");
+		proto_reject_text(&out, 503, "storage error: not stored, please retry");
+		out.headers = "Retry-After: 5\r\n";
+		send_reply(p->conn, &out);
 	}
 	pending_free(p);
 }
@@ -250,7 +204,7 @@ static void committed(struct write_req *wr)
 static void on_request(void *ctx, struct conn *c, const struct http_request *req)
 {
 	struct receiver *rcv = ctx;
-	const struct route *rt = route_find(req->path);
+	const struct proto *fmt = proto_find(req->path);
 	if (rcv->stopping) {
 		/* Shutting down: take no new work on open keep-alive
 		 * connections, or steady traffic would hold the drain open.
@@ -260,7 +214,7 @@ static void on_request(void *ctx, struct conn *c, const struct http_request *req
 		conn_abort(c, "shutting down");
 		return;
 	}
-	if (!rt) {
+	if (!fmt) {
 		reject(c, req, NULL, 404, "not found");
 		return;
 	}
@@ -275,9 +229,8 @@ static void on_request(void *ctx, struct conn *c, const struct http_request *req
 	decode_init(&p->d);
 	p->d.now_ms = now_ms();
 	struct decode *d = &p->d;
-	rt->decode(req, d);
-	if (d->status && d->early_error) {
-		reject(c, req, rt, d->status, d->error);
+	if (fmt->decode(req, d) < 0 && d->early_error) {
+		reject(c, req, fmt, d->status, d->error);
 		pending_free(p);
 		return;
 	}
@@ -285,17 +238,17 @@ static void on_request(void *ctx, struct conn *c, const struct http_request *req
 	int auth = authenticate(rcv, d, &device_id);
 	if (auth < 0) {
 		log_warnx("credential lookup failed: %s", store_errmsg(rcv->store));
-		reject(c, req, rt, 503, "storage error");
+		reject(c, req, fmt, 503, "storage error");
 		pending_free(p);
 		return;
 	}
 	if (auth == 0) {
-		reject(c, req, rt, 401, d->cred == CRED_NONE ? "missing credential" : "unknown credential");
+		reject(c, req, fmt, 401, d->cred == CRED_NONE ? "missing credential" : "unknown credential");
 		pending_free(p);
 		return;
 	}
 	if (d->status) {
-		reject(c, req, rt, d->status, d->error);
+		reject(c, req, fmt, d->status, d->error);
 		pending_free(p);
 		return;
 	}
