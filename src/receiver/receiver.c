@@ -2,34 +2,28 @@
  * authenticates the device, queues the fixes for group commit and replies
  * only after COMMIT returned. A point's way: server.c -> receiver.c ->
  * proto_*.c -> writer.c/store -> reply. */
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 
 #include "receiver/receiver.h"
 #include "base/auth.h"
 #include "base/buf.h"
 #include "receiver/credcache.h"
 #include "base/log.h"
-#include "base/proc.h"
 #include "base/util.h"
 #include "proto/proto.h"
-#include "net/net.h"
 #include "net/server.h"
+#include "net/service.h"
 #include "store/store.h"
 #include "net/live.h"
 #include "store/writer.h"
 
 struct receiver {
-	struct ev_loop *loop;
-	struct server  *srv;
+	struct service  svc;       /* loop, server, signals, drain (service.h) */
+	const struct config *cfg;
 	struct store   *store;     /* this loop's own connection: credential lookups */
 	struct writer  *writer;    /* group commit on a second connection */
-	ev_signal       sigterm, sigint;
-	ev_timer        drain;     /* shutdown: wait for in-flight commits */
-	int             stopping;
 	struct credcache creds;    /* token -> device, checked once per iteration */
 	struct live_tx *live;      /* tells the webapp what was committed */
 	struct live_key *live_keys;/* gathered this loop iteration */
@@ -114,7 +108,7 @@ static int authenticate(struct receiver *rcv, const struct decode *d, int64_t *d
 		return 0;
 	/* Once per loop iteration: a credential changed before this request
 	 * arrived is seen by it, at one database read per iteration. */
-	unsigned int iter = ev_iteration(rcv->loop);
+	unsigned int iter = ev_iteration(rcv->svc.loop);
 	if (!rcv->creds_checked || iter != rcv->creds_iter) {
 		int64_t gen = store_cred_generation(rcv->store);
 		if (gen < 0)
@@ -205,7 +199,7 @@ static void on_request(void *ctx, struct conn *c, const struct http_request *req
 {
 	struct receiver *rcv = ctx;
 	const struct proto *fmt = proto_find(req->path);
-	if (rcv->stopping) {
+	if (rcv->svc.stopping) {
 		/* Shutting down: take no new work on open keep-alive
 		 * connections, or steady traffic would hold the drain open.
 		 * No reply at all, not even a 503: legacy Traccar Client on
@@ -267,97 +261,85 @@ static void on_request(void *ctx, struct conn *c, const struct http_request *req
 	writer_submit(rcv->writer, &p->wr);
 }
 
-static void drain_cb(struct ev_loop *loop, ev_timer *w, int revents)
+/* ---- process (service.h callbacks) ---- */
+
+static int rcv_open(struct service *svc, struct server_config *sc)
 {
-	(void)revents;
-	struct receiver *rcv = w->data;
-	if (writer_pending(rcv->writer) || server_waiting(rcv->srv))
-		return;
-	/* Every acknowledged point is committed and its reply written. */
-	ev_timer_stop(loop, w);
-	ev_break(loop, EVBREAK_ALL);
+	struct receiver *rcv = container_of(svc, struct receiver, svc);
+	const struct config *cfg = rcv->cfg;
+	char err[512];
+	int flags = cfg->sync_full ? 0 : STORE_SYNC_NORMAL;
+	rcv->store = store_open(cfg->db_path, flags, err, sizeof err);
+	if (!rcv->store) {
+		log_warnx("%s", err);
+		return -1;
+	}
+	rcv->writer = writer_new(svc->loop, cfg->db_path, flags, err, sizeof err);
+	if (!rcv->writer) {
+		log_warnx("%s", err);
+		return -1;
+	}
+	rcv->live = live_tx_new(cfg->db_path);
+	ev_prepare_init(&rcv->live_flush, live_flush_cb);
+	rcv->live_flush.data = rcv;
+	ev_prepare_start(svc->loop, &rcv->live_flush);
+	ev_unref(svc->loop);   /* the flush alone must not keep the loop running */
+	sc->default_body_limit = 1 * MiB;
+	sc->body_limit = body_limit;
+	sc->on_request = on_request;
+	sc->ctx = rcv;
+	return 0;
 }
 
-static void on_signal(struct ev_loop *loop, ev_signal *w, int revents)
+/* Shutdown waits for every queued commit, without a time limit: an
+ * acknowledged point is a committed one. */
+static int rcv_busy(struct service *svc)
 {
-	(void)revents;
-	struct receiver *rcv = w->data;
-	if (rcv->stopping)
-		return;
-	rcv->stopping = 1;
+	struct receiver *rcv = container_of(svc, struct receiver, svc);
+	return writer_pending(rcv->writer) > 0;
+}
+
+static void rcv_stopping(struct service *svc)
+{
+	struct receiver *rcv = container_of(svc, struct receiver, svc);
 	log_info("stopping: no new connections, finishing %zu in-flight requests",
 	         writer_pending(rcv->writer));
-	server_stop_accepting(rcv->srv);
-	ev_timer_init(&rcv->drain, drain_cb, 0, 0.01);
-	rcv->drain.data = rcv;
-	ev_timer_start(loop, &rcv->drain);
 }
+
+static void rcv_quiesce(struct service *svc)
+{
+	struct receiver *rcv = container_of(svc, struct receiver, svc);
+	/* writer_free commits anything still queued and answers it. */
+	writer_free(rcv->writer);
+	rcv->writer = NULL;
+	ev_ref(svc->loop);
+	ev_prepare_stop(svc->loop, &rcv->live_flush);
+}
+
+static void rcv_close(struct service *svc)
+{
+	struct receiver *rcv = container_of(svc, struct receiver, svc);
+	writer_free(rcv->writer);
+	live_tx_free(rcv->live);
+	free(rcv->live_keys);
+	store_close(rcv->store);
+}
+
+static const struct service_ops rcv_ops = {
+	.open = rcv_open,
+	.busy = rcv_busy,
+	.stopping = rcv_stopping,
+	.quiesce = rcv_quiesce,
+	.close = rcv_close,
+};
 
 int receiver_main(const struct config *cfg, int listen_fd)
 {
 	struct receiver rcv;
-	char err[512], addr[128];
 	memset(&rcv, 0, sizeof rcv);
 	credcache_init(&rcv.creds);
-	signal(SIGPIPE, SIG_IGN);
-	if (auth_init() < 0) {
-		log_warnx("cannot initialise libsodium");
-		return 1;
-	}
-	rcv.loop = ev_default_loop(EVFLAG_AUTO);
-	int flags = cfg->sync_full ? 0 : STORE_SYNC_NORMAL;
-	rcv.store = store_open(cfg->db_path, flags, err, sizeof err);
-	if (!rcv.store) {
-		log_warnx("%s", err);
-		return 1;
-	}
-	rcv.writer = writer_new(rcv.loop, cfg->db_path, flags, err, sizeof err);
-	if (!rcv.writer) {
-		log_warnx("%s", err);
-		store_close(rcv.store);
-		return 1;
-	}
-	struct server_config sc = {
-		.max_conns = cfg->max_conns,
-		.idle_timeout = cfg->idle_timeout,
-		.max_header_bytes = 16 * 1024,
-		.default_body_limit = 1 * MiB,
-		.body_limit = body_limit,
-		.on_request = on_request,
-		.ctx = &rcv,
-		.name = "receiver",
-	};
-	rcv.srv = server_new(rcv.loop, listen_fd, &sc);
-	if (!rcv.srv) {
-		log_warnx("cannot start the receiver server");
-		writer_free(rcv.writer);
-		store_close(rcv.store);
-		return 1;
-	}
-	rcv.live = live_tx_new(cfg->db_path);
-	ev_prepare_init(&rcv.live_flush, live_flush_cb);
-	rcv.live_flush.data = &rcv;
-	ev_prepare_start(rcv.loop, &rcv.live_flush);
-	ev_unref(rcv.loop);   /* the flush alone must not keep the loop running */
-	ev_signal_init(&rcv.sigterm, on_signal, SIGTERM);
-	ev_signal_init(&rcv.sigint, on_signal, SIGINT);
-	rcv.sigterm.data = rcv.sigint.data = &rcv;
-	ev_signal_start(rcv.loop, &rcv.sigterm);
-	ev_signal_start(rcv.loop, &rcv.sigint);
-	net_sockname(listen_fd, addr, sizeof addr);
-	log_info("receiver listening on %s", addr);
-	proc_ready();
-	ev_run(rcv.loop, 0);
-	ev_signal_stop(rcv.loop, &rcv.sigterm);
-	ev_signal_stop(rcv.loop, &rcv.sigint);
-	/* writer_free commits anything still queued and answers it. */
-	writer_free(rcv.writer);
-	ev_ref(rcv.loop);
-	ev_prepare_stop(rcv.loop, &rcv.live_flush);
-	live_tx_free(rcv.live);
-	free(rcv.live_keys);
-	server_free(rcv.srv);
-	store_close(rcv.store);
-	log_info("receiver stopped");
-	return 0;
+	rcv.cfg = cfg;
+	rcv.svc.name = "receiver";
+	rcv.svc.ops = &rcv_ops;
+	return service_run(&rcv.svc, cfg, listen_fd);
 }
