@@ -1,14 +1,15 @@
 /* The receiver process: routes each request to its client decoder,
  * authenticates the device, queues the fixes for group commit and replies
  * only after COMMIT returned. A point's way: server.c -> receiver.c ->
- * proto_*.c -> writer.c/store -> reply. */
+ * proto_*.c -> writer.c/store -> reply. The process around it (loop,
+ * signals, drain) is net/service.c. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "receiver/receiver.h"
 #include "base/auth.h"
-#include "base/buf.h"
+#include "base/xalloc.h"
 #include "receiver/credcache.h"
 #include "base/log.h"
 #include "base/util.h"
