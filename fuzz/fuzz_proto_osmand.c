@@ -1,4 +1,4 @@
-/* libFuzzer target: arbitrary requests through proto_osmand(). Built by
+/* libFuzzer target: arbitrary requests through proto_osmand.decode. Built by
  * `make fuzz`; seeds in fuzz/seeds/proto_osmand/ (fuzz_req.h format). */
 #include <stddef.h>
 #include <stdint.h>
@@ -13,5 +13,5 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	return fuzz_decode(data, size, proto_osmand, NULL);
+	return fuzz_decode(data, size, proto_osmand.decode, NULL);
 }

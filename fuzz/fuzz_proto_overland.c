@@ -1,4 +1,4 @@
-/* libFuzzer target: arbitrary requests through proto_overland(). Built by
+/* libFuzzer target: arbitrary requests through proto_overland.decode. Built by
  * `make fuzz`; seeds in fuzz/seeds/proto_overland/ (fuzz_req.h format). */
 #include <stddef.h>
 #include <stdint.h>
@@ -23,5 +23,5 @@ static void check(const struct decode *d)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	return fuzz_decode(data, size, proto_overland, check);
+	return fuzz_decode(data, size, proto_overland.decode, check);
 }

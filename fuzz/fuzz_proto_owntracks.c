@@ -1,4 +1,4 @@
-/* libFuzzer target: arbitrary requests through proto_owntracks(). Built by
+/* libFuzzer target: arbitrary requests through proto_owntracks.decode. Built by
  * `make fuzz`; seeds in fuzz/seeds/proto_owntracks/ (fuzz_req.h format). */
 #include <stddef.h>
 #include <stdint.h>
@@ -20,5 +20,5 @@ static void check(const struct decode *d)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	return fuzz_decode(data, size, proto_owntracks, check);
+	return fuzz_decode(data, size, proto_owntracks.decode, check);
 }

@@ -1,4 +1,4 @@
-/* libFuzzer target: arbitrary requests through proto_traccar(). Built by
+/* libFuzzer target: arbitrary requests through proto_traccar.decode. Built by
  * `make fuzz`; seeds in fuzz/seeds/proto_traccar/ (fuzz_req.h format). */
 #include <stddef.h>
 #include <stdint.h>
@@ -13,5 +13,5 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	return fuzz_decode(data, size, proto_traccar, NULL);
+	return fuzz_decode(data, size, proto_traccar.decode, NULL);
 }

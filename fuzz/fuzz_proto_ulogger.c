@@ -1,4 +1,4 @@
-/* libFuzzer target: arbitrary requests through proto_ulogger(). Built by
+/* libFuzzer target: arbitrary requests through μlogger's decoder. Built by
  * `make fuzz`; seeds in fuzz/seeds/proto_ulogger/ (fuzz_req.h format). */
 #include <stddef.h>
 #include <stdint.h>
@@ -7,9 +7,17 @@
 #include <jansson.h>
 
 #include "fuzz_req.h"
-#include "proto/proto.h"
+#include "proto/proto_ulogger.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/* The action of the input being checked. */
+static enum ulogger_action action;
+
+static int decode_noting(const struct http_request *r, struct decode *d)
+{
+	return ulogger_decode_action(r, d, &action);
+}
 
 static void check(const struct decode *d)
 {
@@ -18,7 +26,7 @@ static void check(const struct decode *d)
 	for (const char *c = d->set_cookie; c && *c; c++)
 		if ((unsigned char)*c < 0x20 || *c == 0x7f)
 			__builtin_trap();
-	if (d->nfixes > 1 || (d->nfixes && d->ul_action != UL_ADDPOS))
+	if (d->nfixes > 1 || (d->nfixes && action != UL_ADDPOS))
 		__builtin_trap();
 	if (d->reply_owned) {
 		json_t *o = json_loads(d->reply_owned, 0, NULL);
@@ -30,5 +38,5 @@ static void check(const struct decode *d)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	return fuzz_decode(data, size, proto_ulogger, check);
+	return fuzz_decode(data, size, decode_noting, check);
 }

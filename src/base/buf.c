@@ -1,3 +1,5 @@
+/* Growable byte buffers and the text writers that fill them: exact
+ * numbers, JSON and XML escaping, ISO times (buf.h). */
 #include "base/buf.h"
 
 #include <math.h>
@@ -35,12 +37,7 @@ void buf_reserve(struct buf *b, size_t extra)
 	size_t cap = b->cap ? b->cap : 64;
 	while (cap < need)
 		cap *= 2;
-	char *p = realloc(b->data, cap);
-	if (!p) {
-		fputs("mintrac: out of memory\n", stderr);
-		abort();
-	}
-	b->data = p;
+	b->data = xrealloc(b->data, cap);
 	b->cap = cap;
 }
 
@@ -94,19 +91,6 @@ void buf_consume(struct buf *b, size_t n)
 	memmove(b->data, b->data + n, b->len - n);
 	b->len -= n;
 	b->data[b->len] = 0;
-}
-
-char *xmemdup(const char *p, size_t n)
-{
-	char *s = malloc(n + 1);
-	if (!s) {
-		fputs("mintrac: out of memory\n", stderr);
-		abort();
-	}
-	if (n)
-		memcpy(s, p, n);
-	s[n] = 0;
-	return s;
 }
 
 char *buf_steal(struct buf *b)
@@ -303,27 +287,4 @@ void buf_add_iso_ms(struct buf *b, int64_t ms)
 	gmtime_r(&t, &tm);
 	buf_printf(b, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
 	           tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)rem);
-}
-
-int array_grow(void *pp, size_t *cap, size_t need, size_t elem)
-{
-	if (need <= *cap)
-		return 0;
-	size_t ncap = *cap ? *cap : 16;
-	while (ncap < need) {
-		if (ncap > SIZE_MAX / 2 / elem)
-			return -1;
-		ncap *= 2;
-	}
-	if (ncap > SIZE_MAX / elem)
-		return -1;
-	/* Through memcpy: pp points at a pointer of some other type. */
-	void *old;
-	memcpy(&old, pp, sizeof old);
-	void *grown = realloc(old, ncap * elem);
-	if (!grown)
-		return -1;
-	memcpy(pp, &grown, sizeof grown);
-	*cap = ncap;
-	return 0;
 }

@@ -1,9 +1,11 @@
-/* Growable byte buffer, always NUL-terminated. Out of memory aborts: a
- * tracker that cannot allocate a few KiB cannot do anything useful. */
+/* Growable byte buffer, always NUL-terminated. Out of memory aborts, as
+ * everywhere (xalloc.h, included here so every buffer user has the rule's
+ * helpers at hand). */
 #ifndef MINTRAC_BUF_H
 #define MINTRAC_BUF_H
 #include <stddef.h>
 #include <stdint.h>
+#include "base/xalloc.h"
 
 struct buf {
 	char  *data;
@@ -21,8 +23,6 @@ void buf_addc(struct buf *b, char c);
 void buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void buf_consume(struct buf *b, size_t n);     /* drop n bytes from the front */
 char *buf_steal(struct buf *b);                /* hand over data, buffer becomes empty */
-/* malloc'd NUL-terminated copy of p[0..n); aborts when out of memory. */
-char *xmemdup(const char *p, size_t n);
 
 /* Shortest decimal text that reads back to exactly the same double
  * (never %g's 6 digits), always positional ("30", "0.0001", never
@@ -35,11 +35,6 @@ void buf_add_int(struct buf *b, int64_t v);
 void buf_add_json_str(struct buf *b, const char *s);
 /* 1 when s[0..n) is valid UTF-8 (no overlongs, no surrogates). */
 int utf8_valid(const char *s, size_t n);
-/* Makes the array *pp (items of elem bytes, capacity *cap items) hold at
- * least need items, doubling (from 16) so appends stay amortised O(1).
- * pp is the address of the array pointer (struct x **). 0, or -1 when out
- * of memory or the size would overflow (the array is left as it was). */
-int array_grow(void *pp, size_t *cap, size_t need, size_t elem);
 /* XML text/attribute escaping (& < > " '). */
 void buf_add_xml(struct buf *b, const char *s);
 /* "YYYY-MM-DDTHH:MM:SS.sssZ" for UTC milliseconds since the epoch. */

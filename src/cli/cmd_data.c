@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/xalloc.h"
 #include "cli/cli.h"
 #include "io/export.h"
 #include "base/point.h"
@@ -28,24 +29,16 @@ static int64_t parse_bound(const char *flag, const char *text, int upper)
 struct collect {
 	int64_t *ids;
 	char   **names;
-	size_t   n;
+	size_t   n, ids_cap, names_cap;
 };
 
 static int collect_device(void *ctx, const struct device_rec *d)
 {
 	struct collect *c = ctx;
-	int64_t *ids = realloc(c->ids, (c->n + 1) * sizeof *ids);
-	char **names = realloc(c->names, (c->n + 1) * sizeof *names);
-	if (ids)
-		c->ids = ids;
-	if (names)
-		c->names = names;
-	if (!ids || !names)
-		return -1;
+	array_grow(&c->ids, &c->ids_cap, c->n + 1, sizeof *c->ids);
+	array_grow(&c->names, &c->names_cap, c->n + 1, sizeof *c->names);
 	c->ids[c->n] = d->id;
-	c->names[c->n] = strdup(d->name);
-	if (!c->names[c->n])
-		return -1;
+	c->names[c->n] = xstrdup(d->name);
 	c->n++;
 	return 0;
 }
@@ -82,12 +75,11 @@ int cmd_export(struct cli *c)
 		die("usage: mintrac export USER [DEVICE] [--from T] [--to T] [--format gpx|geojson|csv|kml]");
 	struct store *s = cli_store(c);
 	struct user_rec u;
-	struct collect col = { NULL, NULL, 0 };
+	struct collect col = { NULL, NULL, 0, 0, 0 };
 	if (device) {
 		struct device_rec d;
 		cli_device(s, user, device, &u, &d);
-		if (collect_device(&col, &d) < 0)
-			die("out of memory");
+		collect_device(&col, &d);
 	} else {
 		cli_user(s, user, &u);
 		if (store_device_list(s, u.id, collect_device, &col) != STORE_OK)

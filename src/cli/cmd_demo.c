@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "base/xalloc.h"
 #include "cli/cli.h"
 #include "io/demo.h"
 
@@ -168,16 +169,13 @@ static int demo_add(struct cli *c, const char *user, const char *dev, const char
 
 struct ids {
 	int64_t *id;
-	size_t   n;
+	size_t   n, cap;
 };
 
 static int collect(void *ctx, const struct device_rec *d)
 {
 	struct ids *ids = ctx;
-	int64_t *grown = realloc(ids->id, (ids->n + 1) * sizeof *grown);
-	if (!grown)
-		return -1;
-	ids->id = grown;
+	array_grow(&ids->id, &ids->cap, ids->n + 1, sizeof *ids->id);
 	ids->id[ids->n++] = d->id;
 	return 0;
 }
@@ -185,15 +183,14 @@ static int collect(void *ctx, const struct device_rec *d)
 static int demo_remove(struct cli *c, const char *user, const char *dev)
 {
 	struct store *s = cli_store(c);
-	struct ids ids = { NULL, 0 };
+	struct ids ids = { NULL, 0, 0 };
 	struct user_rec u;
 	struct device_rec d;
 	if (!user || dev) {
 		memset(&d, 0, sizeof d);          /* id 0: every device */
 		if (user)
 			lookup(s, user, dev, 0, &u, &d);
-		if (collect(&ids, &d) < 0)
-			die("out of memory");
+		collect(&ids, &d);
 	} else {
 		lookup(s, user, NULL, 0, &u, NULL);
 		if (store_device_list(s, u.id, collect, &ids) != STORE_OK)

@@ -280,7 +280,7 @@ static void emit(struct gen *g, enum demo_phase ph, double x, double y, double v
 }
 
 /* A route in metres, with what happens at each point this time. */
-struct route {
+struct demo_path {
 	size_t n;
 	double x[MAX_WP], y[MAX_WP];
 	double cum[MAX_WP];        /* distance from the start to point i */
@@ -295,7 +295,7 @@ static double turn_angle(double h1, double h2)
 	return fabs(fmod(h2 - h1 + 540.0, 360.0) - 180.0);
 }
 
-static void route_init(struct gen *g, struct route *r, const struct wp *wp, size_t n,
+static void route_init(struct gen *g, struct demo_path *r, const struct wp *wp, size_t n,
                        enum demo_phase ph)
 {
 	const struct mover *m = ph == DEMO_WALK ? &walker : &driver;
@@ -326,7 +326,7 @@ static void route_init(struct gen *g, struct route *r, const struct wp *wp, size
 }
 
 /* The fastest speed at s that still allows every required speed ahead. */
-static double allowed(const struct route *r, size_t leg, double s, double brake)
+static double allowed(const struct demo_path *r, size_t leg, double s, double brake)
 {
 	double best = HUGE_VAL;
 	for (size_t j = leg + 1; j < r->n && r->cum[j] - s < LOOKAHEAD_M; j++) {
@@ -347,7 +347,7 @@ static double allowed(const struct route *r, size_t leg, double s, double brake)
 static void travel(struct gen *g, const struct wp *wp, size_t n, enum demo_phase ph, int64_t t0)
 {
 	const struct mover *m = ph == DEMO_WALK ? &walker : &driver;
-	struct route r;
+	struct demo_path r;
 	route_init(g, &r, wp, n, ph);
 	double total = r.cum[n - 1];
 	double s = 0, v = 0, standing = 0;

@@ -23,6 +23,7 @@
 #include <yajl/yajl_parse.h>
 
 #include "base/buf.h"
+#include "base/xalloc.h"
 #include "io/import.h"
 
 #define MAX_FRAMES  16
@@ -781,7 +782,7 @@ int import_json_members(const char *text, size_t len, struct buf *out, char *why
 	size_t before = out->len;
 	yajl_handle h = yajl_alloc(&member_callbacks, NULL, &m);
 	if (!h)
-		abort();
+		xalloc_die();
 	yajl_status ys = yajl_parse(h, (const unsigned char *)text, len);
 	if (ys == yajl_status_ok)
 		ys = yajl_complete_parse(h);

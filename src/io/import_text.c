@@ -11,6 +11,7 @@
 #include <strings.h>
 
 #include "base/buf.h"
+#include "base/xalloc.h"
 #include "io/import.h"
 #include "proto/proto.h"
 #include "proto/proto_attrs.h"
@@ -91,19 +92,15 @@ static int read_header(struct import_text *p)
 {
 	int seen[COL__N] = { 0 };
 	p->ncols = p->nf;
-	p->cols = calloc(p->ncols, sizeof *p->cols);
-	p->names = calloc(p->ncols, sizeof *p->names);
-	if (!p->cols || !p->names)
-		abort();
+	p->cols = xcalloc(p->ncols, sizeof *p->cols);
+	p->names = xcalloc(p->ncols, sizeof *p->names);
 	for (size_t i = 0; i < p->nf; i++) {
 		char *name = trim(p->rec.data + p->offs[i]);
 		enum col c = col_of(name);
 		if (c > COL_SKIP && seen[c]++)
 			c = COL_EXTRA;          /* a second "lat": keep it as an attribute */
 		p->cols[i] = c;
-		p->names[i] = strdup(name);
-		if (!p->names[i])
-			abort();
+		p->names[i] = xstrdup(name);
 	}
 	if (!seen[COL_TIME] || !seen[COL_LAT] || !seen[COL_LON])
 		return tfail(p, "the CSV header must name time, lat and lon columns");
@@ -239,7 +236,7 @@ static int rec_line(struct import_text *p)
 	decode_init(&d);
 	d.now_ms = t;              /* a location without tst takes the line's time */
 	int rc = IMPORT_OK;
-	if (proto_owntracks(&r, &d) < 0)
+	if (proto_owntracks.decode(&r, &d) < 0)
 		rc = tfail(p, "%s", d.error);
 	for (size_t i = 0; i < d.nfixes && rc == IMPORT_OK; i++)
 		rc = import_emit(p->st, p->rec_line, &d.fixes[i]);
@@ -251,14 +248,7 @@ static int rec_line(struct import_text *p)
 
 static void field_start(struct import_text *p)
 {
-	if (p->nf == p->capf) {
-		size_t cap = p->capf ? p->capf * 2 : 16;
-		size_t *o = realloc(p->offs, cap * sizeof *o);
-		if (!o)
-			abort();
-		p->offs = o;
-		p->capf = cap;
-	}
+	array_grow(&p->offs, &p->capf, p->nf + 1, sizeof *p->offs);
 	p->offs[p->nf++] = p->rec.len;
 }
 

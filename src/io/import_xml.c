@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "base/buf.h"
+#include "base/xalloc.h"
 #include "io/import.h"
 
 #define TAG_STACK 256
@@ -298,16 +299,12 @@ static void queue_grow(struct import_xml *p)
 		if (p->qlen < p->qcap)
 			return;
 	}
-	size_t cap = p->qcap ? p->qcap * 2 : 1024;
-	int64_t *w = realloc(p->whens, cap * sizeof *w);
-	if (!w)
-		abort();
-	p->whens = w;
-	struct kcoord *c = realloc(p->coords, cap * sizeof *c);
-	if (!c)
-		abort();
-	p->coords = c;
-	p->qcap = cap;
+	/* The two arrays share qcap: the same growth from the same
+	 * capacity ends at the same capacity. */
+	size_t wcap = p->qcap, ccap = p->qcap;
+	array_grow(&p->whens, &wcap, p->qcap + 1, sizeof *p->whens);
+	array_grow(&p->coords, &ccap, p->qcap + 1, sizeof *p->coords);
+	p->qcap = wcap;
 }
 
 /* kind 1: a <when> (ms), kind 2: a <gx:coord>; pairs with the oldest

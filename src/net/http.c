@@ -3,6 +3,7 @@
 #include "net/http.h"
 
 #include "base/buf.h"
+#include "base/xalloc.h"
 
 #include <ctype.h>
 #include <sodium.h>
@@ -10,16 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-
-static void *xrealloc(void *p, size_t n)
-{
-	p = realloc(p, n);
-	if (!p) {
-		fputs("mintrac: out of memory\n", stderr);
-		abort();
-	}
-	return p;
-}
 
 void kvlist_init(struct kvlist *l)
 {
@@ -40,10 +31,7 @@ void kvlist_free(struct kvlist *l)
 /* Takes ownership of key and val (malloc'd, NUL-terminated). */
 static void kvlist_push(struct kvlist *l, char *key, char *val, size_t vlen)
 {
-	if (l->n == l->cap) {
-		l->cap = l->cap ? l->cap * 2 : 8;
-		l->v = xrealloc(l->v, l->cap * sizeof *l->v);
-	}
+	array_grow(&l->v, &l->cap, l->n + 1, sizeof *l->v);
 	l->v[l->n].key = key;
 	l->v[l->n].val = val;
 	l->v[l->n].vlen = vlen;
@@ -93,7 +81,7 @@ static void add_pair(struct kvlist *l, const char *s, size_t len)
 	size_t vlen = eq ? len - klen - 1 : 0;
 	/* Decoding only shrinks text: decode in place of the final copies
 	 * (the key's length only matters up to its first NUL). */
-	char *k = xrealloc(NULL, klen + 1), *val = xrealloc(NULL, vlen + 1);
+	char *k = xmalloc(klen + 1), *val = xmalloc(vlen + 1);
 	http_pct_decode(s, klen, k, 1);
 	size_t vn = http_pct_decode(v, vlen, val, 1);
 	kvlist_push(l, k, val, vn);
@@ -180,13 +168,13 @@ int http_basic_auth(const struct http_request *r, char *user, size_t ulen,
 	if (n == 0 || n > 4096)
 		return -1;
 	/* Some clients leave out the '=' padding; libsodium wants it. */
-	char *padded = xrealloc(NULL, n + 4);
+	char *padded = xmalloc(n + 4);
 	memcpy(padded, b64, n);
 	while (n % 4)
 		padded[n++] = '=';
 	padded[n] = 0;
 	size_t cap = n / 4 * 3 + 1, len;
-	unsigned char *bin = xrealloc(NULL, cap);
+	unsigned char *bin = xmalloc(cap);
 	int rc = -1;
 	if (sodium_base642bin(bin, cap, padded, n, NULL, &len, NULL,
 	                      sodium_base64_VARIANT_ORIGINAL) == 0) {

@@ -1,6 +1,7 @@
 #include "net/http_parse.h"
 
 #include "base/buf.h"
+#include "base/xalloc.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -51,16 +52,7 @@ static int on_url(http_parser *p, const char *at, size_t len)
 static void push_header(struct http_in *in)
 {
 	struct http_request *r = &in->req;
-	if (r->nheaders == in->nheaders_cap) {
-		size_t cap = in->nheaders_cap ? in->nheaders_cap * 2 : 16;
-		struct http_header *h = realloc(r->headers, cap * sizeof *h);
-		if (!h) {
-			fputs("mintrac: out of memory\n", stderr);
-			abort();
-		}
-		r->headers = h;
-		in->nheaders_cap = cap;
-	}
+	array_grow(&r->headers, &in->nheaders_cap, r->nheaders + 1, sizeof *r->headers);
 	r->headers[r->nheaders].name = take_buf(&in->field);
 	r->headers[r->nheaders].value = take_buf(&in->value);
 	r->nheaders++;

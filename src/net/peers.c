@@ -3,6 +3,7 @@
  * however long the server runs. Entries are allocated apart from the slot
  * array, so a struct peer * stays valid while others come and go. */
 #include "net/peers.h"
+#include "base/xalloc.h"
 
 #include <netinet/in.h>
 #include <stdlib.h>
@@ -18,15 +19,11 @@ struct peers {
 
 struct peers *peers_new(size_t max_peers)
 {
-	struct peers *t = calloc(1, sizeof *t);
-	if (!t)
-		abort();
+	struct peers *t = xcalloc(1, sizeof *t);
 	size_t slots = 16;
 	while (slots < 2 * max_peers)   /* at most half full */
 		slots *= 2;
-	t->slot = calloc(slots, sizeof *t->slot);
-	if (!t->slot)
-		abort();
+	t->slot = xcalloc(slots, sizeof *t->slot);
 	t->mask = slots - 1;
 	t->max = max_peers;
 	return t;
@@ -86,9 +83,7 @@ struct peer *peers_get(struct peers *t, const struct sockaddr *sa)
 			return t->slot[i];
 	if (t->n >= t->max)
 		return NULL;
-	struct peer *p = calloc(1, sizeof *p);
-	if (!p)
-		abort();
+	struct peer *p = xcalloc(1, sizeof *p);
 	memcpy(p->key, key, 16);
 	t->slot[i] = p;
 	t->n++;

@@ -76,7 +76,9 @@ enum conn_phase {
 #define PH(p) (1u << (p))
 #define PH_ANSWER (PH(CONN_STREAMING) | PH(CONN_RAW) | PH(CONN_READING) | \
                    PH(CONN_DRAINING) | PH(CONN_CLOSED))
-/* The state machine: phase_next[p] holds the phases p may change to. */
+/* The state machine: phase_next[p] holds the phases p may change to
+ * (checked by assert, so only in the test builds). */
+#ifndef NDEBUG
 static const unsigned phase_next[] = {
 	[CONN_READING]   = PH(CONN_HANDLING) | PH(CONN_DRAINING) | PH(CONN_CLOSED),
 	[CONN_HANDLING]  = PH(CONN_HELD) | PH_ANSWER,
@@ -87,6 +89,7 @@ static const unsigned phase_next[] = {
 	[CONN_LINGERING] = PH(CONN_CLOSED),
 	[CONN_CLOSED]    = 0,
 };
+#endif
 
 struct conn {
 	struct server *srv;

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "base/buf.h"
+#include "base/xalloc.h"
 #include "base/point.h"
 #include "proto/proto.h"
 
@@ -99,7 +100,7 @@ static inline json_t *pattr_new(void)
 {
 	json_t *o = json_object();
 	if (!o)
-		abort();
+		xalloc_die();
 	return o;
 }
 

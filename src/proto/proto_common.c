@@ -1,10 +1,13 @@
-/* Shared plumbing of the decoders: the decode result's lifecycle. */
+/* Shared plumbing of the formats: the decode result's lifecycle and the
+ * plain failure reply. */
 #include "proto/proto.h"
 
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "base/xalloc.h"
 
 void decode_init(struct decode *d)
 {
@@ -26,16 +29,7 @@ void decode_free(struct decode *d)
 
 static void decode_push(struct decode *d, struct fix *f)
 {
-	if (d->nfixes == d->capfixes) {
-		size_t cap = d->capfixes ? d->capfixes * 2 : 4;
-		struct fix *p = realloc(d->fixes, cap * sizeof *p);
-		if (!p) {
-			fputs("mintrac: out of memory\n", stderr);
-			abort();
-		}
-		d->fixes = p;
-		d->capfixes = cap;
-	}
+	array_grow(&d->fixes, &d->capfixes, d->nfixes + 1, sizeof *d->fixes);
 	d->fixes[d->nfixes++] = *f;
 	f->attrs = NULL;
 }
@@ -63,4 +57,18 @@ int decode_fail(struct decode *d, int early, const char *fmt, ...)
 	vsnprintf(d->error, sizeof d->error, fmt, ap);
 	va_end(ap);
 	return -1;
+}
+
+void proto_reply_free(struct proto_reply *out)
+{
+	buf_free(&out->body);
+}
+
+void proto_reject_text(struct proto_reply *out, int status, const char *why)
+{
+	out->status = status;
+	out->type = "text/plain; charset=utf-8";
+	out->headers = NULL;
+	buf_init(&out->body);
+	buf_printf(&out->body, "%s\n", why);
 }

@@ -10,6 +10,7 @@
 #include <strings.h>
 
 #include "proto/proto_attrs.h"
+#include "base/util.h"
 
 static const char *const gl_lat[] = { "lat", "latitude", NULL };
 static const char *const gl_lon[] = { "lon", "longitude", NULL };
@@ -174,7 +175,7 @@ static int gl_decode(const struct kvlist *kv, struct decode *d)
 	return decode_push_checked(d, &f, NULL);
 }
 
-int proto_gpslogger(const struct http_request *r, struct decode *d)
+static int gpslogger_decode(const struct http_request *r, struct decode *d)
 {
 	struct kvlist kv;
 	kvlist_init(&kv);
@@ -185,3 +186,13 @@ int proto_gpslogger(const struct http_request *r, struct decode *d)
 	kvlist_free(&kv);
 	return d->status ? -1 : 0;
 }
+
+static const char *const gl_paths[] = { "/gpslogger", NULL };
+
+const struct proto proto_gpslogger = {
+	.name = "gpslogger",
+	.paths = gl_paths,
+	.body_limit = 1 * MiB,
+	.decode = gpslogger_decode,
+	.reject = proto_reject_text,
+};

@@ -7,6 +7,8 @@
 #include <strings.h>
 
 #include "proto/proto_attrs.h"
+#include "base/xalloc.h"
+#include "base/util.h"
 
 static const char *const os_lat[] = { "lat", NULL };
 static const char *const os_lon[] = { "lon", NULL };
@@ -53,9 +55,7 @@ static int os_decode(const struct kvlist *kv, struct decode *d)
 	const char *cred = kvx_first(kv, os_cred);
 	if (cred) {
 		d->cred = CRED_TOKEN;
-		d->secret = strdup(cred);
-		if (!d->secret)
-			abort();
+		d->secret = xstrdup(cred);
 	}
 	int pos = kvx_position(kv, os_lat, os_lon, &f, d);
 	if (pos < 0 || kvx_time(kv, os_time, &f.time_ms, d) < 0)
@@ -68,7 +68,7 @@ static int os_decode(const struct kvlist *kv, struct decode *d)
 	return decode_push_checked(d, &f, NULL);
 }
 
-int proto_osmand(const struct http_request *r, struct decode *d)
+static int osmand_decode(const struct http_request *r, struct decode *d)
 {
 	struct kvlist kv;
 	kvlist_init(&kv);
@@ -77,3 +77,13 @@ int proto_osmand(const struct http_request *r, struct decode *d)
 	kvlist_free(&kv);
 	return d->status ? -1 : 0;
 }
+
+static const char *const os_paths[] = { "/osmand", NULL };
+
+const struct proto proto_osmand = {
+	.name = "osmand",
+	.paths = os_paths,
+	.body_limit = 1 * MiB,
+	.decode = osmand_decode,
+	.reject = proto_reject_text,
+};

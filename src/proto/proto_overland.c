@@ -19,6 +19,7 @@
 #include "base/buf.h"
 #include "proto/proto_attrs.h"
 #include "proto/proto_cred.h"
+#include "base/util.h"
 
 /* How a property is read into the fix. */
 enum ov_kind { OV_PLAIN, OV_SENTINEL, OV_BATTERY };
@@ -220,7 +221,7 @@ static int ov_batch(json_t *root, struct decode *d)
 	return 0;
 }
 
-int proto_overland(const struct http_request *r, struct decode *d)
+static int overland_decode(const struct http_request *r, struct decode *d)
 {
 	pcred_token(r, d);
 	d->reply_status = 200;
@@ -239,3 +240,13 @@ int proto_overland(const struct http_request *r, struct decode *d)
 	}
 	return rc;
 }
+
+static const char *const ov_paths[] = { "/overland", "/api/v1/overland/batches", NULL };
+
+const struct proto proto_overland = {
+	.name = "overland",
+	.paths = ov_paths,
+	.body_limit = 8 * MiB,
+	.decode = overland_decode,
+	.reject = proto_reject_text,
+};

@@ -13,6 +13,7 @@
 
 #include "proto/proto_attrs.h"
 #include "proto/proto_cred.h"
+#include "base/util.h"
 
 /* Overland's "owntracks" logging mode sends seconds since 2001-01-01
  * (timeIntervalSinceReferenceDate); no real OwnTracks fix predates 2001. */
@@ -124,7 +125,15 @@ static int ot_blank(const char *s, size_t n)
 	return 1;
 }
 
-int proto_owntracks(const struct http_request *r, struct decode *d)
+/* A 401 asks for Basic: OwnTracks sends the password only when asked. */
+static void ot_reject(struct proto_reply *out, int status, const char *why)
+{
+	proto_reject_text(out, status, why);
+	if (status == 401)
+		out->headers = "WWW-Authenticate: Basic realm=\"mintrac\"\r\n";
+}
+
+static int owntracks_decode(const struct http_request *r, struct decode *d)
 {
 	pcred_token(r, d);
 	d->reply_status = 200;
@@ -142,3 +151,13 @@ int proto_owntracks(const struct http_request *r, struct decode *d)
 	json_decref(root);
 	return rc;
 }
+
+static const char *const ot_paths[] = { "/owntracks", "/pub", "/api/v1/owntracks/points", NULL };
+
+const struct proto proto_owntracks = {
+	.name = "owntracks",
+	.paths = ot_paths,
+	.body_limit = 1 * MiB,
+	.decode = owntracks_decode,
+	.reject = ot_reject,
+};

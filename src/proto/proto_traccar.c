@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "proto/proto_attrs.h"
+#include "base/util.h"
 
 #define KNOTS_TO_MS (1852.0 / 3600.0)
 
@@ -292,7 +293,7 @@ static int body_is_json(const struct http_request *r)
 	return *p == '{';
 }
 
-int proto_traccar(const struct http_request *r, struct decode *d)
+static int traccar_decode(const struct http_request *r, struct decode *d)
 {
 	if (body_is_json(r))
 		return tc_json(r, d);
@@ -303,3 +304,13 @@ int proto_traccar(const struct http_request *r, struct decode *d)
 	kvlist_free(&kv);
 	return d->status ? -1 : 0;
 }
+
+static const char *const tc_paths[] = { "/", NULL };
+
+const struct proto proto_traccar = {
+	.name = "traccar",
+	.paths = tc_paths,
+	.body_limit = 1 * MiB,
+	.decode = traccar_decode,
+	.reject = proto_reject_text,
+};

@@ -7,7 +7,7 @@
  * `user` is the mintrac user name and `pass` one of that user's device
  * tokens. Track ids are accepted and kept as an attribute only: a device's
  * fixes form one time line, trips are derived from it. */
-#include "proto/proto.h"
+#include "proto/proto_ulogger.h"
 
 #include <jansson.h>
 #include <stdio.h>
@@ -18,6 +18,7 @@
 #include "base/buf.h"
 #include "proto/proto_attrs.h"
 #include "proto/proto_kv.h"
+#include "base/util.h"
 
 #define UL_COOKIE "ulogger"
 #define UL_OK "{\"error\":false}"
@@ -258,7 +259,6 @@ static int ul_cookie_safe(const char *s, size_t max)
 static int ul_auth(const struct kvlist *form, struct decode *d)
 {
 	const char *user = kvlist_get(form, "user"), *pass = kvlist_get(form, "pass");
-	d->ul_action = UL_AUTH;
 	d->reply_body = UL_OK;
 	if (!user || !pass || !*user || !*pass)
 		return 0;                          /* CRED_NONE: 401 */
@@ -276,7 +276,6 @@ static int ul_addtrack(struct decode *d)
 {
 	struct buf b;
 	int64_t id = (d->now_ms / 1000) % 2147483647;
-	d->ul_action = UL_ADDTRACK;
 	buf_init(&b);
 	buf_adds(&b, "{\"error\":false,\"trackid\":");
 	buf_add_int(&b, id > 0 ? id : 1);
@@ -365,7 +364,6 @@ static char *ul_rest(const struct kvlist *form, int files, struct fix *f)
 static int ul_addpos(const struct kvlist *form, int files, struct decode *d)
 {
 	struct fix f;
-	d->ul_action = UL_ADDPOS;
 	d->reply_body = UL_OK;
 	fix_init(&f);
 	if (ul_position(form, &f, d) < 0)
@@ -375,33 +373,75 @@ static int ul_addpos(const struct kvlist *form, int files, struct decode *d)
 }
 
 static int ul_action(const struct http_request *r, const struct kvlist *form, int files,
-                     struct decode *d)
+                     struct decode *d, enum ulogger_action *act)
 {
 	const char *action = kvlist_get(form, "action");
-	if (action && strcmp(action, "auth") == 0)
+	if (action && strcmp(action, "auth") == 0) {
+		*act = UL_AUTH;
 		return ul_auth(form, d);
+	}
 	ul_cookie_cred(r, d);
 	if (!action || !*action)
 		return decode_fail(d, 0, "missing action");
-	if (strcmp(action, "addtrack") == 0)
+	if (strcmp(action, "addtrack") == 0) {
+		*act = UL_ADDTRACK;
 		return ul_addtrack(d);
-	if (strcmp(action, "addpos") == 0)
+	}
+	if (strcmp(action, "addpos") == 0) {
+		*act = UL_ADDPOS;
 		return ul_addpos(form, files, d);
-	d->ul_action = UL_OTHER;
+	}
+	*act = UL_OTHER;
 	return decode_fail(d, 0, "unknown action");
 }
 
-int proto_ulogger(const struct http_request *r, struct decode *d)
+int ulogger_decode_action(const struct http_request *r, struct decode *d,
+                          enum ulogger_action *action)
 {
 	struct kvlist form;
 	int files = 0, rc;
 
+	*action = UL_NONE;
 	d->reply_status = 200;
 	d->reply_type = "application/json";
 	kvlist_init(&form);
 	rc = ul_form(r, &form, &files, d);
 	if (rc == 0)
-		rc = ul_action(r, &form, files, d);
+		rc = ul_action(r, &form, files, d, action);
 	kvlist_free(&form);
 	return rc;
 }
+
+static int ulogger_decode(const struct http_request *r, struct decode *d)
+{
+	enum ulogger_action action;
+	return ulogger_decode_action(r, d, &action);
+}
+
+/* Every answer is JSON, a failure too; a 401 names μlogger's realm, the
+ * one the app expects. */
+static void ul_reject(struct proto_reply *out, int status, const char *why)
+{
+	out->status = status;
+	out->type = "application/json";
+	out->headers = NULL;
+	buf_init(&out->body);
+	if (status == 401) {
+		buf_adds(&out->body, "{\"error\":true,\"message\":\"Unauthorized\"}");
+		out->headers = "WWW-Authenticate: OAuth realm=\"users@ulogger\"\r\n";
+		return;
+	}
+	buf_adds(&out->body, "{\"error\":true,\"message\":");
+	buf_add_json_str(&out->body, why);
+	buf_addc(&out->body, '}');
+}
+
+static const char *const ul_paths[] = { "/client/index.php", NULL };
+
+const struct proto proto_ulogger = {
+	.name = "ulogger",
+	.paths = ul_paths,
+	.body_limit = 16 * MiB,
+	.decode = ulogger_decode,
+	.reject = ul_reject,
+};

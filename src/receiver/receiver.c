@@ -1,36 +1,30 @@
 /* The receiver process: routes each request to its client decoder,
  * authenticates the device, queues the fixes for group commit and replies
  * only after COMMIT returned. A point's way: server.c -> receiver.c ->
- * proto_*.c -> writer.c/store -> reply. */
-#include <signal.h>
+ * proto_*.c -> writer.c/store -> reply. The process around it (loop,
+ * signals, drain) is net/service.c. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 
 #include "receiver/receiver.h"
 #include "base/auth.h"
-#include "base/buf.h"
+#include "base/xalloc.h"
 #include "receiver/credcache.h"
 #include "base/log.h"
-#include "base/proc.h"
+#include "base/util.h"
 #include "proto/proto.h"
-#include "net/net.h"
 #include "net/server.h"
+#include "net/service.h"
 #include "store/store.h"
 #include "net/live.h"
 #include "store/writer.h"
 
-#define MiB (1024 * 1024)
-
 struct receiver {
-	struct ev_loop *loop;
-	struct server  *srv;
+	struct service  svc;       /* loop, server, signals, drain (service.h) */
+	const struct config *cfg;
 	struct store   *store;     /* this loop's own connection: credential lookups */
 	struct writer  *writer;    /* group commit on a second connection */
-	ev_signal       sigterm, sigint;
-	ev_timer        drain;     /* shutdown: wait for in-flight commits */
-	int             stopping;
 	struct credcache creds;    /* token -> device, checked once per iteration */
 	struct live_tx *live;      /* tells the webapp what was committed */
 	struct live_key *live_keys;/* gathered this loop iteration */
@@ -48,77 +42,28 @@ struct pending {
 	struct receiver *rcv;
 };
 
-enum reply_style { STYLE_PLAIN, STYLE_OWNTRACKS, STYLE_OVERLAND, STYLE_ULOGGER };
-
-static const struct route {
-	const char *path;
-	int       (*decode)(const struct http_request *r, struct decode *d);
-	size_t      body_limit;
-	enum reply_style style;
-} routes[] = {
-	{ "/",                         proto_traccar,   1 * MiB,  STYLE_PLAIN },
-	{ "/osmand",                   proto_osmand,    1 * MiB,  STYLE_PLAIN },
-	{ "/gpslogger",                proto_gpslogger, 1 * MiB,  STYLE_PLAIN },
-	{ "/owntracks",                proto_owntracks, 1 * MiB,  STYLE_OWNTRACKS },
-	{ "/pub",                      proto_owntracks, 1 * MiB,  STYLE_OWNTRACKS },
-	{ "/api/v1/owntracks/points",  proto_owntracks, 1 * MiB,  STYLE_OWNTRACKS },
-	{ "/overland",                 proto_overland,  8 * MiB,  STYLE_OVERLAND },
-	{ "/api/v1/overland/batches",  proto_overland,  8 * MiB,  STYLE_OVERLAND },
-	{ "/client/index.php",         proto_ulogger,   16 * MiB, STYLE_ULOGGER },
-};
-
-/* Exact match, tolerating one trailing slash ("/osmand/"). */
-static const struct route *route_find(const char *path)
-{
-	size_t n = strlen(path);
-	if (n > 1 && path[n - 1] == '/')
-		n--;
-	for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++)
-		if (strlen(routes[i].path) == n && !strncmp(routes[i].path, path, n))
-			return &routes[i];
-	return NULL;
-}
-
 static size_t body_limit(void *ctx, const char *method, const char *path)
 {
 	(void)ctx;
 	(void)method;
-	const struct route *rt = route_find(path);
-	return rt ? rt->body_limit : 1 * MiB;
+	const struct proto *p = proto_find(path);
+	return p ? p->body_limit : 1 * MiB;
 }
 
-static void reply_text(struct conn *c, int status, const char *text, const char *headers)
+static void send_reply(struct conn *c, struct proto_reply *out)
 {
-	char line[256];
-	int n = snprintf(line, sizeof line, "%s\n", text);
-	conn_reply(c, status, "text/plain; charset=utf-8", line,
-	           (size_t)(n < (int)sizeof line ? n : (int)sizeof line - 1), headers);
+	conn_reply(c, out->status, out->type, out->body.data, out->body.len, out->headers);
+	proto_reply_free(out);
 }
 
-static void reject(struct conn *c, const struct http_request *req, const struct route *rt,
+/* The failure reply in the app's own form; p is NULL for an unknown path. */
+static void reject(struct conn *c, const struct http_request *req, const struct proto *p,
                    int status, const char *why)
 {
+	struct proto_reply out;
 	log_info("rejected %s %s from %s: %d %s", req->method, req->path, req->peer, status, why);
-	if (rt && rt->style == STYLE_ULOGGER && status == 401) {
-		static const char body[] = "{\"error\":true,\"message\":\"Unauthorized\"}";
-		conn_reply(c, 401, "application/json", body, sizeof body - 1,
-		           "WWW-Authenticate: OAuth realm=\"users@ulogger\"\r\n");
-		return;
-	}
-	if (rt && rt->style == STYLE_ULOGGER) {
-		struct buf b;
-		buf_init(&b);
-		buf_adds(&b, "{\"error\":true,\"message\":");
-		buf_add_json_str(&b, why);
-		buf_addc(&b, '}');
-		conn_reply(c, status, "application/json", b.data, b.len, NULL);
-		buf_free(&b);
-		return;
-	}
-	const char *hdr = NULL;
-	if (status == 401 && rt && rt->style == STYLE_OWNTRACKS)
-		hdr = "WWW-Authenticate: Basic realm=\"mintrac\"\r\n";
-	reply_text(c, status, why, hdr);
+	(p ? p->reject : proto_reject_text)(&out, status, why);
+	send_reply(c, &out);
 }
 
 /* One device lookup, through the cache. An ident's key is hashed with a
@@ -164,7 +109,7 @@ static int authenticate(struct receiver *rcv, const struct decode *d, int64_t *d
 		return 0;
 	/* Once per loop iteration: a credential changed before this request
 	 * arrived is seen by it, at one database read per iteration. */
-	unsigned int iter = ev_iteration(rcv->loop);
+	unsigned int iter = ev_iteration(rcv->svc.loop);
 	if (!rcv->creds_checked || iter != rcv->creds_iter) {
 		int64_t gen = store_cred_generation(rcv->store);
 		if (gen < 0)
@@ -214,9 +159,8 @@ static void live_note(struct receiver *rcv, const struct write_req *wr)
 {
 	if (!rcv->live)
 		return;
-	if (array_grow(&rcv->live_keys, &rcv->live_cap, rcv->live_n + wr->nfixes,
-	               sizeof *rcv->live_keys) < 0)
-		return;   /* a missed notice only delays a live map */
+	array_grow(&rcv->live_keys, &rcv->live_cap, rcv->live_n + wr->nfixes,
+	           sizeof *rcv->live_keys);
 	for (size_t i = 0; i < wr->nfixes; i++) {
 		rcv->live_keys[rcv->live_n].device_id = wr->device_id;
 		rcv->live_keys[rcv->live_n].time_ms = wr->fixes[i].time_ms;
@@ -242,8 +186,12 @@ static void committed(struct write_req *wr)
 			live_note(p->rcv, wr);
 		send_success(p->conn, &p->d);
 	} else {
+		/* Plain text for every app: a retry is all any of them needs. */
+		struct proto_reply out;
 		log_warnx("storage failed: answering 503 to %s", conn_peer(p->conn));
-		reply_text(p->conn, 503, "storage error: not stored, please retry", "Retry-After: 5\r\n");
+		proto_reject_text(&out, 503, "storage error: not stored, please retry");
+		out.headers = "Retry-After: 5\r\n";
+		send_reply(p->conn, &out);
 	}
 	pending_free(p);
 }
@@ -251,8 +199,8 @@ static void committed(struct write_req *wr)
 static void on_request(void *ctx, struct conn *c, const struct http_request *req)
 {
 	struct receiver *rcv = ctx;
-	const struct route *rt = route_find(req->path);
-	if (rcv->stopping) {
+	const struct proto *fmt = proto_find(req->path);
+	if (rcv->svc.stopping) {
 		/* Shutting down: take no new work on open keep-alive
 		 * connections, or steady traffic would hold the drain open.
 		 * No reply at all, not even a 503: legacy Traccar Client on
@@ -261,7 +209,7 @@ static void on_request(void *ctx, struct conn *c, const struct http_request *req
 		conn_abort(c, "shutting down");
 		return;
 	}
-	if (!rt) {
+	if (!fmt) {
 		reject(c, req, NULL, 404, "not found");
 		return;
 	}
@@ -270,19 +218,14 @@ static void on_request(void *ctx, struct conn *c, const struct http_request *req
 		conn_reply(c, 200, NULL, "", 0, NULL);
 		return;
 	}
-	struct pending *p = calloc(1, sizeof *p);
-	if (!p) {
-		reject(c, req, rt, 503, "out of memory");
-		return;
-	}
+	struct pending *p = xcalloc(1, sizeof *p);
 	p->rcv = rcv;
 	p->conn = c;
 	decode_init(&p->d);
 	p->d.now_ms = now_ms();
 	struct decode *d = &p->d;
-	rt->decode(req, d);
-	if (d->status && d->early_error) {
-		reject(c, req, rt, d->status, d->error);
+	if (fmt->decode(req, d) < 0 && d->early_error) {
+		reject(c, req, fmt, d->status, d->error);
 		pending_free(p);
 		return;
 	}
@@ -290,17 +233,17 @@ static void on_request(void *ctx, struct conn *c, const struct http_request *req
 	int auth = authenticate(rcv, d, &device_id);
 	if (auth < 0) {
 		log_warnx("credential lookup failed: %s", store_errmsg(rcv->store));
-		reject(c, req, rt, 503, "storage error");
+		reject(c, req, fmt, 503, "storage error");
 		pending_free(p);
 		return;
 	}
 	if (auth == 0) {
-		reject(c, req, rt, 401, d->cred == CRED_NONE ? "missing credential" : "unknown credential");
+		reject(c, req, fmt, 401, d->cred == CRED_NONE ? "missing credential" : "unknown credential");
 		pending_free(p);
 		return;
 	}
 	if (d->status) {
-		reject(c, req, rt, d->status, d->error);
+		reject(c, req, fmt, d->status, d->error);
 		pending_free(p);
 		return;
 	}
@@ -319,99 +262,85 @@ static void on_request(void *ctx, struct conn *c, const struct http_request *req
 	writer_submit(rcv->writer, &p->wr);
 }
 
-static void drain_cb(struct ev_loop *loop, ev_timer *w, int revents)
+/* ---- process (service.h callbacks) ---- */
+
+static int rcv_open(struct service *svc, struct server_config *sc)
 {
-	(void)revents;
-	struct receiver *rcv = w->data;
-	if (writer_pending(rcv->writer) || server_waiting(rcv->srv))
-		return;
-	/* Every acknowledged point is committed and its reply written. */
-	ev_timer_stop(loop, w);
-	ev_break(loop, EVBREAK_ALL);
+	struct receiver *rcv = container_of(svc, struct receiver, svc);
+	const struct config *cfg = rcv->cfg;
+	char err[512];
+	int flags = cfg->sync_full ? 0 : STORE_SYNC_NORMAL;
+	rcv->store = store_open(cfg->db_path, flags, err, sizeof err);
+	if (!rcv->store) {
+		log_warnx("%s", err);
+		return -1;
+	}
+	rcv->writer = writer_new(svc->loop, cfg->db_path, flags, err, sizeof err);
+	if (!rcv->writer) {
+		log_warnx("%s", err);
+		return -1;
+	}
+	rcv->live = live_tx_new(cfg->db_path);
+	ev_prepare_init(&rcv->live_flush, live_flush_cb);
+	rcv->live_flush.data = rcv;
+	ev_prepare_start(svc->loop, &rcv->live_flush);
+	ev_unref(svc->loop);   /* the flush alone must not keep the loop running */
+	sc->default_body_limit = 1 * MiB;
+	sc->body_limit = body_limit;
+	sc->on_request = on_request;
+	sc->ctx = rcv;
+	return 0;
 }
 
-static void on_signal(struct ev_loop *loop, ev_signal *w, int revents)
+/* Shutdown waits for every queued commit, without a time limit: an
+ * acknowledged point is a committed one. */
+static int rcv_busy(struct service *svc)
 {
-	(void)revents;
-	struct receiver *rcv = w->data;
-	if (rcv->stopping)
-		return;
-	rcv->stopping = 1;
+	struct receiver *rcv = container_of(svc, struct receiver, svc);
+	return writer_pending(rcv->writer) > 0;
+}
+
+static void rcv_stopping(struct service *svc)
+{
+	struct receiver *rcv = container_of(svc, struct receiver, svc);
 	log_info("stopping: no new connections, finishing %zu in-flight requests",
 	         writer_pending(rcv->writer));
-	server_stop_accepting(rcv->srv);
-	ev_timer_init(&rcv->drain, drain_cb, 0, 0.01);
-	rcv->drain.data = rcv;
-	ev_timer_start(loop, &rcv->drain);
 }
+
+static void rcv_quiesce(struct service *svc)
+{
+	struct receiver *rcv = container_of(svc, struct receiver, svc);
+	/* writer_free commits anything still queued and answers it. */
+	writer_free(rcv->writer);
+	rcv->writer = NULL;
+	ev_ref(svc->loop);
+	ev_prepare_stop(svc->loop, &rcv->live_flush);
+}
+
+static void rcv_close(struct service *svc)
+{
+	struct receiver *rcv = container_of(svc, struct receiver, svc);
+	writer_free(rcv->writer);
+	live_tx_free(rcv->live);
+	free(rcv->live_keys);
+	store_close(rcv->store);
+}
+
+static const struct service_ops rcv_ops = {
+	.open = rcv_open,
+	.busy = rcv_busy,
+	.stopping = rcv_stopping,
+	.quiesce = rcv_quiesce,
+	.close = rcv_close,
+};
 
 int receiver_main(const struct config *cfg, int listen_fd)
 {
 	struct receiver rcv;
-	char err[512], addr[128];
 	memset(&rcv, 0, sizeof rcv);
 	credcache_init(&rcv.creds);
-	signal(SIGPIPE, SIG_IGN);
-	if (auth_init() < 0) {
-		log_warnx("cannot initialise libsodium");
-		return 1;
-	}
-	rcv.loop = ev_default_loop(EVFLAG_AUTO);
-	int flags = cfg->sync_full ? 0 : STORE_SYNC_NORMAL;
-	rcv.store = store_open(cfg->db_path, flags, err, sizeof err);
-	if (!rcv.store) {
-		log_warnx("%s", err);
-		return 1;
-	}
-	rcv.writer = writer_new(rcv.loop, cfg->db_path, flags, err, sizeof err);
-	if (!rcv.writer) {
-		log_warnx("%s", err);
-		store_close(rcv.store);
-		return 1;
-	}
-	struct server_config sc = {
-		.max_conns = cfg->max_conns,
-		.idle_timeout = cfg->idle_timeout,
-		.max_conns_per_addr = cfg->max_conns_per_addr,
-		.request_timeout = cfg->request_timeout,
-		.max_header_bytes = 16 * 1024,
-		.default_body_limit = 1 * MiB,
-		.body_limit = body_limit,
-		.on_request = on_request,
-		.ctx = &rcv,
-		.name = "receiver",
-	};
-	rcv.srv = server_new(rcv.loop, listen_fd, &sc);
-	if (!rcv.srv) {
-		log_warnx("cannot start the receiver server");
-		writer_free(rcv.writer);
-		store_close(rcv.store);
-		return 1;
-	}
-	rcv.live = live_tx_new(cfg->db_path);
-	ev_prepare_init(&rcv.live_flush, live_flush_cb);
-	rcv.live_flush.data = &rcv;
-	ev_prepare_start(rcv.loop, &rcv.live_flush);
-	ev_unref(rcv.loop);   /* the flush alone must not keep the loop running */
-	ev_signal_init(&rcv.sigterm, on_signal, SIGTERM);
-	ev_signal_init(&rcv.sigint, on_signal, SIGINT);
-	rcv.sigterm.data = rcv.sigint.data = &rcv;
-	ev_signal_start(rcv.loop, &rcv.sigterm);
-	ev_signal_start(rcv.loop, &rcv.sigint);
-	net_sockname(listen_fd, addr, sizeof addr);
-	log_info("receiver listening on %s", addr);
-	proc_ready();
-	ev_run(rcv.loop, 0);
-	ev_signal_stop(rcv.loop, &rcv.sigterm);
-	ev_signal_stop(rcv.loop, &rcv.sigint);
-	/* writer_free commits anything still queued and answers it. */
-	writer_free(rcv.writer);
-	ev_ref(rcv.loop);
-	ev_prepare_stop(rcv.loop, &rcv.live_flush);
-	live_tx_free(rcv.live);
-	free(rcv.live_keys);
-	server_free(rcv.srv);
-	store_close(rcv.store);
-	log_info("receiver stopped");
-	return 0;
+	rcv.cfg = cfg;
+	rcv.svc.name = "receiver";
+	rcv.svc.ops = &rcv_ops;
+	return service_run(&rcv.svc, cfg, listen_fd);
 }

@@ -2,7 +2,7 @@
  * projection, and thin_sample, which finds a long track's shape with index
  * seeks so that a year of 1 Hz fixes is never read row by row. */
 #include "store/thin.h"
-#include "base/buf.h"
+#include "base/xalloc.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -134,10 +134,7 @@ size_t thin_dp(const struct thin_pt *pts, size_t n, double tol_m, unsigned char 
 			continue;
 		keep[at] = 1;
 		kept++;
-		if (array_grow(&st, &cap, top + 2, sizeof *st) < 0) {
-			free(st);
-			return SIZE_MAX;
-		}
+		array_grow(&st, &cap, top + 2, sizeof *st);
 		st[top++] = (struct span){ at, sp.j };
 		st[top++] = (struct span){ sp.i, at };
 	}
@@ -152,12 +149,10 @@ struct ptvec {
 	size_t          n, cap;
 };
 
-static int ptvec_push(struct ptvec *pv, const struct thin_pt *p)
+static void ptvec_push(struct ptvec *pv, const struct thin_pt *p)
 {
-	if (array_grow(&pv->v, &pv->cap, pv->n + 1, sizeof *pv->v) < 0)
-		return -1;
+	array_grow(&pv->v, &pv->cap, pv->n + 1, sizeof *pv->v);
 	pv->v[pv->n++] = *p;
-	return 0;
 }
 
 struct stretch {
@@ -172,19 +167,18 @@ struct queue {
 	size_t          head, n, cap;
 };
 
-static int queue_push(struct queue *q, const struct thin_pt *a, const struct thin_pt *b)
+static void queue_push(struct queue *q, const struct thin_pt *a, const struct thin_pt *b)
 {
 	if (q->n == q->cap) {
 		if (q->head > q->cap / 2) {
 			memmove(q->v, q->v + q->head, (q->n - q->head) * sizeof *q->v);
 			q->n -= q->head;
 			q->head = 0;
-		} else if (array_grow(&q->v, &q->cap, q->n + 1, sizeof *q->v) < 0) {
-			return -1;
+		} else {
+			array_grow(&q->v, &q->cap, q->n + 1, sizeof *q->v);
 		}
 	}
 	q->v[q->n++] = (struct stretch){ *a, *b };
-	return 0;
 }
 
 static int cmp_t(const void *x, const void *y)
@@ -289,8 +283,7 @@ int thin_sample(int64_t from_ms, int64_t to_ms, double tol_m, size_t initial, si
 	 * first fix from the slot's start on, so one seek crosses a whole
 	 * gap in the data and the slots it skipped cost nothing. */
 	uint64_t span = (uint64_t)last.t - (uint64_t)first.t;
-	if (ptvec_push(&pv, &first) < 0)
-		goto fail;
+	ptvec_push(&pv, &first);
 	size_t i = 1;
 	while (i < initial && pv.n < max_pts - 1) {
 		struct thin_pt p;
@@ -299,17 +292,15 @@ int thin_sample(int64_t from_ms, int64_t to_ms, double tol_m, size_t initial, si
 			goto fail;
 		if (rc == 0 || p.t == last.t)
 			break;
-		if (ptvec_push(&pv, &p) < 0)
-			goto fail;
+		ptvec_push(&pv, &p);
 		while (i < initial && slot_start(first.t, span, i, initial) <= p.t)
 			i++;
 	}
-	if (last.t != first.t && pv.n < max_pts && ptvec_push(&pv, &last) < 0)
-		goto fail;
+	if (last.t != first.t && pv.n < max_pts)
+		ptvec_push(&pv, &last);
 
 	for (size_t k = 0; k + 1 < pv.n; k++)
-		if (queue_push(&q, &pv.v[k], &pv.v[k + 1]) < 0)
-			goto fail;
+		queue_push(&q, &pv.v[k], &pv.v[k + 1]);
 	while (q.head < q.n && pv.n < max_pts) {
 		struct stretch s = q.v[q.head++];
 		struct thin_pt m;
@@ -321,9 +312,9 @@ int thin_sample(int64_t from_ms, int64_t to_ms, double tol_m, size_t initial, si
 		if (!(sync_dist(&m, &s.a, &s.b) > tol_m) &&
 		    !(pt_dist(&s.a, &s.b) > FAR_FACTOR * tol_m))
 			continue;
-		if (ptvec_push(&pv, &m) < 0 || queue_push(&q, &s.a, &m) < 0 ||
-		    queue_push(&q, &m, &s.b) < 0)
-			goto fail;
+		ptvec_push(&pv, &m);
+		queue_push(&q, &s.a, &m);
+		queue_push(&q, &m, &s.b);
 	}
 	free(q.v);
 

@@ -494,9 +494,7 @@ static struct ot_stream *ot_stream_new(struct webapp *app, const char *user,
                                        const struct device_rec *d, int64_t from, int64_t to,
                                        const char *fields)
 {
-	struct ot_stream *s = calloc(1, sizeof *s);
-	if (!s)
-		return NULL;
+	struct ot_stream *s = xcalloc(1, sizeof *s);
 	s->app = app;
 	s->device_id = d->id;
 	s->next_ms = from;
@@ -619,10 +617,7 @@ static void route_locations(struct webapp *app, struct conn *c, const struct htt
 		          strcmp(format, "gpx") == 0 ? EXPORT_GPX : EXPORT_GEOJSON);
 	else {
 		struct ot_stream *s = ot_stream_new(app, who->user.name, &d, from, to, fields);
-		if (!s)
-			reply_error(c, 503, "out of memory");
-		else
-			web_stream(c, &ot_source, s, CT_JSON, HDR_API);
+		web_stream(c, &ot_source, s, CT_JSON, HDR_API);
 	}
 	ot_params_free(&p);
 }

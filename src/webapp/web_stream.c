@@ -57,13 +57,7 @@ static const struct conn_ops web_stream_ops = {
 void web_stream(struct conn *c, const struct web_source *src, void *ctx, const char *ctype,
                 const char *headers)
 {
-	struct web_stream *s = calloc(1, sizeof *s);
-	if (!s) {
-		src->free(ctx);
-		log_warnx("stream: out of memory");
-		reply_error(c, 503, "out of memory");
-		return;
-	}
+	struct web_stream *s = xcalloc(1, sizeof *s);
 	s->src = src;
 	s->ctx = ctx;
 	buf_init(&s->piece);
@@ -122,14 +116,12 @@ static const struct web_source export_source = {
 void stream_export(struct webapp *app, struct conn *c, struct export *e, const char *device,
                    const char *ctype, const char *headers)
 {
-	struct export_source *x = calloc(1, sizeof *x);
-	if (!e || !x) {
-		export_free(e);
-		free(x);
+	if (!e) {
 		log_warnx("export of %s: out of memory", device);
 		reply_error(c, 503, "out of memory");
 		return;
 	}
+	struct export_source *x = xcalloc(1, sizeof *x);
 	x->store = app->store;
 	x->e = e;
 	snprintf(x->device, sizeof x->device, "%s", device);

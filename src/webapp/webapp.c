@@ -5,7 +5,6 @@
  * cross-site checks (Origin, Sec-Fetch-Site, and the session's CSRF token)
  * before its handler runs, so no handler has to remember them. */
 #include <math.h>
-#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,17 +12,16 @@
 
 #include <sodium.h>
 
-#include "base/auth.h"
 #include "base/buf.h"
 #include "webapp/hub.h"
 #include "net/live.h"
 #include "base/log.h"
 #include "base/point.h"
-#include "base/proc.h"
 #include "webapp/session.h"
 #include "webapp/throttle.h"
 #include "webapp/webapp.h"
-#include "net/net.h"
+#include "net/service.h"
+#include "base/util.h"
 #include "webapp/webauth.h"
 
 /* How long shutdown waits for open connections to take their last reply. */
@@ -90,8 +88,7 @@ const char *query_val(const struct kvlist *q, const char *key, int *bad)
 static int devlist_add(void *ctx, const struct device_rec *d)
 {
 	struct devlist *l = ctx;
-	if (array_grow(&l->v, &l->cap, l->n + 1, sizeof *l->v) < 0)
-		return STORE_ERR;
+	array_grow(&l->v, &l->cap, l->n + 1, sizeof *l->v);
 	l->v[l->n++] = *d;
 	return 0;
 }
@@ -369,33 +366,15 @@ static void live_cb(struct ev_loop *loop, ev_io *w, int revents)
 	live_rx_drain(app->live, live_key, &lc);
 }
 
-/* ---- process ---- */
+/* ---- process (service.h callbacks) ---- */
 
-static void drain_cb(struct ev_loop *loop, ev_timer *w, int revents)
-{
-	(void)revents;
-	struct webapp *app = w->data;
-	/* Replies are synchronous; give the last ones a moment to leave. */
-	if ((server_conns(app->srv) || server_waiting(app->srv)) && ev_now(loop) < app->drain_until)
-		return;
-	ev_timer_stop(loop, w);
-	ev_break(loop, EVBREAK_ALL);
-}
-
-static void on_signal(struct ev_loop *loop, ev_signal *w, int revents)
-{
-	(void)revents;
-	struct webapp *app = w->data;
-	if (app->stopping)
-		return;
-	app->stopping = 1;
-	log_info("stopping: no new connections");
-	server_stop_accepting(app->srv);
-	app->drain_until = ev_now(loop) + DRAIN_SECONDS;
-	ev_timer_init(&app->drain, drain_cb, 0, 0.01);
-	app->drain.data = app;
-	ev_timer_start(loop, &app->drain);
-}
+/* The webapp and what only its process needs. */
+struct webapp_proc {
+	struct service svc;
+	struct webapp  app;
+	ev_io          live_w;
+	ev_timer       purge;
+};
 
 static void purge_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
@@ -405,21 +384,59 @@ static void purge_cb(struct ev_loop *loop, ev_timer *w, int revents)
 		log_warnx("purging expired sessions: %s", store_errmsg(app->store));
 }
 
-struct webapp_res {
-	ev_io    live_w;
-	ev_timer purge;
-};
-
-static void webapp_release(struct webapp *app, struct webapp_res *res)
+static int web_open(struct service *svc, struct server_config *sc)
 {
-	if (app->loop) {
-		ev_io_stop(app->loop, &res->live_w);
-		ev_timer_stop(app->loop, &res->purge);
-		ev_signal_stop(app->loop, &app->sigterm);
-		ev_signal_stop(app->loop, &app->sigint);
-		ev_timer_stop(app->loop, &app->drain);
+	struct webapp_proc *wp = container_of(svc, struct webapp_proc, svc);
+	struct webapp *app = &wp->app;
+	const struct config *cfg = app->cfg;
+	char err[512], wurl[512];
+	app->loop = svc->loop;
+	config_receiver_url(cfg, app->receiver_url, sizeof app->receiver_url);
+	config_webapp_url(cfg, wurl, sizeof wurl);
+	app->store = store_open(cfg->db_path, cfg->sync_full ? 0 : STORE_SYNC_NORMAL, err,
+	                        sizeof err);
+	if (!app->store) {
+		log_warnx("%s", err);
+		return -1;
 	}
-	server_free(app->srv);
+	app->auth = webauth_new();
+	app->sessions = sessions_new(app->store, strncmp(wurl, "https://", 8) == 0);
+	app->throttle = throttle_new();
+	app->hub = hub_new();
+	if (!app->auth || !app->sessions || !app->throttle || !app->hub) {
+		log_warnx("webapp: out of memory");
+		return -1;
+	}
+	/* Without the live socket the map still works, minus live updates. */
+	app->live = live_rx_new(cfg->db_path);
+	if (app->live) {
+		ev_io_set(&wp->live_w, live_rx_fd(app->live), EV_READ);
+		ev_io_start(svc->loop, &wp->live_w);
+	}
+	ev_timer_start(svc->loop, &wp->purge);
+	sc->default_body_limit = 64 * 1024;   /* JSON bodies of the UI are small */
+	sc->on_request = on_request;
+	sc->ctx = app;
+	return 0;
+}
+
+/* Replies are synchronous: shutdown gives open connections a moment
+ * (drain_max) to take their last one. */
+static int web_busy(struct service *svc)
+{
+	return server_conns(svc->srv) > 0;
+}
+
+static void web_quiesce(struct service *svc)
+{
+	struct webapp_proc *wp = container_of(svc, struct webapp_proc, svc);
+	ev_io_stop(svc->loop, &wp->live_w);
+	ev_timer_stop(svc->loop, &wp->purge);
+}
+
+static void web_close(struct service *svc)
+{
+	struct webapp *app = &container_of(svc, struct webapp_proc, svc)->app;
 	hub_free(app->hub);
 	live_rx_free(app->live);
 	throttle_free(app->throttle);
@@ -428,81 +445,23 @@ static void webapp_release(struct webapp *app, struct webapp_res *res)
 	store_close(app->store);
 }
 
+static const struct service_ops web_ops = {
+	.open = web_open,
+	.busy = web_busy,
+	.quiesce = web_quiesce,
+	.close = web_close,
+};
+
 int webapp_main(const struct config *cfg, int listen_fd)
 {
-	struct webapp app;
-	struct webapp_res res;
-	char err[512], addr[128];
-	memset(&app, 0, sizeof app);
-	memset(&res, 0, sizeof res);
-	ev_io_init(&res.live_w, live_cb, -1, EV_READ);
-	ev_timer_init(&res.purge, purge_cb, 1.0, PURGE_SECONDS);
-	ev_signal_init(&app.sigterm, on_signal, SIGTERM);
-	ev_signal_init(&app.sigint, on_signal, SIGINT);
-	ev_timer_init(&app.drain, drain_cb, 0, 0.01);
-	res.live_w.data = res.purge.data = app.sigterm.data = app.sigint.data = &app;
-	app.cfg = cfg;
-	log_set_tag("webapp");
-	signal(SIGPIPE, SIG_IGN);
-	if (auth_init() < 0) {
-		log_warnx("cannot initialise libsodium");
-		return 1;
-	}
-	config_receiver_url(cfg, app.receiver_url, sizeof app.receiver_url);
-	char wurl[512];
-	config_webapp_url(cfg, wurl, sizeof wurl);
-	app.loop = ev_default_loop(EVFLAG_AUTO);
-	if (!app.loop) {
-		log_warnx("cannot create the event loop");
-		return 1;
-	}
-	app.store = store_open(cfg->db_path, cfg->sync_full ? 0 : STORE_SYNC_NORMAL, err,
-	                       sizeof err);
-	if (!app.store) {
-		log_warnx("%s", err);
-		return 1;
-	}
-	app.auth = webauth_new();
-	app.sessions = sessions_new(app.store, strncmp(wurl, "https://", 8) == 0);
-	app.throttle = throttle_new();
-	app.hub = hub_new();
-	if (!app.auth || !app.sessions || !app.throttle || !app.hub) {
-		log_warnx("webapp: out of memory");
-		webapp_release(&app, &res);
-		return 1;
-	}
-	/* Without the live socket the map still works, minus live updates. */
-	app.live = live_rx_new(cfg->db_path);
-	struct server_config sc = {
-		.max_conns = cfg->max_conns,
-		.idle_timeout = cfg->idle_timeout,
-		.max_conns_per_addr = cfg->max_conns_per_addr,
-		.request_timeout = cfg->request_timeout,
-		.max_header_bytes = 16 * 1024,
-		.default_body_limit = 64 * 1024,   /* JSON bodies of the UI are small */
-		.body_limit = NULL,
-		.on_request = on_request,
-		.ctx = &app,
-		.name = "webapp",
-	};
-	app.srv = server_new(app.loop, listen_fd, &sc);
-	if (!app.srv) {
-		log_warnx("cannot start the webapp server");
-		webapp_release(&app, &res);
-		return 1;
-	}
-	if (app.live) {
-		ev_io_set(&res.live_w, live_rx_fd(app.live), EV_READ);
-		ev_io_start(app.loop, &res.live_w);
-	}
-	ev_timer_start(app.loop, &res.purge);
-	ev_signal_start(app.loop, &app.sigterm);
-	ev_signal_start(app.loop, &app.sigint);
-	net_sockname(listen_fd, addr, sizeof addr);
-	log_info("webapp listening on %s", addr);
-	proc_ready();
-	ev_run(app.loop, 0);
-	webapp_release(&app, &res);
-	log_info("webapp stopped");
-	return 0;
+	struct webapp_proc wp;
+	memset(&wp, 0, sizeof wp);
+	wp.app.cfg = cfg;
+	ev_io_init(&wp.live_w, live_cb, -1, EV_READ);
+	ev_timer_init(&wp.purge, purge_cb, 1.0, PURGE_SECONDS);
+	wp.live_w.data = wp.purge.data = &wp.app;
+	wp.svc.name = "webapp";
+	wp.svc.ops = &web_ops;
+	wp.svc.drain_max = DRAIN_SECONDS;
+	return service_run(&wp.svc, cfg, listen_fd);
 }

@@ -24,8 +24,7 @@ struct hub;
 struct live_rx;
 
 struct webapp {
-	struct ev_loop        *loop;
-	struct server         *srv;
+	struct ev_loop        *loop;       /* the process's loop (service.h runs it) */
 	struct store          *store;
 	struct webauth        *auth;       /* HTTP Basic verdict cache */
 	struct sessions       *sessions;   /* cookie sessions (session.h) */
@@ -34,10 +33,6 @@ struct webapp {
 	struct live_rx        *live;       /* fixes committed by the receiver */
 	const struct config   *cfg;
 	char                   receiver_url[512];  /* for device settings */
-	ev_signal              sigterm, sigint;
-	ev_timer               drain;
-	ev_tstamp              drain_until;
-	int                    stopping;
 };
 
 /* How the caller proved who they are. */

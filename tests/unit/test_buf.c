@@ -74,23 +74,3 @@ TEST(buf_json_string_escapes)
 	CHECK_STR(b.data, "1969-12-31T23:59:59.999Z");
 	buf_free(&b);
 }
-
-TEST(array_grow_doubles_and_refuses_overflow)
-{
-	struct item { int64_t a, b; } *v = NULL;
-	size_t cap = 0;
-	CHECK_INT(array_grow(&v, &cap, 1, sizeof *v), 0);
-	CHECK_INT(cap, 16);
-	for (size_t i = 0; i < 16; i++)
-		v[i].a = (int64_t)i;
-	CHECK_INT(array_grow(&v, &cap, 16, sizeof *v), 0);   /* enough already */
-	CHECK_INT(cap, 16);
-	CHECK_INT(array_grow(&v, &cap, 100, sizeof *v), 0);
-	CHECK_INT(cap, 128);
-	CHECK_INT(v[15].a, 15);                              /* contents kept */
-	struct item *before = v;
-	CHECK_INT(array_grow(&v, &cap, SIZE_MAX / 4, sizeof *v), -1);
-	CHECK(v == before);
-	CHECK_INT(cap, 128);
-	free(v);
-}

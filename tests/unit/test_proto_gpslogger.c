@@ -11,9 +11,9 @@
 
 #define NOW INT64_C(1700000000000)
 
-#define run(d, raw) tdec_run(proto_gpslogger, (raw), strlen(raw), NOW, (d))
+#define run(d, raw) tdec_run(proto_gpslogger.decode, (raw), strlen(raw), NOW, (d))
 #define attrs(d, i) tdec_attrs((d), (i))
-#define expect_400(raw, early) tdec_expect_400(proto_gpslogger, (raw), (early), NOW)
+#define expect_400(raw, early) tdec_expect_400(proto_gpslogger.decode, (raw), (early), NOW)
 
 TEST(gpslogger_example1_get)
 {

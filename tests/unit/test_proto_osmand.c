@@ -11,9 +11,9 @@
 
 #define NOW INT64_C(1700000000000)
 
-#define run(d, raw) tdec_run(proto_osmand, (raw), strlen(raw), NOW, (d))
+#define run(d, raw) tdec_run(proto_osmand.decode, (raw), strlen(raw), NOW, (d))
 #define attrs(d, i) tdec_attrs((d), (i))
-#define expect_400(raw) tdec_expect_400(proto_osmand, (raw), 0, NOW)
+#define expect_400(raw) tdec_expect_400(proto_osmand.decode, (raw), 0, NOW)
 
 TEST(osmand_example1)
 {

@@ -12,9 +12,9 @@
 
 #define NOW_MS INT64_C(1700000000123)
 
-#define ov_run(raw, d) tdec_run(proto_overland, (raw), strlen(raw), NOW_MS, (d))
+#define ov_run(raw, d) tdec_run(proto_overland.decode, (raw), strlen(raw), NOW_MS, (d))
 #define ov_attrs(f) tdec_fix_attrs(f)
-#define ov_expect_400(raw, early) tdec_expect_400(proto_overland, (raw), (early), NOW_MS)
+#define ov_expect_400(raw, early) tdec_expect_400(proto_overland.decode, (raw), (early), NOW_MS)
 
 
 static void ov_check_reply(const struct decode *d)

@@ -12,10 +12,10 @@
 
 #define NOW_MS INT64_C(1700000000123)
 
-#define ot_run(raw, d) tdec_run(proto_owntracks, (raw), strlen(raw), NOW_MS, (d))
-#define ot_run_len(raw, len, d) tdec_run(proto_owntracks, (raw), (len), NOW_MS, (d))
+#define ot_run(raw, d) tdec_run(proto_owntracks.decode, (raw), strlen(raw), NOW_MS, (d))
+#define ot_run_len(raw, len, d) tdec_run(proto_owntracks.decode, (raw), (len), NOW_MS, (d))
 #define ot_attrs(f) tdec_fix_attrs(f)
-#define ot_expect_400(raw, early) tdec_expect_400(proto_owntracks, (raw), (early), NOW_MS)
+#define ot_expect_400(raw, early) tdec_expect_400(proto_owntracks.decode, (raw), (early), NOW_MS)
 
 
 static void ot_check_ok_empty(struct decode *d)

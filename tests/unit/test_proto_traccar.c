@@ -11,9 +11,9 @@
 
 #define NOW INT64_C(1700000000000)
 
-#define run(d, raw) tdec_run(proto_traccar, (raw), strlen(raw), NOW, (d))
+#define run(d, raw) tdec_run(proto_traccar.decode, (raw), strlen(raw), NOW, (d))
 #define attrs(d, i) tdec_attrs((d), (i))
-#define expect_400(raw, early) tdec_expect_400(proto_traccar, (raw), (early), NOW)
+#define expect_400(raw, early) tdec_expect_400(proto_traccar.decode, (raw), (early), NOW)
 #define KN (1852.0 / 3600.0)
 
 TEST(traccar_A_legacy_android)

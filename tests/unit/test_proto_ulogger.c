@@ -5,22 +5,30 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "proto/proto.h"
+#include "proto/proto_ulogger.h"
 #include "test.h"
 #include "test_decode.h"
 
 #define NOW_MS INT64_C(1714558530123)
 
+/* The action of the last request decoded through ul_noting. */
+static enum ulogger_action last_action;
+
+static int ul_noting(const struct http_request *r, struct decode *d)
+{
+	return ulogger_decode_action(r, d, &last_action);
+}
+
 /* Every μlogger reply is JSON, the errors included. */
 static int ul_run_len(const char *raw, size_t len, struct decode *d)
 {
-	int rc = tdec_run(proto_ulogger, raw, len, NOW_MS, d);
+	int rc = tdec_run(ul_noting, raw, len, NOW_MS, d);
 	CHECK_STR(d->reply_type, "application/json");
 	return rc;
 }
 #define ul_run(raw, d) ul_run_len((raw), strlen(raw), (d))
 #define ul_attrs(f) tdec_fix_attrs(f)
-#define ul_expect_400(raw, early) tdec_expect_400(proto_ulogger, (raw), (early), NOW_MS)
+#define ul_expect_400(raw, early) tdec_expect_400(proto_ulogger.decode, (raw), (early), NOW_MS)
 #define TOKEN "Zq3_k9Lm-Xw7Yp2RtV8sAb4"
 #define COOKIE "Cookie: ulogger=demo:" TOKEN "\n"
 
@@ -44,7 +52,7 @@ TEST(ul_head_probe)
 	CHECK_INT(d.cred, CRED_NONE);
 	CHECK_INT(d.status, 400);
 	CHECK_INT(d.early_error, 0);
-	CHECK_INT(d.ul_action, UL_NONE);
+	CHECK_INT(last_action, UL_NONE);
 	decode_free(&d);
 }
 
@@ -59,7 +67,7 @@ TEST(ul_auth)
 	       "\n"
 	       "action=auth&user=demo&pass=demo", &d);
 	CHECK_INT(d.status, 0);
-	CHECK_INT(d.ul_action, UL_AUTH);
+	CHECK_INT(last_action, UL_AUTH);
 	CHECK_INT(d.cred, CRED_USER_TOKEN);
 	CHECK_STR(d.user, "demo");
 	CHECK_STR(d.secret, "demo");
@@ -86,7 +94,7 @@ TEST(ul_auth_incomplete_or_unsafe)
 	/* Missing or empty password: no credential, so 401. */
 	ul_run("POST /client/index.php\n\naction=auth&user=demo", &d);
 	CHECK_INT(d.status, 0);
-	CHECK_INT(d.ul_action, UL_AUTH);
+	CHECK_INT(last_action, UL_AUTH);
 	CHECK_INT(d.cred, CRED_NONE);
 	CHECK(d.set_cookie == NULL);
 	decode_free(&d);
@@ -122,7 +130,7 @@ TEST(ul_addtrack)
 	       "\n"
 	       "action=addtrack&track=Auto_2024.05.01_12.15", &d);
 	CHECK_INT(d.status, 0);
-	CHECK_INT(d.ul_action, UL_ADDTRACK);
+	CHECK_INT(last_action, UL_ADDTRACK);
 	ul_check_cookie_cred(&d);
 	CHECK_INT(d.nfixes, 0);
 	CHECK_STR(d.reply_owned, "{\"error\":false,\"trackid\":1714558530}");
@@ -132,7 +140,7 @@ TEST(ul_addtrack)
 	/* Without the cookie: CRED_NONE (401, the app logs in again). */
 	ul_run("POST /client/index.php\n\naction=addtrack&track=x", &d);
 	CHECK_INT(d.cred, CRED_NONE);
-	CHECK_INT(d.ul_action, UL_ADDTRACK);
+	CHECK_INT(last_action, UL_ADDTRACK);
 	decode_free(&d);
 }
 
@@ -148,7 +156,7 @@ TEST(ul_addpos_form)
 	       "trackid=12&lon=13.404954&accuracy=4.8&altitude=43.7&bearing=271.5&provider=gps"
 	       "&action=addpos&speed=13.9&lat=52.520008&time=1714558530", &d);
 	CHECK_INT(d.status, 0);
-	CHECK_INT(d.ul_action, UL_ADDPOS);
+	CHECK_INT(last_action, UL_ADDPOS);
 	ul_check_cookie_cred(&d);
 	CHECK_STR(d.reply_body, "{\"error\":false}");
 	CHECK(d.reply_owned == NULL);
@@ -175,7 +183,7 @@ TEST(ul_addpos_form)
 static void ul_check_multipart_fix(struct decode *d)
 {
 	CHECK_INT(d->status, 0);
-	CHECK_INT(d->ul_action, UL_ADDPOS);
+	CHECK_INT(last_action, UL_ADDPOS);
 	ul_check_cookie_cred(d);
 	CHECK_STR(d->reply_body, "{\"error\":false}");
 	CHECK_INT(d->nfixes, 1);
@@ -343,7 +351,7 @@ TEST(ul_action_errors)
 	ul_run("POST /client/index.php\n" COOKIE "\nlat=1&lon=2&time=1714558530", &d);
 	CHECK_INT(d.status, 400);
 	CHECK_INT(d.early_error, 0);
-	CHECK_INT(d.ul_action, UL_NONE);
+	CHECK_INT(last_action, UL_NONE);
 	ul_check_cookie_cred(&d);
 	decode_free(&d);
 	ul_run("POST /client/index.php\n" COOKIE "\naction=", &d);
@@ -354,7 +362,7 @@ TEST(ul_action_errors)
 	ul_run("POST /client/index.php\n" COOKIE "\naction=adduser&login=x&password=y", &d);
 	CHECK_INT(d.status, 400);
 	CHECK_INT(d.early_error, 0);
-	CHECK_INT(d.ul_action, UL_OTHER);
+	CHECK_INT(last_action, UL_OTHER);
 	decode_free(&d);
 }
 
@@ -471,12 +479,12 @@ TEST(ul_trackid_positive)
 	mt_test_request(&r, raw);
 	decode_init(&d);
 	d.now_ms = 500;          /* (0 s) % 2^31-1 would be 0: never sent */
-	proto_ulogger(&r, &d);
+	proto_ulogger.decode(&r, &d);
 	CHECK_STR(d.reply_owned, "{\"error\":false,\"trackid\":1}");
 	decode_free(&d);
 	decode_init(&d);
 	d.now_ms = INT64_C(2147483647) * 1000 + 5000;
-	proto_ulogger(&r, &d);
+	proto_ulogger.decode(&r, &d);
 	CHECK_STR(d.reply_owned, "{\"error\":false,\"trackid\":5}");
 	decode_free(&d);
 	http_request_free(&r);
