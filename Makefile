@@ -60,9 +60,10 @@ build/rel/obj/%.o: %.c
 	@mkdir -p $(@D)
 	$(CC) $(CSTD) $(WARN) $(CFLAGS) $(INC) -MMD -MP -c -o $@ $<
 
+# The test flavour alone carries the storage fault injection (faultvfs.h).
 build/asan/obj/%.o: %.c
 	@mkdir -p $(@D)
-	$(CC) $(CSTD) $(WARN) -O1 -g $(SAN) $(INC) -MMD -MP -c -o $@ $<
+	$(CC) $(CSTD) $(WARN) -O1 -g $(SAN) -DMINTRAC_FAULTVFS $(INC) -MMD -MP -c -o $@ $<
 
 build/fuzz/obj/%.o: %.c
 	@mkdir -p $(@D)

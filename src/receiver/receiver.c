@@ -242,7 +242,7 @@ static void committed(struct write_req *wr)
 			live_note(p->rcv, wr);
 		send_success(p->conn, &p->d);
 	} else {
-		log_warnx("storage failed: answering 503 to %s", conn_peer(p->conn));
+		log_debug("storage failed: answering 503 to %s", conn_peer(p->conn));
 		reply_text(p->conn, 503, "storage error: not stored, please retry", "Retry-After: 5\r\n");
 	}
 	pending_free(p);

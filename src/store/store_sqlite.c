@@ -12,6 +12,7 @@
  * transaction, so ingest costs no extra statement per fix and the counts
  * commit or roll back with the fixes themselves. */
 #include "store/store.h"
+#include "store/faultvfs.h"
 #include "store/store_test.h"
 
 #include <errno.h>
@@ -385,6 +386,7 @@ struct store *store_open(const char *path, int flags, char *err, size_t errlen)
 			snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		return NULL;
 	}
+	faultvfs_install();   /* test flavour only; a no-op otherwise */
 	struct store *s = calloc(1, sizeof *s);
 	if (!s) {
 		snprintf(err, errlen, "out of memory");
