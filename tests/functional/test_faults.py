@@ -27,7 +27,7 @@ import time
 import unittest
 import urllib.parse
 
-from harness import Mintrac, free_port, wait_port
+from harness import Mintrac, free_port, recv_responses, wait_port
 
 PW = "alice-password"
 BASE_MS = 1714557600000          # 2024-05-01T10:00:00Z
@@ -165,9 +165,9 @@ class FaultMintrac(Mintrac):
     def db_path(self):
         return os.path.join(self.datadir, "mintrac.db")
 
-    def run_limited(self, limit, env=None):
+    def run_limited(self, limit, env=None, nofile=None):
         """limit: soft RLIMIT_FSIZE in bytes, or None for none; env: extra
-        environment for the servers."""
+        environment for the servers; nofile: RLIMIT_NOFILE, or None."""
         soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
         if limit is not None and hard != resource.RLIM_INFINITY and hard < limit:
             raise unittest.SkipTest("hard RLIMIT_FSIZE %d is below the %d bytes needed" % (hard, limit))
@@ -184,11 +184,17 @@ class FaultMintrac(Mintrac):
         def limit_fsize():
             resource.setrlimit(resource.RLIMIT_FSIZE, (limit, hard))
 
+        def limits():
+            if limit is not None:
+                limit_fsize()
+            if nofile is not None:
+                resource.setrlimit(resource.RLIMIT_NOFILE, (nofile, nofile))
+
         e = dict(os.environ)
         e.update(env or {})
         self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                      stderr=subprocess.STDOUT, start_new_session=True,
-                                     preexec_fn=limit_fsize if limit is not None else None, env=e)
+                                     preexec_fn=limits, env=e)
         self._drain = threading.Thread(target=self._drain_pipe, args=(self.proc.stdout,), daemon=True)
         self._drain.start()
         try:
@@ -686,6 +692,71 @@ class TestFaultVfs(FaultBase):
         self.check_stored(ledger, "read-only from start")
         self.stop_clean()
         self.assertEqual(integrity(self.m.db_path()), ["ok"])
+
+
+# --- out of file descriptors ----------------------------------------------------
+
+NOFILE = 96                # the servers' descriptor limit in this test
+
+
+def cpu_seconds(pid):
+    """user + system CPU time the process has used so far."""
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class TestFdExhaustion(FaultBase):
+    def test_accept_backs_off_and_service_returns(self):
+        """More connections than the receiver has descriptors: accept fails
+        with EMFILE. It must back off (not spin on a listening socket that
+        stays readable), keep serving the connections it has, and accept
+        again once some close."""
+        m = self.m
+        self.limit = 0
+        m.run_limited(None, nofile=NOFILE)
+        rpid = self.receiver_pid()
+        socks = []
+
+        def close_all():
+            for s in socks:
+                s.close()
+            socks.clear()
+        self.addCleanup(close_all)
+        # Twice the limit: the later ones wait in the kernel's backlog.
+        for _ in range(2 * NOFILE):
+            socks.append(m.connect(timeout=10))
+        # The first connections were accepted: one of them still works.
+        ledger = Ledger()
+        ms = BASE_MS
+        req = ("GET %s HTTP/1.1\r\nHost: x\r\n\r\n" % osmand_path(self.token, ms, 48.1, 11.1)).encode()
+        socks[0].sendall(req)
+        got, _ = recv_responses(socks[0], 1, timeout=10)
+        self.assertEqual([r[0] for r in got], [200], "an accepted connection at the descriptor limit")
+        ledger.record([ms], [(48.1, 11.1)], 200, b"")
+        wait_for(lambda: "accept" in m.log(), 5)
+        self.assertRegex(m.log(), r"accept.*(Too many open files|EMFILE)",
+                         "the receiver never ran out of descriptors (limit %d):\n%s" % (NOFILE, self.log_tail()))
+        # Out of descriptors, with connections waiting: no busy loop.
+        t0, c0 = time.monotonic(), cpu_seconds(rpid)
+        time.sleep(2.0)
+        used = (cpu_seconds(rpid) - c0) / (time.monotonic() - t0)
+        self.assertLess(used, 0.25, "receiver used %.0f%% of a CPU while out of descriptors (spinning "
+                        "on accept)" % (used * 100))
+        self.assert_still_up(rpid)
+        # Descriptors come back: every waiting connection is served.
+        close_all()
+        ok = []
+        for i in range(20):
+            ms = BASE_MS + (i + 1) * 1000
+            st, _, body = m.request("GET", osmand_path(self.token, ms, 48.2, 11.2), timeout=10)
+            ok.append(st)
+            if st == 200:
+                ledger.record([ms], [(48.2, 11.2)], st, body)
+        self.assertEqual(ok, [200] * 20, "after the connections closed:\n" + self.log_tail())
+        self.assert_still_up(rpid)
+        self.check_stored(ledger, "descriptor limit")
+        self.stop_clean()
 
 
 if __name__ == "__main__":
