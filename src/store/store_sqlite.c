@@ -800,6 +800,24 @@ int store_rollback(struct store *s)
 	return rc;
 }
 
+/* The new commit is written from the WAL's first free frame on, exactly
+ * where the failed one's frames begin; WAL frames carry a running checksum,
+ * so recovery stops at the first old frame after it. (When the WAL was
+ * reset instead, the old frames' salt no longer matches: same effect.) */
+int store_bury_failed(struct store *s)
+{
+	if (!sqlite3_get_autocommit(s->db) && store_rollback(s) != STORE_OK)
+		return STORE_ERR;
+	if (exec_sql(s, "BEGIN IMMEDIATE;"
+	                "INSERT INTO meta(key, value) VALUES('failed_commits', 1)"
+	                " ON CONFLICT(key) DO UPDATE SET value = value + 1;"
+	                "COMMIT") == STORE_OK)
+		return STORE_OK;
+	if (!sqlite3_get_autocommit(s->db))
+		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+	return STORE_ERR;
+}
+
 static int bind_opt(sqlite3_stmt *st, int i, const struct fix *f, unsigned bit, double v)
 {
 	return (f->has & bit) ? sqlite3_bind_double(st, i, v) : sqlite3_bind_null(st, i);

@@ -165,6 +165,11 @@ static void commit_batch(struct writer *w, struct write_req *b, int inject_full)
 		note_failure(w, b, store_errmsg(w->st));
 		fail_batch(b);
 		drop_store(w);   /* the test hook's cap goes with the connection */
+		/* A 503 must mean "not stored", even after a crash. */
+		if (ensure_store(w, err, sizeof err) && store_bury_failed(w->st) != STORE_OK) {
+			log_debug("writer: overwriting the failed commit: %s", store_errmsg(w->st));
+			drop_store(w);
+		}
 		return;
 	}
 	if (inject_full && store_test_limit_pages(w->st, 0) != STORE_OK)

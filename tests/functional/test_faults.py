@@ -667,6 +667,30 @@ class TestFaultVfs(FaultBase):
     def test_read_only(self):
         self.run_fault("readonly")
 
+    def test_fsync_failure_then_crash(self):
+        """A commit whose fsync failed was answered 503. Its WAL frames may
+        all have been written; if the receiver then dies before anything
+        else is committed, WAL recovery at the next start must not replay
+        them: 503 means not stored, crash or no crash."""
+        self.start_vfs()
+        ledger = Ledger()
+        c = Client(self.m.rport)
+        self.addCleanup(c.close)
+        for k in range(3):
+            self.assertEqual(self.send_osmand(c, ledger, BASE_MS + k * 1000, 48.0, 11.0), 200)
+        set_fault(self.ctl, "fsync")
+        self.assertEqual(self.send_osmand(c, ledger, BASE_MS + 10 * 1000, 48.0, 11.0), 503)
+        self.assertEqual(self.overland(c, ledger, 20, VFS_BATCH), 503)
+        c.close()
+        self.m._kill_group()
+        self.m._join_drain()
+        set_fault(self.ctl, "none")
+        self.m.run_limited(None, env={"MINTRAC_TEST_FAULTS": self.ctl})
+        self.check_stored(ledger, "fsync failure, then kill -9")
+        self.assertEqual(len(self.stored()), 3)
+        self.stop_clean()
+        self.assertEqual(integrity(self.m.db_path()), ["ok"])
+
     def test_read_only_from_start(self):
         """The receiver starts while the disk is read-only (remounted after
         an error, say) and the disk becomes writable later: it must store
