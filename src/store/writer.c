@@ -104,8 +104,7 @@ static void note_success(struct writer *w)
  * back after an I/O error, but a connection that (re)opened while the file
  * was read-only stays read-only, and after a failed fsync nothing of the
  * old connection's state is worth trusting. A fresh connection reads the
- * WAL index again; the frames of the failed commit lie beyond its end and
- * are overwritten by the next commit. */
+ * WAL index again; the frames of the failed commit lie beyond its end. */
 static void drop_store(struct writer *w)
 {
 	if (w->st && store_rollback(w->st) != STORE_OK)
@@ -165,7 +164,9 @@ static void commit_batch(struct writer *w, struct write_req *b, int inject_full)
 		note_failure(w, b, store_errmsg(w->st));
 		fail_batch(b);
 		drop_store(w);   /* the test hook's cap goes with the connection */
-		/* A 503 must mean "not stored", even after a crash. */
+		/* A 503 must mean "not stored", even after a crash: before the
+		 * batch is answered, a commit of its own overwrites the frames
+		 * the failed one may have left in the WAL. */
 		if (ensure_store(w, err, sizeof err) && store_bury_failed(w->st) != STORE_OK) {
 			log_debug("writer: overwriting the failed commit: %s", store_errmsg(w->st));
 			drop_store(w);
