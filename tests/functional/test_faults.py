@@ -639,6 +639,8 @@ class TestFaultVfs(FaultBase):
             ledger.refused |= during.refused
             ledger.unknown |= during.unknown
             ledger.acked |= during.acked
+            for st, n in during.statuses.items():
+                ledger.statuses[st] = ledger.statuses.get(st, 0) + n
             # One log line per incident (and one when it is over), not one
             # per request or batch.
             time.sleep(0.2)
