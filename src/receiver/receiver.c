@@ -188,7 +188,8 @@ static void committed(struct write_req *wr)
 	} else {
 		/* Plain text for every app: a retry is all any of them needs. */
 		struct proto_reply out;
-		log_warnx("storage failed: answering 503 to %s", conn_peer(p->conn));
+		/* The writer logs the incident once; not one line per request. */
+		log_debug("storage failed: answering 503 to %s", conn_peer(p->conn));
 		proto_reject_text(&out, 503, "storage error: not stored, please retry");
 		out.headers = "Retry-After: 5\r\n";
 		send_reply(p->conn, &out);

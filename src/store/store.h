@@ -75,6 +75,12 @@ int store_begin(struct store *s);
 int store_commit(struct store *s);
 int store_rollback(struct store *s);
 int store_put_fix(struct store *s, int64_t device_id, const struct fix *f, int *inserted);
+/* After a commit failed (and was rolled back): commits a one-row change of
+ * its own, so that what the failed commit left in the journal is
+ * overwritten. After a failed fsync the failed transaction's pages may be
+ * complete in the WAL, and recovery after a crash would replay a commit
+ * that was reported as failed. STORE_OK or STORE_ERR. */
+int store_bury_failed(struct store *s);
 
 /* Fixes of a device with from_ms <= time_ms <= to_ms, in time order. The
  * callback's fix (attrs included) is valid only during the call; a non-zero

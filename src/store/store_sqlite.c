@@ -12,6 +12,7 @@
  * transaction, so ingest costs no extra statement per fix and the counts
  * commit or roll back with the fixes themselves. */
 #include "store/store.h"
+#include "store/faultvfs.h"
 #include "store/store_test.h"
 
 #include <errno.h>
@@ -385,6 +386,7 @@ struct store *store_open(const char *path, int flags, char *err, size_t errlen)
 			snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		return NULL;
 	}
+	faultvfs_install();   /* test flavour only; a no-op otherwise */
 	struct store *s = calloc(1, sizeof *s);
 	if (!s) {
 		snprintf(err, errlen, "out of memory");
@@ -796,6 +798,24 @@ int store_rollback(struct store *s)
 	if (rc != STORE_OK && sqlite3_get_autocommit(s->db))
 		return STORE_OK;
 	return rc;
+}
+
+/* The new commit is written from the WAL's first free frame on, exactly
+ * where the failed one's frames begin; WAL frames carry a running checksum,
+ * so recovery stops at the first old frame after it. (When the WAL was
+ * reset instead, the old frames' salt no longer matches: same effect.) */
+int store_bury_failed(struct store *s)
+{
+	if (!sqlite3_get_autocommit(s->db) && store_rollback(s) != STORE_OK)
+		return STORE_ERR;
+	if (exec_sql(s, "BEGIN IMMEDIATE;"
+	                "INSERT INTO meta(key, value) VALUES('failed_commits', 1)"
+	                " ON CONFLICT(key) DO UPDATE SET value = value + 1;"
+	                "COMMIT") == STORE_OK)
+		return STORE_OK;
+	if (!sqlite3_get_autocommit(s->db))
+		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+	return STORE_ERR;
 }
 
 static int bind_opt(sqlite3_stmt *st, int i, const struct fix *f, unsigned bit, double v)

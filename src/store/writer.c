@@ -48,9 +48,11 @@ struct writer {
 	int               fail_next;      /* test hook */
 
 	/* Writer thread only (and writer_free after the join). */
-	struct store     *st;
+	struct store     *st;             /* NULL after a failure: reopened by the next batch */
 	char             *dbpath;
 	int               store_flags;
+	size_t            failed_batches; /* of the storage incident under way (0: none) */
+	size_t            failed_reqs;
 };
 
 static void lock(struct writer *w)
@@ -75,15 +77,47 @@ static void fail_batch(struct write_req *b)
 	}
 }
 
-/* A failed ROLLBACK may leave the connection inside a transaction; a new
- * connection guarantees the next batch starts clean. */
-static void reset_store(struct writer *w)
+/* A storage incident (full disk, failed write or fsync, read-only file)
+ * is logged once when it starts and once when a commit succeeds again,
+ * however many batches fail in between: not once per batch or request. */
+static void note_failure(struct writer *w, struct write_req *b, const char *why)
 {
-	char err[512];
+	size_t n = 0;
+	for (struct write_req *r = b; r; r = r->next)
+		n++;
+	if (!w->failed_batches++)
+		log_warnx("writer: storage failed, answering 503 until a commit succeeds: %s", why);
+	w->failed_reqs += n;
+}
+
+static void note_success(struct writer *w)
+{
+	if (!w->failed_batches)
+		return;
+	log_info("writer: storage works again, after %zu failed commits (%zu requests answered 503)",
+	         w->failed_batches, w->failed_reqs);
+	w->failed_batches = 0;
+	w->failed_reqs = 0;
+}
+
+/* After a failed batch the connection is closed, not reused: SQLite rolls
+ * back after an I/O error, but a connection that (re)opened while the file
+ * was read-only stays read-only, and after a failed fsync nothing of the
+ * old connection's state is worth trusting. A fresh connection reads the
+ * WAL index again; the frames of the failed commit lie beyond its end. */
+static void drop_store(struct writer *w)
+{
+	if (w->st && store_rollback(w->st) != STORE_OK)
+		log_debug("writer: rollback after failure: %s", store_errmsg(w->st));
 	store_close(w->st);
-	w->st = store_open(w->dbpath, w->store_flags, err, sizeof err);
+	w->st = NULL;
+}
+
+static int ensure_store(struct writer *w, char *err, size_t errlen)
+{
 	if (!w->st)
-		log_warnx("writer: reopening database: %s", err);
+		w->st = store_open(w->dbpath, w->store_flags, err, errlen);
+	return w->st != NULL;
 }
 
 /* Stores every fix of one request. A device deleted after the request was
@@ -113,9 +147,9 @@ static int put_request(struct writer *w, struct write_req *r)
 /* Runs in the writer thread (or in writer_free after the join). */
 static void commit_batch(struct writer *w, struct write_req *b, int inject_full)
 {
-	if (!w->st)
-		reset_store(w);
-	if (!w->st) {
+	char err[512];
+	if (!ensure_store(w, err, sizeof err)) {
+		note_failure(w, b, err);
 		fail_batch(b);
 		return;
 	}
@@ -127,19 +161,21 @@ static void commit_batch(struct writer *w, struct write_req *b, int inject_full)
 	if (rc == STORE_OK)
 		rc = store_commit(w->st);
 	if (rc != STORE_OK) {
-		size_t n = 0;
-		for (struct write_req *r = b; r; r = r->next)
-			n++;
-		log_warnx("writer: storage failed, %zu requests not stored: %s", n,
-		          store_errmsg(w->st));
+		note_failure(w, b, store_errmsg(w->st));
 		fail_batch(b);
-		if (store_rollback(w->st) != STORE_OK) {
-			log_warnx("writer: rollback failed: %s", store_errmsg(w->st));
-			reset_store(w);
+		drop_store(w);   /* the test hook's cap goes with the connection */
+		/* A 503 must mean "not stored", even after a crash: before the
+		 * batch is answered, a commit of its own overwrites the frames
+		 * the failed one may have left in the WAL. */
+		if (ensure_store(w, err, sizeof err) && store_bury_failed(w->st) != STORE_OK) {
+			log_debug("writer: overwriting the failed commit: %s", store_errmsg(w->st));
+			drop_store(w);
 		}
+		return;
 	}
-	if (inject_full && w->st && store_test_limit_pages(w->st, 0) != STORE_OK)
+	if (inject_full && store_test_limit_pages(w->st, 0) != STORE_OK)
 		log_warnx("writer: test hook: %s", store_errmsg(w->st));
+	note_success(w);
 }
 
 static void *writer_thread(void *arg)

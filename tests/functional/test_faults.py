@@ -27,7 +27,7 @@ import time
 import unittest
 import urllib.parse
 
-from harness import Mintrac, free_port, wait_port
+from harness import Mintrac, free_port, recv_responses, wait_port
 
 PW = "alice-password"
 BASE_MS = 1714557600000          # 2024-05-01T10:00:00Z
@@ -165,9 +165,11 @@ class FaultMintrac(Mintrac):
     def db_path(self):
         return os.path.join(self.datadir, "mintrac.db")
 
-    def run_limited(self, limit):
+    def run_limited(self, limit, env=None, nofile=None):
+        """limit: soft RLIMIT_FSIZE in bytes, or None for none; env: extra
+        environment for the servers; nofile: RLIMIT_NOFILE, or None."""
         soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
-        if hard != resource.RLIM_INFINITY and hard < limit:
+        if limit is not None and hard != resource.RLIM_INFINITY and hard < limit:
             raise unittest.SkipTest("hard RLIMIT_FSIZE %d is below the %d bytes needed" % (hard, limit))
         self.rport = free_port()
         self.wport = free_port()
@@ -182,9 +184,17 @@ class FaultMintrac(Mintrac):
         def limit_fsize():
             resource.setrlimit(resource.RLIMIT_FSIZE, (limit, hard))
 
+        def limits():
+            if limit is not None:
+                limit_fsize()
+            if nofile is not None:
+                resource.setrlimit(resource.RLIMIT_NOFILE, (nofile, nofile))
+
+        e = dict(os.environ)
+        e.update(env or {})
         self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                      stderr=subprocess.STDOUT, start_new_session=True,
-                                     preexec_fn=limit_fsize)
+                                     preexec_fn=limits, env=e)
         self._drain = threading.Thread(target=self._drain_pipe, args=(self.proc.stdout,), daemon=True)
         self._drain.start()
         try:
@@ -523,6 +533,256 @@ class TestFaultFileSize(FaultBase):
         self.m.run()
         self.check_stored(ledger, "after recovery")
         self.report("recovery", ledger)
+
+
+# --- faults injected through SQLite's VFS ---------------------------------------
+#
+# The test build (build/asan, -DMINTRAC_FAULTVFS) wraps SQLite's VFS: when
+# MINTRAC_TEST_FAULTS names a control file, its first word makes every write
+# to the database and its WAL fail (full, short, fsync, readonly; see
+# src/store/faultvfs.h). The file is re-read when it changes, so one running
+# receiver goes through: storing, the fault, the fault cleared.
+
+VFS_FIXES = 12             # single-fix requests sent during a fault
+VFS_BATCH = 60             # fixes in the Overland batch sent during a fault
+
+
+def set_fault(path, word):
+    """Atomically replace the control file (the VFS sees a new inode)."""
+    tmp = path + ".tmp"
+    with open(tmp, "w") as f:
+        f.write(word + "\n")
+    os.replace(tmp, path)
+
+
+def integrity(db):
+    import sqlite3
+    con = sqlite3.connect(db, timeout=10)
+    try:
+        return [r[0] for r in con.execute("PRAGMA integrity_check")]
+    finally:
+        con.close()
+
+
+def warn_lines(text):
+    return [l for l in text.splitlines() if re.search(r"\] (warn|error): ", l)]
+
+
+class TestFaultVfs(FaultBase):
+    def start_vfs(self, initial="none"):
+        m = self.m
+        self.ctl = os.path.join(m.root, "faults")
+        set_fault(self.ctl, "full")
+        # A binary without the fault VFS (a release build) cannot run these.
+        cp = m.cli("user", "add", "probe", "--password-stdin", stdin="probe-password\n",
+                   check=False, env={"MINTRAC_TEST_FAULTS": self.ctl})
+        if cp.returncode == 0:
+            self.skipTest("MINTRAC_BIN has no fault VFS (build/asan builds it with -DMINTRAC_FAULTVFS)")
+        set_fault(self.ctl, initial)
+        self.limit = 0
+        m.run_limited(None, env={"MINTRAC_TEST_FAULTS": self.ctl})
+        return self.receiver_pid()
+
+    def overland(self, client, ledger, k0, n):
+        times, pos, feats = [], [], []
+        for j in range(n):
+            ms = BASE_MS + (k0 + j) * 1000
+            lat, lon = 45.0 + (k0 + j) * 1e-6, 7.0 + j * 1e-5
+            times.append(ms)
+            pos.append((round7(lat), round7(lon)))
+            feats.append({"type": "Feature",
+                          "geometry": {"type": "Point", "coordinates": [round7(lon), round7(lat)]},
+                          "properties": {"timestamp": iso_of(ms), "speed": 3, "horizontal_accuracy": 5}})
+        body = json.dumps({"locations": feats}).encode()
+        st, data = client.send("POST", "/overland", body, {"Content-Type": "application/json",
+                                                           "Authorization": "Bearer " + self.token})
+        ledger.record(times, pos, st, data)
+        return st
+
+    def run_fault(self, word):
+        rpid = self.start_vfs()
+        ledger = Ledger()
+        c = Client(self.m.rport)
+        self.addCleanup(c.close)
+        k = 0
+        for _ in range(5):
+            self.assertEqual(self.send_osmand(c, ledger, BASE_MS + k * 1000, 48.0 + k * 1e-6, 11.0), 200,
+                             "before the fault:\n" + self.log_tail())
+            k += 1
+
+        for incident in range(2):
+            log0 = len(self.m.log())
+            set_fault(self.ctl, word)
+            during = Ledger()
+            for _ in range(VFS_FIXES):
+                self.send_osmand(c, during, BASE_MS + k * 1000, 48.0 + k * 1e-6, 11.0)
+                k += 1
+            self.overland(c, during, k, VFS_BATCH)
+            k += VFS_BATCH
+            k = self.load(during, k, lambda: during.requests >= 60, 10)
+            self.assertEqual(during.statuses.get(503, 0), during.requests,
+                             "%s, incident %d: every request must get 503 while the disk fails, got %r\n%s"
+                             % (word, incident + 1, during.statuses, self.log_tail()))
+            self.assert_still_up(rpid)
+            set_fault(self.ctl, "none")
+            # Recovery without a restart: the very next request is stored.
+            after = []
+            for _ in range(5):
+                after.append(self.send_osmand(c, ledger, BASE_MS + k * 1000, 48.0 + k * 1e-6, 11.0))
+                k += 1
+            self.assertEqual(after, [200] * 5, "%s: replies once the fault cleared (same receiver):\n%s"
+                             % (word, self.log_tail()))
+            self.assertEqual(self.overland(c, ledger, k, VFS_BATCH), 200)
+            k += VFS_BATCH
+            for t, p in during.sent.items():
+                ledger.sent[t] = p
+            ledger.refused |= during.refused
+            ledger.unknown |= during.unknown
+            ledger.acked |= during.acked
+            for st, n in during.statuses.items():
+                ledger.statuses[st] = ledger.statuses.get(st, 0) + n
+            # One log line per incident (and one when it is over), not one
+            # per request or batch.
+            time.sleep(0.2)
+            text = self.m.log()[log0:]
+            warns = warn_lines(text)
+            self.assertEqual(len(warns), 1, "%s, incident %d: %d warning lines for %d refused requests, "
+                             "want exactly 1:\n%s" % (word, incident + 1, len(warns), during.requests,
+                                                       "\n".join(warns[:10])))
+            self.assertRegex(warns[0], r"storage failed")
+            self.assertEqual(len(re.findall(r"storage works again", text)), 1, text[-2000:])
+        self.assert_still_up(rpid)
+        self.check_stored(ledger, word)
+        self.stop_clean()
+        self.assertEqual(integrity(self.m.db_path()), ["ok"], "PRAGMA integrity_check after %s" % word)
+        self.report("vfs " + word, ledger)
+
+    def test_disk_full(self):
+        self.run_fault("full")
+
+    def test_short_write(self):
+        self.run_fault("short")
+
+    def test_fsync_fails(self):
+        self.run_fault("fsync")
+
+    def test_read_only(self):
+        self.run_fault("readonly")
+
+    def test_fsync_failure_then_crash(self):
+        """A commit whose fsync failed was answered 503. Its WAL frames may
+        all have been written; if the receiver then dies before anything
+        else is committed, WAL recovery at the next start must not replay
+        them: 503 means not stored, crash or no crash."""
+        self.start_vfs()
+        ledger = Ledger()
+        c = Client(self.m.rport)
+        self.addCleanup(c.close)
+        for k in range(3):
+            self.assertEqual(self.send_osmand(c, ledger, BASE_MS + k * 1000, 48.0, 11.0), 200)
+        set_fault(self.ctl, "fsync")
+        self.assertEqual(self.send_osmand(c, ledger, BASE_MS + 10 * 1000, 48.0, 11.0), 503)
+        self.assertEqual(self.overland(c, ledger, 20, VFS_BATCH), 503)
+        c.close()
+        self.m._kill_group()
+        self.m._join_drain()
+        set_fault(self.ctl, "none")
+        self.m.run_limited(None, env={"MINTRAC_TEST_FAULTS": self.ctl})
+        self.check_stored(ledger, "fsync failure, then kill -9")
+        self.assertEqual(len(self.stored()), 3)
+        self.stop_clean()
+        self.assertEqual(integrity(self.m.db_path()), ["ok"])
+
+    def test_read_only_from_start(self):
+        """The receiver starts while the disk is read-only (remounted after
+        an error, say) and the disk becomes writable later: it must store
+        again without a restart, so it must not keep a connection that
+        opened read-only."""
+        rpid = self.start_vfs("readonly")
+        ledger = Ledger()
+        c = Client(self.m.rport)
+        self.addCleanup(c.close)
+        k = 0
+        for _ in range(5):
+            self.send_osmand(c, ledger, BASE_MS + k * 1000, 48.0 + k * 1e-6, 11.0)
+            k += 1
+        self.assertEqual(ledger.statuses, {503: 5}, "while the disk is read-only:\n" + self.log_tail())
+        set_fault(self.ctl, "none")
+        after = []
+        for _ in range(5):
+            after.append(self.send_osmand(c, ledger, BASE_MS + k * 1000, 48.0 + k * 1e-6, 11.0))
+            k += 1
+        self.assertEqual(after, [200] * 5, "once the disk is writable again (same receiver):\n"
+                         + self.log_tail())
+        self.assert_still_up(rpid)
+        self.check_stored(ledger, "read-only from start")
+        self.stop_clean()
+        self.assertEqual(integrity(self.m.db_path()), ["ok"])
+
+
+# --- out of file descriptors ----------------------------------------------------
+
+NOFILE = 96                # the servers' descriptor limit in this test
+
+
+def cpu_seconds(pid):
+    """user + system CPU time the process has used so far."""
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class TestFdExhaustion(FaultBase):
+    def test_accept_backs_off_and_service_returns(self):
+        """More connections than the receiver has descriptors: accept fails
+        with EMFILE. It must back off (not spin on a listening socket that
+        stays readable), keep serving the connections it has, and accept
+        again once some close."""
+        m = self.m
+        self.limit = 0
+        m.run_limited(None, nofile=NOFILE)
+        rpid = self.receiver_pid()
+        socks = []
+
+        def close_all():
+            for s in socks:
+                s.close()
+            socks.clear()
+        self.addCleanup(close_all)
+        # Twice the limit: the later ones wait in the kernel's backlog.
+        for _ in range(2 * NOFILE):
+            socks.append(m.connect(timeout=10))
+        # The first connections were accepted: one of them still works.
+        ledger = Ledger()
+        ms = BASE_MS
+        req = ("GET %s HTTP/1.1\r\nHost: x\r\n\r\n" % osmand_path(self.token, ms, 48.1, 11.1)).encode()
+        socks[0].sendall(req)
+        got, _ = recv_responses(socks[0], 1, timeout=10)
+        self.assertEqual([r[0] for r in got], [200], "an accepted connection at the descriptor limit")
+        ledger.record([ms], [(48.1, 11.1)], 200, b"")
+        wait_for(lambda: "accept" in m.log(), 5)
+        self.assertRegex(m.log(), r"accept.*(Too many open files|EMFILE)",
+                         "the receiver never ran out of descriptors (limit %d):\n%s" % (NOFILE, self.log_tail()))
+        # Out of descriptors, with connections waiting: no busy loop.
+        t0, c0 = time.monotonic(), cpu_seconds(rpid)
+        time.sleep(2.0)
+        used = (cpu_seconds(rpid) - c0) / (time.monotonic() - t0)
+        self.assertLess(used, 0.25, "receiver used %.0f%% of a CPU while out of descriptors (spinning "
+                        "on accept)" % (used * 100))
+        self.assert_still_up(rpid)
+        # Descriptors come back: every waiting connection is served.
+        close_all()
+        ok = []
+        for i in range(20):
+            ms = BASE_MS + (i + 1) * 1000
+            st, _, body = m.request("GET", osmand_path(self.token, ms, 48.2, 11.2), timeout=10)
+            ok.append(st)
+            if st == 200:
+                ledger.record([ms], [(48.2, 11.2)], st, body)
+        self.assertEqual(ok, [200] * 20, "after the connections closed:\n" + self.log_tail())
+        self.assert_still_up(rpid)
+        self.check_stored(ledger, "descriptor limit")
+        self.stop_clean()
 
 
 if __name__ == "__main__":
