@@ -15,6 +15,7 @@ struct config {
 	char   webapp_url[512];            /* webapp URL as browsers reach it; "" = derived */
 	int    max_conns;                  /* max_connections, default 1024 */
 	double idle_timeout;               /* idle_timeout seconds, default 30 */
+	double session_lifetime;           /* session_lifetime seconds from sign-in, default 90 days */
 	int    sync_full;                  /* synchronous = full|normal, default full */
 	enum log_level log_level;          /* log_level = error|warn|info|debug */
 	char   tile_url[512];              /* map tiles (webapp) */
