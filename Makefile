@@ -49,7 +49,7 @@ REL_LIB  := build/rel/libmintrac.a
 ASAN_LIB := build/asan/libmintrac.a
 FUZZ_LIB := build/fuzz/libmintrac.a
 
-.PHONY: all test unit functional browser check fuzz bench bench-track clean
+.PHONY: all test unit functional browser check fuzz bench bench-track bench-signin clean
 # Objects reached only through pattern rules (the fuzz targets') are kept,
 # not deleted as intermediates, so a second build compiles nothing.
 .SECONDARY:
@@ -146,6 +146,9 @@ bench: build/mintrac
 # thinned tracks against a bare SELECT of the same rows.
 bench-track: build/mintrac
 	@MINTRAC_BIN=$(CURDIR)/build/mintrac bash bench/track
+
+bench-signin: build/mintrac
+	@MINTRAC_BIN=$(CURDIR)/build/mintrac python3 bench/signin
 
 clean:
 	rm -rf build
