@@ -29,13 +29,7 @@ struct webauth *webauth_new(void)
 	if (!wa)
 		return NULL;
 	randombytes_buf(wa->hkey, sizeof wa->hkey);
-	unsigned char r[16];
-	char pw[2 * sizeof r + 1];
-	randombytes_buf(r, sizeof r);
-	sodium_bin2hex(pw, sizeof pw, r, sizeof r);
-	int rc = auth_password_hash(pw, wa->standin);
-	sodium_memzero(pw, sizeof pw);
-	if (rc < 0) {
+	if (auth_password_standin(wa->standin) < 0) {
 		webauth_free(wa);
 		return NULL;
 	}

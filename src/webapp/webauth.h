@@ -18,7 +18,7 @@
 
 struct webauth;
 
-/* Also makes the stand-in hash (one argon2id hash). NULL on failure. */
+/* NULL on failure. */
 struct webauth *webauth_new(void);
 void webauth_free(struct webauth *wa); /* NULL-safe; wipes the cache */
 
@@ -30,7 +30,7 @@ int webauth_cached(struct webauth *wa, const unsigned char key[WEBAUTH_KEY_LEN],
                    const struct user_rec *u, int64_t now_ms);
 void webauth_remember(struct webauth *wa, const unsigned char key[WEBAUTH_KEY_LEN],
                       const struct user_rec *u, int64_t now_ms);
-/* A hash of a random password no one knows: checked for a name that is no
+/* auth_password_standin's hash, made once: checked for a name that is no
  * user, so that the answer takes as long as for a wrong password and its
  * timing does not tell which names exist. */
 const char *webauth_standin(const struct webauth *wa);
