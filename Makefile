@@ -49,7 +49,7 @@ REL_LIB  := build/rel/libmintrac.a
 ASAN_LIB := build/asan/libmintrac.a
 FUZZ_LIB := build/fuzz/libmintrac.a
 
-.PHONY: all test unit functional browser check fuzz bench bench-track stress clean
+.PHONY: all test unit functional browser check fuzz bench bench-track bench-signin stress clean
 # Objects reached only through pattern rules (the fuzz targets') are kept,
 # not deleted as intermediates, so a second build compiles nothing.
 .SECONDARY:
@@ -156,6 +156,8 @@ stress: build/asan/mintrac build/mintrac
 	MINTRAC_BIN=$(CURDIR)/build/asan/mintrac MINTRAC_CRASH_ROUNDS=1000 \
 	  python3 tests/functional/run.py -k test_crash
 	MINTRAC_BIN=$(CURDIR)/build/mintrac python3 tests/functional/soak.py 2000000
+bench-signin: build/mintrac
+	@MINTRAC_BIN=$(CURDIR)/build/mintrac python3 bench/signin
 
 clean:
 	rm -rf build

@@ -85,6 +85,22 @@ int auth_password_hash(const char *pw, char out[PWHASH_LEN])
 	                             crypto_pwhash_ALG_ARGON2ID13) == 0 ? 0 : -1;
 }
 
+int auth_password_standin(char out[PWHASH_LEN])
+{
+	unsigned char salt[crypto_pwhash_SALTBYTES], digest[32];
+	char s64[sodium_base64_ENCODED_LEN(sizeof salt, sodium_base64_VARIANT_ORIGINAL_NO_PADDING)];
+	char d64[sodium_base64_ENCODED_LEN(sizeof digest, sodium_base64_VARIANT_ORIGINAL_NO_PADDING)];
+	if (fill_random(salt, sizeof salt) != 0 || fill_random(digest, sizeof digest) != 0)
+		return -1;
+	sodium_bin2base64(s64, sizeof s64, salt, sizeof salt, sodium_base64_VARIANT_ORIGINAL_NO_PADDING);
+	sodium_bin2base64(d64, sizeof d64, digest, sizeof digest,
+	                  sodium_base64_VARIANT_ORIGINAL_NO_PADDING);
+	/* The encoding crypto_pwhash_str_alg writes (memory in KiB). */
+	int n = snprintf(out, PWHASH_LEN, "$argon2id$v=19$m=%u,t=%u,p=1$%s$%s",
+	                 (unsigned)(PW_MEMLIMIT / 1024), (unsigned)PW_OPSLIMIT, s64, d64);
+	return n > 0 && n < PWHASH_LEN ? 0 : -1;
+}
+
 int auth_password_verify(const char *pw, const char *hash)
 {
 	return crypto_pwhash_str_verify(hash, pw, strlen(pw)) == 0;

@@ -17,4 +17,9 @@ int  auth_token_syntax_ok(const char *token);          /* [A-Za-z0-9_-]{22,128} 
 int  auth_hash_equal(const unsigned char *a, const unsigned char *b, size_t n); /* constant time */
 int  auth_password_hash(const char *pw, char out[PWHASH_LEN]);   /* 0 ok */
 int  auth_password_verify(const char *pw, const char *hash);      /* 1 match, 0 not */
+/* An encoded hash with the same cost as auth_password_hash's but a random
+ * salt and digest, so no password is known to match it; made without
+ * hashing (instant). Checked for names that are no user, so that their
+ * answer takes as long as a wrong password's. 0 ok. */
+int  auth_password_standin(char out[PWHASH_LEN]);
 #endif

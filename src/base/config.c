@@ -13,6 +13,7 @@ static void defaults(struct config *c)
 	snprintf(c->webapp_listen, sizeof c->webapp_listen, "127.0.0.1:8082");
 	c->max_conns = 1024;
 	c->idle_timeout = 30;
+	c->session_lifetime = 90.0 * 86400;
 	c->sync_full = 1;
 	c->log_level = LOG_LVL_INFO;
 	snprintf(c->tile_url, sizeof c->tile_url, "https://tile.openstreetmap.org/{z}/{x}/{y}.png");
@@ -82,6 +83,19 @@ int config_set(struct config *c, const char *key, const char *v, char *err, size
 			return -1;
 		}
 		c->idle_timeout = d;
+		return 0;
+	}
+	if (!strcmp(key, "session_lifetime")) {
+		/* A number of seconds, or with a unit: 12h, 90d. */
+		double d = strtod(v, &end);
+		double unit = !strcmp(end, "") || !strcmp(end, "s") ? 1 : !strcmp(end, "m") ? 60
+		            : !strcmp(end, "h") ? 3600 : !strcmp(end, "d") ? 86400 : 0;
+		if (end == v || !unit || !(d > 0) || d * unit > 10.0 * 366 * 86400) {
+			snprintf(err, errlen, "session_lifetime: expected a duration such as 90d, "
+			         "12h or seconds, got '%s'", v);
+			return -1;
+		}
+		c->session_lifetime = d * unit;
 		return 0;
 	}
 	if (!strcmp(key, "synchronous")) {
@@ -167,6 +181,7 @@ static const struct { const char *env, *key; } env_map[] = {
 	{ "MINTRAC_IDLE_TIMEOUT", "idle_timeout" },
 	{ "MINTRAC_MAX_CONNECTIONS_PER_ADDRESS", "max_connections_per_address" },
 	{ "MINTRAC_REQUEST_TIMEOUT", "request_timeout" },
+	{ "MINTRAC_SESSION_LIFETIME", "session_lifetime" },
 	{ "MINTRAC_SYNCHRONOUS", "synchronous" },
 	{ "MINTRAC_LOG_LEVEL", "log_level" },
 	{ "MINTRAC_TILE_URL", "tile_url" },

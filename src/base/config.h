@@ -17,6 +17,7 @@ struct config {
 	double idle_timeout;               /* idle_timeout seconds, default 30 */
 	int    max_conns_per_addr;         /* max_connections_per_address, default 1/8 of all */
 	double request_timeout;            /* request_timeout seconds, default 30 */
+	double session_lifetime;           /* session_lifetime seconds from sign-in, default 90 days */
 	int    sync_full;                  /* synchronous = full|normal, default full */
 	enum log_level log_level;          /* log_level = error|warn|info|debug */
 	char   tile_url[512];              /* map tiles (webapp) */

@@ -131,6 +131,50 @@ void http_request_free(struct http_request *r)
 	r->body_len = 0;
 }
 
+static char *dup_or_null(const char *s, int *bad)
+{
+	if (!s)
+		return NULL;
+	char *d = strdup(s);
+	if (!d)
+		*bad = 1;
+	return d;
+}
+
+int http_request_copy(struct http_request *dst, const struct http_request *src)
+{
+	int bad = 0;
+	*dst = *src;
+	dst->path = dup_or_null(src->path, &bad);
+	dst->query = dup_or_null(src->query, &bad);
+	dst->body = NULL;
+	dst->headers = NULL;
+	dst->nheaders = 0;
+	if (src->body) {
+		dst->body = malloc(src->body_len + 1);
+		if (dst->body) {
+			memcpy(dst->body, src->body, src->body_len);
+			dst->body[src->body_len] = 0;
+		} else {
+			bad = 1;
+		}
+	}
+	if (!bad && src->nheaders) {
+		dst->headers = calloc(src->nheaders, sizeof *dst->headers);
+		if (!dst->headers)
+			bad = 1;
+		for (size_t i = 0; !bad && i < src->nheaders; i++, dst->nheaders++) {
+			dst->headers[i].name = dup_or_null(src->headers[i].name, &bad);
+			dst->headers[i].value = dup_or_null(src->headers[i].value, &bad);
+		}
+	}
+	if (bad) {
+		http_request_free(dst);
+		return -1;
+	}
+	return 0;
+}
+
 /* "Scheme param" with a case-insensitive scheme: returns the param (after
  * spaces), or NULL when the header is absent or has another scheme. */
 static const char *auth_param(const struct http_request *r, const char *scheme)

@@ -50,6 +50,10 @@ struct http_request {
 const char *http_header(const struct http_request *r, const char *name);
 /* Frees everything the request owns (used by server.c and tests). */
 void http_request_free(struct http_request *r);
+/* A deep copy of src into dst, for a handler that answers after its call
+ * returned. 0, or -1 when out of memory (dst is then empty; freeing it is
+ * safe either way). */
+int http_request_copy(struct http_request *dst, const struct http_request *src);
 /* Decode "Authorization: Basic base64(user:pass)" into user/pass buffers;
  * 0 on success, -1 when absent or malformed. */
 int http_basic_auth(const struct http_request *r, char *user, size_t ulen,

@@ -132,6 +132,8 @@ int store_session_touch(struct store *s, const unsigned char id_hash[TOKEN_HASH_
 int store_session_del(struct store *s, const unsigned char id_hash[TOKEN_HASH_LEN]);
 /* Deletes sessions expired at now_ms; returns how many, or -1. */
 int64_t store_session_purge(struct store *s, int64_t now_ms);
+/* Deletes all but the `keep` newest sessions of the user; how many, or -1. */
+int64_t store_session_trim(struct store *s, int64_t user_id, int keep);
 
 /* Online, consistent copy of the database into file (SQLite backup API). */
 int store_backup(struct store *s, const char *file);

@@ -102,7 +102,7 @@ enum stmt_id {
 	ST_FIX_PUT, ST_FIX_RANGE, ST_FIX_LAST, ST_FIX_FIRST_IN, ST_FIX_LAST_IN,
 	ST_STATS_ADD, ST_COUNT_DEV, ST_COUNT_ALL, ST_DEMO_DEL_DEV, ST_DEMO_DEL_ALL,
 	ST_CRED_GEN,
-	ST_SESS_ADD, ST_SESS_GET, ST_SESS_TOUCH, ST_SESS_DEL, ST_SESS_PURGE,
+	ST_SESS_ADD, ST_SESS_GET, ST_SESS_TOUCH, ST_SESS_DEL, ST_SESS_PURGE, ST_SESS_TRIM,
 	ST_MAX
 };
 
@@ -165,6 +165,9 @@ static const char *const stmt_sql[ST_MAX] = {
 	[ST_SESS_TOUCH]    = "UPDATE sessions SET expires_ms = ? WHERE id_hash = ?",
 	[ST_SESS_DEL]      = "DELETE FROM sessions WHERE id_hash = ?",
 	[ST_SESS_PURGE]    = "DELETE FROM sessions WHERE expires_ms <= ?",
+	[ST_SESS_TRIM]     = "DELETE FROM sessions WHERE user_id = ?1 AND id_hash NOT IN "
+	                     "(SELECT id_hash FROM sessions WHERE user_id = ?1 "
+	                     "ORDER BY created_ms DESC, id_hash LIMIT ?2)",
 };
 
 /* Fixes counted (inserted, or deleted as negative) per device in the open
@@ -1134,6 +1137,20 @@ int64_t store_session_purge(struct store *s, int64_t now_ms)
 		return -1;
 	}
 	if (exec_done(s, st, "session purge") != STORE_OK)
+		return -1;
+	return sqlite3_changes64(s->db);
+}
+
+int64_t store_session_trim(struct store *s, int64_t user_id, int keep)
+{
+	sqlite3_stmt *st = stmt(s, ST_SESS_TRIM);
+	if (!st)
+		return -1;
+	if (sqlite3_bind_int64(st, 1, user_id) || sqlite3_bind_int(st, 2, keep)) {
+		bind_fail(s, st, "session trim");
+		return -1;
+	}
+	if (exec_done(s, st, "session trim") != STORE_OK)
 		return -1;
 	return sqlite3_changes64(s->db);
 }

@@ -1,7 +1,8 @@
 /* Sign-in routes of the webapp: the public config, login, logout and the
  * current session. Login is the one place a password arrives by form or
- * JSON, so it is throttled here (webapp.c throttles HTTP Basic itself). */
+ * JSON; it is checked as HTTP Basic is (signin.c), off the event loop. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <jansson.h>
@@ -14,9 +15,9 @@
 #include "base/log.h"
 #include "net/server.h"
 #include "webapp/session.h"
+#include "webapp/signin.h"
 #include "webapp/throttle.h"
 #include "webapp/webapp.h"
-#include "webapp/webauth.h"
 
 #define USER_MAX 128
 #define PASS_MAX 1024
@@ -82,58 +83,91 @@ static int login_fields(const struct http_request *req, char user[USER_MAX], cha
 	return rc;
 }
 
-static void route_login(struct webapp *app, struct conn *c, const struct http_request *req,
-                        const struct caller *who)
+/* A login whose password is being checked: the request is kept (its
+ * headers decide the cookie's Secure flag) with the body wiped. */
+struct login_wait {
+	struct webapp       *app;
+	struct conn         *c;
+	struct http_request  req;
+	char                 addr[64];
+	char                 user[USER_MAX];
+};
+
+static void login_ok(struct login_wait *w, const struct user_rec *u)
 {
-	(void)who;
-	char user[USER_MAX], pass[PASS_MAX], addr[64];
-	if (login_fields(req, user, pass) < 0) {
-		reply_error(c, 400, "user and password required");
-		return;
-	}
-	client_addr(req, addr, sizeof addr);
-	double now = ev_now(app->loop);
-	double wait = throttle_wait(app->throttle, addr, user, now);
-	if (wait > 0) {
-		reply_throttled(c, wait);
-		sodium_memzero(pass, sizeof pass);
-		return;
-	}
-	struct user_rec u;
-	int rc = webauth_check(app->auth, app->store, user, pass, &u);
-	sodium_memzero(pass, sizeof pass);
-	if (rc < 0) {
-		reply_store_error(app, c, "user lookup");
-		return;
-	}
-	if (rc == 0) {
-		/* An admin looks for password guessing in the log. Only names
-		 * that could be users are echoed, so the line stays one line. */
-		log_info("refused sign-in as %s from %s",
-		         check_user_name(user) ? "(not a user name)" : user, addr);
-		throttle_fail(app->throttle, addr, user, now);
-		reply_error(c, 401, "wrong user name or password");
-		return;
-	}
-	throttle_success(app->throttle, addr, user);
 	struct buf h, b;
 	char csrf[48];
 	buf_init(&h);
 	buf_adds(&h, HDR_API);
-	if (sessions_create(app->sessions, req, &u, &h, csrf) < 0) {
+	if (sessions_create(w->app->sessions, &w->req, u, &h, csrf) < 0) {
 		buf_free(&h);
-		reply_error(c, 503, "storage unavailable");
+		reply_error(w->c, 503, "storage unavailable");
 		return;
 	}
 	buf_init(&b);
 	buf_adds(&b, "{\"user\":");
-	buf_add_json_str(&b, u.name);
+	buf_add_json_str(&b, u->name);
 	buf_adds(&b, ",\"csrf\":");
 	buf_add_json_str(&b, csrf);
 	buf_addc(&b, '}');
-	conn_reply(c, 200, CT_JSON, b.data, b.len, h.data);
+	conn_reply(w->c, 200, CT_JSON, b.data, b.len, h.data);
 	buf_free(&b);
 	buf_free(&h);
+}
+
+static void login_checked(void *ctx, const struct signin_result *res)
+{
+	struct login_wait *w = ctx;
+	switch (res->verdict) {
+	case SIGNIN_OK:
+		login_ok(w, &res->user);
+		break;
+	case SIGNIN_WRONG:
+		/* An admin looks for password guessing in the log. Only names
+		 * that could be users are echoed, so the line stays one line. */
+		log_info("refused sign-in as %s from %s",
+		         check_user_name(w->user) ? "(not a user name)" : w->user, w->addr);
+		reply_error(w->c, 401, "wrong user name or password");
+		break;
+	case SIGNIN_THROTTLED:
+		reply_throttled(w->c, res->retry_after);
+		break;
+	case SIGNIN_BUSY:
+		reply_busy(w->c, res->retry_after);
+		break;
+	case SIGNIN_STORE_ERROR:
+		reply_error(w->c, 503, "storage unavailable");
+		break;
+	}
+	http_request_free(&w->req);
+	free(w);
+}
+
+static void route_login(struct webapp *app, struct conn *c, const struct http_request *req,
+                        const struct caller *who)
+{
+	(void)who;
+	char user[USER_MAX], pass[PASS_MAX];
+	if (login_fields(req, user, pass) < 0) {
+		reply_error(c, 400, "user and password required");
+		return;
+	}
+	struct login_wait *w = calloc(1, sizeof *w);
+	if (!w || http_request_copy(&w->req, req) < 0) {
+		free(w);
+		sodium_memzero(pass, sizeof pass);
+		reply_error(c, 503, "out of memory");
+		return;
+	}
+	if (w->req.body)
+		sodium_memzero(w->req.body, w->req.body_len);
+	w->app = app;
+	w->c = c;
+	client_addr(req, w->addr, sizeof w->addr);
+	snprintf(w->user, sizeof w->user, "%s", user);
+	conn_hold(c);
+	signin_check(app, w->addr, user, pass, login_checked, w);
+	sodium_memzero(pass, sizeof pass);
 }
 
 /* Public, so that a browser whose session already expired can still clear
@@ -183,7 +217,7 @@ static void route_session(struct webapp *app, struct conn *c, const struct http_
 	buf_adds(&h, HDR_API);
 	/* The page asks this on every load: the cookie slides with use. */
 	if (who->via == VIA_SESSION)
-		sessions_refresh(app->sessions, req, &h);
+		sessions_refresh(app->sessions, req, who, &h);
 	conn_reply(c, 200, CT_JSON, b.data, b.len, h.data);
 	buf_free(&h);
 	buf_free(&b);

@@ -18,9 +18,10 @@
 struct sessions {
 	struct store *st;
 	int           https_default;
+	int64_t       lifetime_ms;
 };
 
-struct sessions *sessions_new(struct store *st, int https_default)
+struct sessions *sessions_new(struct store *st, int https_default, int64_t lifetime_ms)
 {
 	if (auth_init() < 0)
 		return NULL;
@@ -29,6 +30,7 @@ struct sessions *sessions_new(struct store *st, int https_default)
 		return NULL;
 	ss->st = st;
 	ss->https_default = https_default;
+	ss->lifetime_ms = lifetime_ms > 0 ? lifetime_ms : SESSION_TTL_MS;
 	return ss;
 }
 
@@ -84,12 +86,17 @@ int sessions_create(struct sessions *ss, const struct http_request *req,
 	}
 	auth_token_hash(id, hash);
 	int64_t now = now_ms();
-	if (store_session_add(ss->st, hash, u->id, tok, now, now + SESSION_TTL_MS) != STORE_OK) {
+	int64_t ttl = SESSION_TTL_MS < ss->lifetime_ms ? SESSION_TTL_MS : ss->lifetime_ms;
+	if (store_session_add(ss->st, hash, u->id, tok, now, now + ttl) != STORE_OK) {
 		log_warnx("session: cannot store a new session: %s", store_errmsg(ss->st));
 		sodium_memzero(id, sizeof id);
 		return -1;
 	}
-	cookie_line(ss, req, id, SESSION_TTL_MS / 1000, hdr);
+	/* The new one is the newest, so it stays; a failure leaves one
+	 * session too many until the next sign-in. */
+	if (store_session_trim(ss->st, u->id, SESSION_MAX_PER_USER) < 0)
+		log_warnx("session: cannot end the oldest sessions: %s", store_errmsg(ss->st));
+	cookie_line(ss, req, id, ttl / 1000, hdr);
 	sodium_memzero(id, sizeof id);
 	snprintf(csrf, 48, "%s", tok);
 	return 0;
@@ -107,8 +114,16 @@ int sessions_check(struct sessions *ss, const struct http_request *req, struct c
 		return 0;
 	if (rc != STORE_OK)
 		return -1;
-	if (rec.expires_ms - now < SESSION_TTL_MS / 2 &&
-	    store_session_touch(ss->st, hash, now + SESSION_TTL_MS) != STORE_OK) {
+	int64_t end = rec.created_ms + ss->lifetime_ms;
+	if (now >= end) {
+		/* Past its absolute lifetime, however busy it was. */
+		if (store_session_del(ss->st, hash) == STORE_ERR)
+			log_warnx("session: cannot end an old session: %s", store_errmsg(ss->st));
+		return 0;
+	}
+	int64_t until = now + SESSION_TTL_MS < end ? now + SESSION_TTL_MS : end;
+	if (rec.expires_ms - now < SESSION_TTL_MS / 2 && until > rec.expires_ms &&
+	    store_session_touch(ss->st, hash, until) != STORE_OK) {
 		/* The session still holds for its remaining time. */
 		log_warnx("session: cannot extend a session: %s", store_errmsg(ss->st));
 	}
@@ -117,17 +132,22 @@ int sessions_check(struct sessions *ss, const struct http_request *req, struct c
 	snprintf(who->user.name, sizeof who->user.name, "%s", rec.user);
 	who->via = VIA_SESSION;
 	snprintf(who->csrf, sizeof who->csrf, "%s", rec.csrf);
+	who->session_end_ms = end;
 	return 1;
 }
 
 void sessions_refresh(const struct sessions *ss, const struct http_request *req,
-                      struct buf *hdr)
+                      const struct caller *who, struct buf *hdr)
 {
 	char id[TOKEN_LEN + 2];
 	if (http_cookie(req, SESSION_COOKIE, id, sizeof id) < 0 || strlen(id) != TOKEN_LEN ||
 	    !auth_token_syntax_ok(id))
 		return;
-	cookie_line(ss, req, id, SESSION_TTL_MS / 1000, hdr);
+	/* The browser's copy ends with the session, not later. */
+	int64_t left = who->session_end_ms - now_ms();
+	int64_t age = left < SESSION_TTL_MS ? left : SESSION_TTL_MS;
+	cookie_line(ss, req, id, age > 0 ? age / 1000 : 0, hdr);
+	sodium_memzero(id, sizeof id);
 }
 
 int sessions_destroy(struct sessions *ss, const struct http_request *req, struct buf *hdr)

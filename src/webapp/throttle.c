@@ -1,12 +1,12 @@
-/* Failed sign-ins per address and per user name; see throttle.h for the
- * policy. A fixed pool of THROTTLE_MAX_KEYS entries, chained in a hash
- * table keyed with SipHash (a random key per process, so no one can pick
- * names that all land in one chain) and kept on a list from the most to
- * the least recently failed, whose tail is evicted when the pool is full. */
+/* Token buckets for password checks; see throttle.h for the policy. Three
+ * fixed pools of THROTTLE_MAX_KEYS entries (users, addresses, trusted
+ * user+address pairs), each chained in a hash table keyed with SipHash (a
+ * random key per process, so no one can pick names that all land in one
+ * chain). Entries are dropped only when idle: their bucket is full again
+ * and they hold no trust. */
 #include "webapp/throttle.h"
 
 #include <arpa/inet.h>
-#include <math.h>
 #include <netinet/in.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -16,24 +16,48 @@
 #include <sodium.h>
 
 #define NBUCKETS  (THROTTLE_MAX_KEYS * 2)
-#define KEY_MAX   160               /* "u:" + a name; longer names are cut */
+#define KEY_MAX   160               /* a user name, '\n', an address */
 #define NIL       UINT32_MAX
+/* After a sweep of a full table found nothing to drop, new keys are
+ * refused for this long without sweeping again, so a flood of new
+ * addresses cannot make every request scan the table. */
+#define SWEEP_PAUSE 1.0
+
+enum { TOOK_USER = 1, TOOK_ADDR = 2, TOOK_PAIR = 4 };
 
 struct tentry {
 	char     key[KEY_MAX];
-	unsigned fails;
-	double   last;                  /* time of the last failure */
-	uint32_t chain;                 /* next in the bucket */
-	uint32_t newer, older;          /* recency list, or free list (older) */
+	double   tokens;                /* as of `at` */
+	double   at;
+	double   trusted_until;         /* pairs: the address signed in as the user */
+	uint32_t chain;                 /* next in the bucket, or in the free list */
+	int      used;
+};
+
+struct ttable {
+	struct tentry e[THROTTLE_MAX_KEYS];
+	uint32_t      head[NBUCKETS];
+	uint32_t      free;
+	double        burst, period;
+	double        no_room_until;
 };
 
 struct throttle {
-	struct tentry e[THROTTLE_MAX_KEYS];
-	uint32_t      bucket[NBUCKETS];
-	uint32_t      newest, oldest;   /* recency list ends */
-	uint32_t      free;             /* unused entries, linked by older */
+	struct ttable user, addr, pair;
 	unsigned char hkey[crypto_shorthash_KEYBYTES];
 };
+
+static void table_init(struct ttable *tab, double burst, double period)
+{
+	memset(tab, 0, sizeof *tab);
+	for (size_t i = 0; i < NBUCKETS; i++)
+		tab->head[i] = NIL;
+	for (uint32_t i = 0; i < THROTTLE_MAX_KEYS; i++)
+		tab->e[i].chain = i + 1 < THROTTLE_MAX_KEYS ? i + 1 : NIL;
+	tab->free = 0;
+	tab->burst = burst;
+	tab->period = period;
+}
 
 struct throttle *throttle_new(void)
 {
@@ -42,13 +66,9 @@ struct throttle *throttle_new(void)
 	struct throttle *t = malloc(sizeof *t);
 	if (!t)
 		return NULL;
-	memset(t, 0, sizeof *t);
-	for (size_t i = 0; i < NBUCKETS; i++)
-		t->bucket[i] = NIL;
-	for (uint32_t i = 0; i < THROTTLE_MAX_KEYS; i++)
-		t->e[i].older = i + 1 < THROTTLE_MAX_KEYS ? i + 1 : NIL;
-	t->free = 0;
-	t->newest = t->oldest = NIL;
+	table_init(&t->user, THROTTLE_USER_BURST, THROTTLE_USER_PERIOD);
+	table_init(&t->addr, THROTTLE_ADDR_BURST, THROTTLE_ADDR_PERIOD);
+	table_init(&t->pair, THROTTLE_PAIR_BURST, THROTTLE_PAIR_PERIOD);
 	randombytes_buf(t->hkey, sizeof t->hkey);
 	return t;
 }
@@ -56,11 +76,6 @@ struct throttle *throttle_new(void)
 void throttle_free(struct throttle *t)
 {
 	free(t);
-}
-
-static void make_key(char out[KEY_MAX], char kind, const char *s)
-{
-	snprintf(out, KEY_MAX, "%c:%s", kind, s);
 }
 
 static uint32_t bucket_of(const struct throttle *t, const char *key)
@@ -72,150 +87,186 @@ static uint32_t bucket_of(const struct throttle *t, const char *key)
 	return (uint32_t)(v % NBUCKETS);
 }
 
-static void list_unlink(struct throttle *t, uint32_t i)
+static double tokens_at(const struct ttable *tab, const struct tentry *e, double now)
 {
-	struct tentry *e = &t->e[i];
-	if (e->newer != NIL)
-		t->e[e->newer].older = e->older;
-	else
-		t->newest = e->older;
-	if (e->older != NIL)
-		t->e[e->older].newer = e->newer;
-	else
-		t->oldest = e->newer;
-	e->newer = e->older = NIL;
+	double elapsed = now > e->at ? now - e->at : 0;
+	double n = e->tokens + elapsed / tab->period;
+	return n < tab->burst ? n : tab->burst;
 }
 
-static void list_push_newest(struct throttle *t, uint32_t i)
+static int entry_idle(const struct ttable *tab, const struct tentry *e, double now)
 {
-	struct tentry *e = &t->e[i];
-	e->newer = NIL;
-	e->older = t->newest;
-	if (t->newest != NIL)
-		t->e[t->newest].newer = i;
-	t->newest = i;
-	if (t->oldest == NIL)
-		t->oldest = i;
+	return tokens_at(tab, e, now) >= tab->burst && e->trusted_until <= now;
 }
 
-static void entry_remove(struct throttle *t, uint32_t i)
+static uint32_t entry_find(const struct throttle *t, const struct ttable *tab, const char *key)
 {
-	uint32_t *p = &t->bucket[bucket_of(t, t->e[i].key)];
-	while (*p != NIL && *p != i)
-		p = &t->e[*p].chain;
-	if (*p == i)
-		*p = t->e[i].chain;
-	list_unlink(t, i);
-	memset(&t->e[i], 0, sizeof t->e[i]);
-	t->e[i].chain = t->e[i].newer = NIL;
-	t->e[i].older = t->free;
-	t->free = i;
-}
-
-/* The entry for key, or NIL. One forgotten (no failure for THROTTLE_FORGET)
- * is removed on the way, as if it had never been. */
-static uint32_t entry_find(struct throttle *t, const char *key, double now)
-{
-	for (uint32_t i = t->bucket[bucket_of(t, key)]; i != NIL; i = t->e[i].chain) {
-		if (strcmp(t->e[i].key, key) != 0)
-			continue;
-		if (now - t->e[i].last >= THROTTLE_FORGET) {
-			entry_remove(t, i);
-			return NIL;
-		}
-		return i;
-	}
+	for (uint32_t i = tab->head[bucket_of(t, key)]; i != NIL; i = tab->e[i].chain)
+		if (strcmp(tab->e[i].key, key) == 0)
+			return i;
 	return NIL;
 }
 
-static uint32_t entry_add(struct throttle *t, const char *key)
+static void entry_remove(const struct throttle *t, struct ttable *tab, uint32_t i)
 {
-	if (t->free == NIL)
-		entry_remove(t, t->oldest);
-	uint32_t i = t->free;
-	struct tentry *e = &t->e[i];
-	t->free = e->older;
+	uint32_t *p = &tab->head[bucket_of(t, tab->e[i].key)];
+	while (*p != NIL && *p != i)
+		p = &tab->e[*p].chain;
+	if (*p == i)
+		*p = tab->e[i].chain;
+	memset(&tab->e[i], 0, sizeof tab->e[i]);
+	tab->e[i].chain = tab->free;
+	tab->free = i;
+}
+
+/* Drops every idle entry; whether any room was made. */
+static int table_sweep(const struct throttle *t, struct ttable *tab, double now)
+{
+	if (now < tab->no_room_until)
+		return 0;
+	for (uint32_t i = 0; i < THROTTLE_MAX_KEYS; i++)
+		if (tab->e[i].used && entry_idle(tab, &tab->e[i], now))
+			entry_remove(t, tab, i);
+	if (tab->free != NIL)
+		return 1;
+	tab->no_room_until = now + SWEEP_PAUSE;
+	return 0;
+}
+
+/* A new entry with a full bucket, or NIL when the table has no room. */
+static uint32_t entry_add(const struct throttle *t, struct ttable *tab, const char *key,
+                          double now)
+{
+	if (tab->free == NIL && !table_sweep(t, tab, now))
+		return NIL;
+	uint32_t i = tab->free;
+	struct tentry *e = &tab->e[i];
+	tab->free = e->chain;
 	memset(e, 0, sizeof *e);
+	e->used = 1;
 	snprintf(e->key, sizeof e->key, "%s", key);
+	e->tokens = tab->burst;
+	e->at = now;
 	uint32_t b = bucket_of(t, key);
-	e->chain = t->bucket[b];
-	t->bucket[b] = i;
-	list_push_newest(t, i);
+	e->chain = tab->head[b];
+	tab->head[b] = i;
 	return i;
 }
 
-/* Seconds a key still has to wait at now. */
-static double key_wait(struct throttle *t, const char *key, double now)
+/* Seconds until entry i (NIL: none, so a full bucket) has a token. */
+static double entry_wait(const struct ttable *tab, uint32_t i, double now)
 {
-	uint32_t i = entry_find(t, key, now);
-	if (i == NIL || t->e[i].fails <= THROTTLE_FREE)
+	if (i == NIL)
 		return 0;
-	unsigned extra = t->e[i].fails - THROTTLE_FREE - 1;
-	double delay = ldexp(1.0, extra > 30 ? 30 : (int)extra);
-	if (delay > THROTTLE_MAX_WAIT)
-		delay = THROTTLE_MAX_WAIT;
-	double w = t->e[i].last + delay - now;
-	return w > 0 ? w : 0;
+	double n = tokens_at(tab, &tab->e[i], now);
+	return n >= 1 ? 0 : (1 - n) * tab->period;
 }
 
-double throttle_wait(struct throttle *t, const char *addr, const char *user, double now)
+static void entry_take(struct ttable *tab, uint32_t i, double now)
 {
-	char key[KEY_MAX];
-	make_key(key, 'a', addr);
-	double w = key_wait(t, key, now);
-	if (user) {
-		make_key(key, 'u', user);
-		double wu = key_wait(t, key, now);
-		if (wu > w)
-			w = wu;
-	}
-	return w;
+	tab->e[i].tokens = tokens_at(tab, &tab->e[i], now) - 1;
+	tab->e[i].at = now;
 }
 
-static void key_fail(struct throttle *t, const char *key, double now)
+static void give_back(const struct throttle *t, struct ttable *tab, const char *key, double now)
 {
-	uint32_t i = entry_find(t, key, now);
-	if (i == NIL) {
-		i = entry_add(t, key);
-	} else {
-		list_unlink(t, i);
-		list_push_newest(t, i);
-	}
-	if (t->e[i].fails < UINT32_MAX)
-		t->e[i].fails++;
-	t->e[i].last = now;
+	uint32_t i = entry_find(t, tab, key);
+	if (i == NIL)
+		return;             /* dropped once full again: nothing owed */
+	double n = tokens_at(tab, &tab->e[i], now) + 1;
+	tab->e[i].tokens = n < tab->burst ? n : tab->burst;
+	tab->e[i].at = now;
 }
 
-void throttle_fail(struct throttle *t, const char *addr, const char *user, double now)
+/* An IPv6 client usually holds a whole /64: that is the unit counted. */
+static void addr_key(const char *addr, char out[KEY_MAX])
 {
-	char key[KEY_MAX];
-	make_key(key, 'a', addr);
-	key_fail(t, key, now);
-	if (user) {
-		make_key(key, 'u', user);
-		key_fail(t, key, now);
-	}
-}
-
-static void key_clear(struct throttle *t, const char *key)
-{
-	for (uint32_t i = t->bucket[bucket_of(t, key)]; i != NIL; i = t->e[i].chain) {
-		if (strcmp(t->e[i].key, key) == 0) {
-			entry_remove(t, i);
+	struct in6_addr a6;
+	char text[INET6_ADDRSTRLEN];
+	if (inet_pton(AF_INET6, addr, &a6) == 1 && !IN6_IS_ADDR_V4MAPPED(&a6)) {
+		memset(a6.s6_addr + 8, 0, 8);
+		if (inet_ntop(AF_INET6, &a6, text, sizeof text)) {
+			snprintf(out, KEY_MAX, "%s/64", text);
 			return;
 		}
 	}
+	snprintf(out, KEY_MAX, "%s", addr);
 }
 
-void throttle_success(struct throttle *t, const char *addr, const char *user)
+static void pair_key(const char *user, const char *akey, char out[KEY_MAX])
 {
-	char key[KEY_MAX];
-	make_key(key, 'a', addr);
-	key_clear(t, key);
+	snprintf(out, KEY_MAX, "%.64s\n%.80s", user, akey);
+}
+
+double throttle_take(struct throttle *t, const char *addr, const char *user, double now,
+                     struct throttle_ticket *tk)
+{
+	char akey[KEY_MAX], pkey[KEY_MAX];
+	tk->took = 0;
+	addr_key(addr, akey);
 	if (user) {
-		make_key(key, 'u', user);
-		key_clear(t, key);
+		pair_key(user, akey, pkey);
+		uint32_t p = entry_find(t, &t->pair, pkey);
+		if (p != NIL && t->pair.e[p].trusted_until > now) {
+			double w = entry_wait(&t->pair, p, now);
+			if (w > 0)
+				return w;
+			entry_take(&t->pair, p, now);
+			tk->took = TOOK_PAIR;
+			return 0;
+		}
 	}
+	uint32_t u = user ? entry_find(t, &t->user, user) : NIL;
+	uint32_t a = entry_find(t, &t->addr, akey);
+	double w = entry_wait(&t->user, u, now), wa = entry_wait(&t->addr, a, now);
+	if (wa > w)
+		w = wa;
+	if (w > 0)
+		return w;
+	if (user && u == NIL && (u = entry_add(t, &t->user, user, now)) == NIL)
+		return SWEEP_PAUSE;
+	if (a == NIL)
+		a = entry_add(t, &t->addr, akey, now);
+	if (u != NIL) {
+		entry_take(&t->user, u, now);
+		tk->took |= TOOK_USER;
+	}
+	if (a != NIL) {
+		entry_take(&t->addr, a, now);
+		tk->took |= TOOK_ADDR;
+	}
+	return 0;
+}
+
+void throttle_cancel(struct throttle *t, const char *addr, const char *user, double now,
+                     const struct throttle_ticket *tk)
+{
+	char akey[KEY_MAX], pkey[KEY_MAX];
+	addr_key(addr, akey);
+	if ((tk->took & TOOK_USER) && user)
+		give_back(t, &t->user, user, now);
+	if (tk->took & TOOK_ADDR)
+		give_back(t, &t->addr, akey, now);
+	if ((tk->took & TOOK_PAIR) && user) {
+		pair_key(user, akey, pkey);
+		give_back(t, &t->pair, pkey, now);
+	}
+}
+
+void throttle_success(struct throttle *t, const char *addr, const char *user, double now,
+                      const struct throttle_ticket *tk)
+{
+	char akey[KEY_MAX], pkey[KEY_MAX];
+	throttle_cancel(t, addr, user, now, tk);
+	if (!user)
+		return;
+	addr_key(addr, akey);
+	pair_key(user, akey, pkey);
+	uint32_t p = entry_find(t, &t->pair, pkey);
+	if (p == NIL)
+		p = entry_add(t, &t->pair, pkey, now);
+	if (p != NIL)
+		t->pair.e[p].trusted_until = now + THROTTLE_TRUST_FOR;
 }
 
 /* ---- the client's address ---- */

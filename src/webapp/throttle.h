@@ -1,29 +1,58 @@
-/* Slowing down password guessing: failed sign-ins are counted per client
- * address and per user name. The first THROTTLE_FREE failures cost
- * nothing; each further one doubles the wait before the next attempt is
- * even checked (1 s, 2 s, 4 s ... capped at THROTTLE_MAX_WAIT), so a
- * guesser gets a few dozen tries an hour while a user who mistyped twice
- * notices nothing. A success clears that address and user. Entries forget
- * after an hour without failures; the table is bounded (oldest evicted).
- * Times are passed in (seconds, monotonic) so the policy is testable. */
+/* Bounding password guesses. Each check of a password takes a token from
+ * token buckets that refill at a fixed rate; a check that finds a bucket
+ * empty is refused (429) without hashing, and a right password gives its
+ * tokens back. So a wrong guess costs a token and nothing but time refills
+ * it: the guesses an attacker gets per user are bounded by the bucket's
+ * rate whatever else happens (other users' sign-ins, other addresses,
+ * table pressure). The buckets:
+ * - per user, for every address the user never signed in from;
+ * - per address (a /64 for IPv6), across all users, against spraying;
+ * - per (user, address) that signed in successfully within
+ *   THROTTLE_TRUST_FOR: the owner's usual address has a budget of its own,
+ *   so guessing from elsewhere does not lock the owner out there.
+ * Only users that exist get an entry (the caller passes NULL for a name
+ * that is no user), so made-up names cost no memory. A bucket back at
+ * full is as good as no entry; the fixed-size tables drop only such
+ * entries (and expired trust), never a bucket still owed tokens. When a
+ * table is full of those, a new user is refused (fail closed; it would
+ * need THROTTLE_MAX_KEYS users under attack at once), a new address is
+ * not tracked (its user buckets still apply), and a new trust is not
+ * remembered. Times are passed in (seconds, monotonic) so the policy is
+ * testable. */
 #ifndef MINTRAC_THROTTLE_H
 #define MINTRAC_THROTTLE_H
 #include "net/http.h"
 
-#define THROTTLE_FREE      5
-#define THROTTLE_MAX_WAIT  900.0
-#define THROTTLE_FORGET    3600.0
-#define THROTTLE_MAX_KEYS  4096
+#define THROTTLE_USER_BURST   10
+#define THROTTLE_USER_PERIOD  600.0     /* seconds per token: 6 guesses/hour */
+#define THROTTLE_ADDR_BURST   20
+#define THROTTLE_ADDR_PERIOD  60.0
+#define THROTTLE_PAIR_BURST   10
+#define THROTTLE_PAIR_PERIOD  600.0
+#define THROTTLE_TRUST_FOR    (30.0 * 86400)
+#define THROTTLE_MAX_KEYS     4096      /* entries per table */
 
 struct throttle;
 
+/* Which buckets a check took a token from; hand it back to
+ * throttle_success or throttle_cancel. */
+struct throttle_ticket {
+	unsigned took;
+};
+
 struct throttle *throttle_new(void);
 void throttle_free(struct throttle *t);          /* NULL-safe */
-/* Seconds before an attempt from addr for user may be checked (0: now).
- * user may be NULL (HTTP Basic without a name). */
-double throttle_wait(struct throttle *t, const char *addr, const char *user, double now);
-void throttle_fail(struct throttle *t, const char *addr, const char *user, double now);
-void throttle_success(struct throttle *t, const char *addr, const char *user);
+/* May a password for user (NULL: the name is no user) from addr be checked
+ * at now? 0: yes, one token taken from each bucket that applies (*tk says
+ * which). Else the seconds until it may; nothing taken. */
+double throttle_take(struct throttle *t, const char *addr, const char *user, double now,
+                     struct throttle_ticket *tk);
+/* The password was right: the tokens go back, and addr is trusted for user. */
+void throttle_success(struct throttle *t, const char *addr, const char *user, double now,
+                      const struct throttle_ticket *tk);
+/* The check was not made (no room to make it): the tokens go back. */
+void throttle_cancel(struct throttle *t, const char *addr, const char *user, double now,
+                     const struct throttle_ticket *tk);
 
 /* The client's address for throttling and logs: the peer's IP (no port);
  * when the peer is a loopback proxy, the last address of X-Forwarded-For. */

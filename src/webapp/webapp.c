@@ -17,7 +17,9 @@
 #include "net/live.h"
 #include "base/log.h"
 #include "base/point.h"
+#include "webapp/pwcheck.h"
 #include "webapp/session.h"
+#include "webapp/signin.h"
 #include "webapp/throttle.h"
 #include "webapp/webapp.h"
 #include "net/service.h"
@@ -58,6 +60,15 @@ void reply_throttled(struct conn *c, double wait)
 	buf_init(&h);
 	buf_printf(&h, HDR_API "Retry-After: %lld\r\n", (long long)ceil(wait));
 	reply_error_h(c, 429, "too many failed sign-ins; try again later", h.data);
+	buf_free(&h);
+}
+
+void reply_busy(struct conn *c, double wait)
+{
+	struct buf h;
+	buf_init(&h);
+	buf_printf(&h, HDR_API "Retry-After: %lld\r\n", (long long)ceil(wait));
+	reply_error_h(c, 503, "too many sign-ins being checked; try again shortly", h.data);
 	buf_free(&h);
 }
 
@@ -226,7 +237,51 @@ static void reply_unauthorized(struct conn *c, const struct route *r, const char
 	                  : HDR_API);
 }
 
-/* 1: *who filled; 0: answered (401/429/503), the request is done. */
+/* A request whose caller gives HTTP Basic credentials: its route runs
+ * once the password check is back (signin.c), on a copy of the request. */
+struct basic_wait {
+	struct webapp       *app;
+	struct conn         *c;
+	const struct route  *r;
+	struct http_request  req;
+	char                 addr[64];
+};
+
+static void basic_checked(void *ctx, const struct signin_result *res)
+{
+	struct basic_wait *w = ctx;
+	struct caller who;
+	switch (res->verdict) {
+	case SIGNIN_OK:
+		memset(&who, 0, sizeof who);
+		who.user = res->user;
+		who.via = VIA_BASIC;
+		w->r->fn(w->app, w->c, &w->req, &who);
+		sodium_memzero(&who, sizeof who);
+		break;
+	case SIGNIN_WRONG:
+		/* Failed sign-ins belong in the log: that is where an admin
+		 * looks for password guessing. */
+		log_info("rejected %s %s from %s: 401 wrong credentials", w->req.method,
+		         w->req.path, w->addr);
+		reply_unauthorized(w->c, w->r, "unauthorized");
+		break;
+	case SIGNIN_THROTTLED:
+		reply_throttled(w->c, res->retry_after);
+		break;
+	case SIGNIN_BUSY:
+		reply_busy(w->c, res->retry_after);
+		break;
+	case SIGNIN_STORE_ERROR:
+		reply_error(w->c, 503, "storage unavailable");
+		break;
+	}
+	http_request_free(&w->req);
+	free(w);
+}
+
+/* 1: *who filled from the session cookie; 0: answered, or handed to the
+ * password check, which runs the route itself (basic_checked). */
 static int authenticate(struct webapp *app, struct conn *c, const struct http_request *req,
                         const struct route *r, struct caller *who)
 {
@@ -250,32 +305,21 @@ static int authenticate(struct webapp *app, struct conn *c, const struct http_re
 		reply_unauthorized(c, r, "unauthorized");
 		return 0;
 	}
-	double now = ev_now(app->loop);
-	double wait = throttle_wait(app->throttle, addr, user, now);
-	if (wait > 0) {
-		reply_throttled(c, wait);
+	struct basic_wait *w = calloc(1, sizeof *w);
+	if (!w || http_request_copy(&w->req, req) < 0) {
+		free(w);
 		sodium_memzero(pass, sizeof pass);
+		reply_error(c, 503, "out of memory");
 		return 0;
 	}
-	rc = webauth_check(app->auth, app->store, user, pass, &who->user);
+	w->app = app;
+	w->c = c;
+	w->r = r;
+	snprintf(w->addr, sizeof w->addr, "%s", addr);
+	conn_hold(c);
+	signin_check(app, addr, user, pass, basic_checked, w);
 	sodium_memzero(pass, sizeof pass);
-	if (rc < 0) {
-		reply_store_error(app, c, "user lookup");
-		return 0;
-	}
-	if (rc == 0) {
-		/* Failed sign-ins belong in the log: that is where an admin
-		 * looks for password guessing. */
-		log_info("rejected %s %s from %s: 401 wrong credentials", req->method, req->path,
-		         addr);
-		throttle_fail(app->throttle, addr, user, now);
-		reply_unauthorized(c, r, "unauthorized");
-		return 0;
-	}
-	throttle_success(app->throttle, addr, user);
-	who->via = VIA_BASIC;
-	who->csrf[0] = 0;
-	return 1;
+	return 0;
 }
 
 static void on_request(void *ctx, struct conn *c, const struct http_request *req)
@@ -400,10 +444,12 @@ static int web_open(struct service *svc, struct server_config *sc)
 		return -1;
 	}
 	app->auth = webauth_new();
-	app->sessions = sessions_new(app->store, strncmp(wurl, "https://", 8) == 0);
+	app->sessions = sessions_new(app->store, strncmp(wurl, "https://", 8) == 0,
+	                             (int64_t)(cfg->session_lifetime * 1000));
 	app->throttle = throttle_new();
 	app->hub = hub_new();
-	if (!app->auth || !app->sessions || !app->throttle || !app->hub) {
+	app->pwcheck = pwcheck_new(svc->loop, PWCHECK_THREADS, PWCHECK_QUEUE);
+	if (!app->auth || !app->sessions || !app->throttle || !app->hub || !app->pwcheck) {
 		log_warnx("webapp: out of memory");
 		return -1;
 	}
@@ -432,6 +478,10 @@ static void web_quiesce(struct service *svc)
 	struct webapp_proc *wp = container_of(svc, struct webapp_proc, svc);
 	ev_io_stop(svc->loop, &wp->live_w);
 	ev_timer_stop(svc->loop, &wp->purge);
+	/* Checks still under way answer their held connections before the
+	 * server is freed. */
+	pwcheck_free(wp->app.pwcheck);
+	wp->app.pwcheck = NULL;
 }
 
 static void web_close(struct service *svc)

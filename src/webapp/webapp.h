@@ -20,6 +20,7 @@ int webapp_main(const struct config *cfg, int listen_fd);
 struct webauth;
 struct sessions;
 struct throttle;
+struct pwcheck;
 struct hub;
 struct live_rx;
 
@@ -28,7 +29,8 @@ struct webapp {
 	struct store          *store;
 	struct webauth        *auth;       /* HTTP Basic verdict cache */
 	struct sessions       *sessions;   /* cookie sessions (session.h) */
-	struct throttle       *throttle;   /* failed sign-ins per address / user */
+	struct throttle       *throttle;   /* password guesses per user / address */
+	struct pwcheck        *pwcheck;    /* password checks off the loop */
 	struct hub            *hub;        /* SSE and WebSocket subscribers */
 	struct live_rx        *live;       /* fixes committed by the receiver */
 	const struct config   *cfg;
@@ -42,6 +44,7 @@ struct caller {
 	struct user_rec  user;
 	enum caller_via  via;
 	char             csrf[48];     /* the session's CSRF token; "" for Basic */
+	int64_t          session_end_ms; /* the session's absolute end (wall clock ms) */
 };
 
 typedef void (*route_fn)(struct webapp *app, struct conn *c, const struct http_request *req,
@@ -74,6 +77,8 @@ void reply_error(struct conn *c, int status, const char *msg);
 void reply_error_h(struct conn *c, int status, const char *msg, const char *headers);
 /* 429 with Retry-After: wait seconds (rounded up) for a throttled sign-in. */
 void reply_throttled(struct conn *c, double wait);
+/* 503 with Retry-After: no room to check a password now. */
+void reply_busy(struct conn *c, double wait);
 /* Logs store_errmsg and answers 503 "storage unavailable". */
 void reply_store_error(struct webapp *app, struct conn *c, const char *what);
 

@@ -1,21 +1,16 @@
-/* Cached HTTP Basic verification; see webauth.h for why and how. */
+/* Verified-password memory; see webauth.h for why and how. */
 #include "webapp/webauth.h"
 
-#include <sodium.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
-#define WEBAUTH_SLOTS  64
-#define WEBAUTH_TTL_MS (5 * 60 * 1000)
-#define WEBAUTH_USER_MAX 65
-#define WEBAUTH_PASS_MAX 1024
+#include "base/auth.h"
 
 struct webauth_entry {
 	int           used;
-	unsigned char key[crypto_generichash_BYTES];
+	unsigned char key[WEBAUTH_KEY_LEN];
 	int64_t       user_id;
-	char          user[WEBAUTH_USER_MAX];
 	char          pwhash[PWHASH_LEN];   /* what the password was checked against */
 	int64_t       expires_ms;
 };
@@ -23,19 +18,8 @@ struct webauth_entry {
 struct webauth {
 	unsigned char        hkey[crypto_generichash_KEYBYTES];
 	struct webauth_entry e[WEBAUTH_SLOTS];
-	/* Checked against when the user does not exist, so that a wrong
-	 * name costs as long as a wrong password and the timing does not
-	 * tell which user names exist. Made on first need. */
-	char                 dummy[PWHASH_LEN];
+	char                 standin[PWHASH_LEN];
 };
-
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-	if (clock_gettime(CLOCK_MONOTONIC, &ts) < 0)
-		return 0;
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 struct webauth *webauth_new(void)
 {
@@ -45,6 +29,10 @@ struct webauth *webauth_new(void)
 	if (!wa)
 		return NULL;
 	randombytes_buf(wa->hkey, sizeof wa->hkey);
+	if (auth_password_standin(wa->standin) < 0) {
+		webauth_free(wa);
+		return NULL;
+	}
 	return wa;
 }
 
@@ -56,14 +44,14 @@ void webauth_free(struct webauth *wa)
 	free(wa);
 }
 
-static void cache_key(const struct webauth *wa, const char *user, const char *pass,
-                      unsigned char out[crypto_generichash_BYTES])
+void webauth_key(const struct webauth *wa, const char *user, const char *pass,
+                 unsigned char key[WEBAUTH_KEY_LEN])
 {
 	crypto_generichash_state st;
-	crypto_generichash_init(&st, wa->hkey, sizeof wa->hkey, crypto_generichash_BYTES);
+	crypto_generichash_init(&st, wa->hkey, sizeof wa->hkey, WEBAUTH_KEY_LEN);
 	crypto_generichash_update(&st, (const unsigned char *)user, strlen(user) + 1);
 	crypto_generichash_update(&st, (const unsigned char *)pass, strlen(pass));
-	crypto_generichash_final(&st, out, crypto_generichash_BYTES);
+	crypto_generichash_final(&st, key, WEBAUTH_KEY_LEN);
 	sodium_memzero(&st, sizeof st);
 }
 
@@ -84,8 +72,23 @@ static struct webauth_entry *cache_find(struct webauth *wa, const unsigned char 
 	return NULL;
 }
 
+int webauth_cached(struct webauth *wa, const unsigned char key[WEBAUTH_KEY_LEN],
+                   const struct user_rec *u, int64_t now_ms)
+{
+	struct webauth_entry *e = cache_find(wa, key, now_ms);
+	if (!e)
+		return 0;
+	if (e->user_id != u->id || strcmp(e->pwhash, u->pwhash) != 0) {
+		/* Password changed or user re-created: verify afresh. */
+		sodium_memzero(e, sizeof *e);
+		return 0;
+	}
+	e->expires_ms = now_ms + WEBAUTH_TTL_MS;
+	return 1;
+}
+
 /* A free slot, else the one closest to expiry (all share one TTL, so that
- * is the oldest). */
+ * is the least recently used). */
 static struct webauth_entry *cache_slot(struct webauth *wa)
 {
 	struct webauth_entry *old = &wa->e[0];
@@ -98,62 +101,20 @@ static struct webauth_entry *cache_slot(struct webauth *wa)
 	return old;
 }
 
-int webauth_check(struct webauth *wa, struct store *s, const char *user, const char *pass,
-                  struct user_rec *out)
+void webauth_remember(struct webauth *wa, const unsigned char key[WEBAUTH_KEY_LEN],
+                      const struct user_rec *u, int64_t now_ms)
 {
-	if (!user[0] || strlen(user) >= WEBAUTH_USER_MAX)
-		return 0;
-	int rc = store_user_get(s, user, out);
-	if (rc == STORE_NOTFOUND) {
-		unsigned char r[16];
-		char junk[2 * sizeof r + 1];
-		if (!wa->dummy[0]) {
-			randombytes_buf(r, sizeof r);
-			sodium_bin2hex(junk, sizeof junk, r, sizeof r);
-			if (auth_password_hash(junk, wa->dummy) < 0)
-				wa->dummy[0] = 0;
-		}
-		if (wa->dummy[0])
-			(void)auth_password_verify(pass, wa->dummy);
-		return 0;
-	}
-	if (rc != STORE_OK)
-		return -1;
-
-	unsigned char key[crypto_generichash_BYTES];
-	cache_key(wa, user, pass, key);
-	int64_t now = mono_ms();
-	struct webauth_entry *e = cache_find(wa, key, now);
-	if (e) {
-		if (e->user_id == out->id && strcmp(e->pwhash, out->pwhash) == 0) {
-			sodium_memzero(key, sizeof key);
-			return 1;
-		}
-		/* Password changed or user re-created: verify afresh. */
-		sodium_memzero(e, sizeof *e);
-	}
-
-	int ok = auth_password_verify(pass, out->pwhash) == 1;
-	if (ok) {
+	struct webauth_entry *e = cache_find(wa, key, now_ms);
+	if (!e)
 		e = cache_slot(wa);
-		e->used = 1;
-		memcpy(e->key, key, sizeof key);
-		e->user_id = out->id;
-		snprintf(e->user, sizeof e->user, "%s", out->name);
-		snprintf(e->pwhash, sizeof e->pwhash, "%s", out->pwhash);
-		e->expires_ms = now + WEBAUTH_TTL_MS;
-	}
-	sodium_memzero(key, sizeof key);
-	return ok;
+	e->used = 1;
+	memcpy(e->key, key, WEBAUTH_KEY_LEN);
+	e->user_id = u->id;
+	snprintf(e->pwhash, sizeof e->pwhash, "%s", u->pwhash);
+	e->expires_ms = now_ms + WEBAUTH_TTL_MS;
 }
 
-int webauth_request(struct webauth *wa, struct store *s, const struct http_request *req,
-                    struct user_rec *out)
+const char *webauth_standin(const struct webauth *wa)
 {
-	char user[WEBAUTH_USER_MAX + 1], pass[WEBAUTH_PASS_MAX];
-	if (http_basic_auth(req, user, sizeof user, pass, sizeof pass) < 0)
-		return 0;
-	int rc = webauth_check(wa, s, user, pass, out);
-	sodium_memzero(pass, sizeof pass);
-	return rc;
+	return wa->standin;
 }

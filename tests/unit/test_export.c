@@ -9,7 +9,6 @@
 #include "io/export.h"
 #include "store/store.h"
 #include "test.h"
-#include "webapp/webauth.h"
 
 /* 2024-05-01T00:00:00Z */
 #define DAY_MS INT64_C(1714521600000)
@@ -466,47 +465,4 @@ TEST(export_numbers_positional)
 	          1.0 / 3);
 	json_decref(doc);
 	buf_free(&b);
-}
-
-/* webauth.c (the webapp's cached Basic verification) is tested here too,
- * against the same kind of temporary store. */
-TEST(webauth_cache_follows_store)
-{
-	struct tstore t;
-	char hash[PWHASH_LEN];
-	struct user_rec u;
-	if (tstore_open(&t) < 0) {
-		CHECK(!"temp store");
-		return;
-	}
-	struct webauth *wa = webauth_new();
-	CHECK(wa != NULL);
-	CHECK_INT(auth_password_hash("correct horse", hash), 0);
-	CHECK_INT(store_user_add(t.s, "carl", hash), STORE_OK);
-
-	CHECK_INT(webauth_check(wa, t.s, "carl", "correct horse", &u), 1);
-	CHECK_STR(u.name, "carl");
-	CHECK_INT(webauth_check(wa, t.s, "carl", "correct horse", &u), 1);   /* cached */
-	CHECK_INT(webauth_check(wa, t.s, "carl", "wrong horse", &u), 0);
-	CHECK_INT(webauth_check(wa, t.s, "nobody", "correct horse", &u), 0);
-	CHECK_INT(webauth_check(wa, t.s, "", "", &u), 0);
-	/* "anna" has a hash that verifies nothing. */
-	CHECK_INT(webauth_check(wa, t.s, "anna", "correct horse", &u), 0);
-
-	/* A new password takes effect at once, cache or not. */
-	CHECK_INT(auth_password_hash("battery staple", hash), 0);
-	CHECK_INT(store_user_set_password(t.s, "carl", hash), STORE_OK);
-	CHECK_INT(webauth_check(wa, t.s, "carl", "correct horse", &u), 0);
-	CHECK_INT(webauth_check(wa, t.s, "carl", "battery staple", &u), 1);
-
-	/* So does deleting the user, and re-creating it with the old
-	 * password does not revive the old cache entry (new salt). */
-	CHECK_INT(store_user_del(t.s, "carl"), STORE_OK);
-	CHECK_INT(webauth_check(wa, t.s, "carl", "battery staple", &u), 0);
-	CHECK_INT(auth_password_hash("battery staple", hash), 0);
-	CHECK_INT(store_user_add(t.s, "carl", hash), STORE_OK);
-	CHECK_INT(webauth_check(wa, t.s, "carl", "battery staple", &u), 1);
-	webauth_free(wa);
-	webauth_free(NULL);
-	tstore_close(&t);
 }
