@@ -129,14 +129,8 @@ static void login_checked(void *ctx, const struct signin_result *res)
 		         check_user_name(w->user) ? "(not a user name)" : w->user, w->addr);
 		reply_error(w->c, 401, "wrong user name or password");
 		break;
-	case SIGNIN_THROTTLED:
-		reply_throttled(w->c, res->retry_after);
-		break;
-	case SIGNIN_BUSY:
-		reply_busy(w->c, res->retry_after);
-		break;
-	case SIGNIN_STORE_ERROR:
-		reply_error(w->c, 503, "storage unavailable");
+	default:
+		reply_signin_refused(w->c, res);
 		break;
 	}
 	http_request_free(&w->req);

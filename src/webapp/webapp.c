@@ -54,22 +54,30 @@ void reply_error(struct conn *c, int status, const char *msg)
 	reply_error_h(c, status, msg, HDR_API);
 }
 
-void reply_throttled(struct conn *c, double wait)
+static void reply_retry_after(struct conn *c, int status, const char *msg, double wait)
 {
 	struct buf h;
 	buf_init(&h);
 	buf_printf(&h, HDR_API "Retry-After: %lld\r\n", (long long)ceil(wait));
-	reply_error_h(c, 429, "too many failed sign-ins; try again later", h.data);
+	reply_error_h(c, status, msg, h.data);
 	buf_free(&h);
 }
 
-void reply_busy(struct conn *c, double wait)
+void reply_signin_refused(struct conn *c, const struct signin_result *res)
 {
-	struct buf h;
-	buf_init(&h);
-	buf_printf(&h, HDR_API "Retry-After: %lld\r\n", (long long)ceil(wait));
-	reply_error_h(c, 503, "too many sign-ins being checked; try again shortly", h.data);
-	buf_free(&h);
+	switch (res->verdict) {
+	case SIGNIN_THROTTLED:
+		reply_retry_after(c, 429, "too many failed sign-ins; try again later",
+		                  res->retry_after);
+		break;
+	case SIGNIN_BUSY:
+		reply_retry_after(c, 503, "too many sign-ins being checked; try again shortly",
+		                  res->retry_after);
+		break;
+	default:
+		reply_error(c, 503, "storage unavailable");
+		break;
+	}
 }
 
 void reply_store_error(struct webapp *app, struct conn *c, const char *what)
@@ -266,14 +274,8 @@ static void basic_checked(void *ctx, const struct signin_result *res)
 		         w->req.path, w->addr);
 		reply_unauthorized(w->c, w->r, "unauthorized");
 		break;
-	case SIGNIN_THROTTLED:
-		reply_throttled(w->c, res->retry_after);
-		break;
-	case SIGNIN_BUSY:
-		reply_busy(w->c, res->retry_after);
-		break;
-	case SIGNIN_STORE_ERROR:
-		reply_error(w->c, 503, "storage unavailable");
+	default:
+		reply_signin_refused(w->c, res);
 		break;
 	}
 	http_request_free(&w->req);

@@ -75,10 +75,11 @@ void reply_json(struct conn *c, int status, const struct buf *b);
 /* {"error":"msg"} with HDR_API, or with the given headers. */
 void reply_error(struct conn *c, int status, const char *msg);
 void reply_error_h(struct conn *c, int status, const char *msg, const char *headers);
-/* 429 with Retry-After: wait seconds (rounded up) for a throttled sign-in. */
-void reply_throttled(struct conn *c, double wait);
-/* 503 with Retry-After: no room to check a password now. */
-void reply_busy(struct conn *c, double wait);
+/* A sign-in that was neither let in nor refused as wrong: 429 (throttled)
+ * or 503 (no room to check now) with Retry-After (seconds, rounded up),
+ * or 503 for a storage error. Login and Basic answer these alike. */
+struct signin_result;
+void reply_signin_refused(struct conn *c, const struct signin_result *res);
 /* Logs store_errmsg and answers 503 "storage unavailable". */
 void reply_store_error(struct webapp *app, struct conn *c, const char *what);
 
