@@ -12,6 +12,7 @@
 #include "base/auth.h"
 #include "base/buf.h"
 #include "receiver/credcache.h"
+#include "receiver/guard.h"
 #include "base/log.h"
 #include "base/proc.h"
 #include "proto/proto.h"
@@ -19,6 +20,7 @@
 #include "net/server.h"
 #include "store/store.h"
 #include "net/live.h"
+#include "net/trust.h"
 #include "store/writer.h"
 
 #define MiB (1024 * 1024)
@@ -38,6 +40,8 @@ struct receiver {
 	ev_prepare      live_flush;
 	unsigned int    creds_iter;
 	int             creds_checked;
+	struct trust   *trust;     /* trusted_proxies: whose X-Forwarded-For counts */
+	struct guard   *guard;     /* unknown credentials per source address */
 };
 
 /* A request whose fixes are committing; the reply goes out in done(). */
@@ -98,7 +102,8 @@ static void reply_text(struct conn *c, int status, const char *text, const char 
 static void reject(struct conn *c, const struct http_request *req, const struct route *rt,
                    int status, const char *why)
 {
-	log_info("rejected %s %s from %s: %d %s", req->method, req->path, req->peer, status, why);
+	log_reject("receiver", "rejected %s %s from %s: %d %s", req->method, req->path, req->peer,
+	           status, why);
 	if (rt && rt->style == STYLE_ULOGGER && status == 401) {
 		static const char body[] = "{\"error\":true,\"message\":\"Unauthorized\"}";
 		conn_reply(c, 401, "application/json", body, sizeof body - 1,
@@ -261,6 +266,10 @@ static void on_request(void *ctx, struct conn *c, const struct http_request *req
 		conn_abort(c, "shutting down");
 		return;
 	}
+	if (http_host_error(req)) {
+		reject(c, req, rt, 400, http_host_error(req));
+		return;
+	}
 	if (!rt) {
 		reject(c, req, NULL, 404, "not found");
 		return;
@@ -286,6 +295,13 @@ static void on_request(void *ctx, struct conn *c, const struct http_request *req
 		pending_free(p);
 		return;
 	}
+	double wait = guard_wait(rcv->guard, req, d->cred == CRED_NONE ? NULL : d->secret,
+	                         ev_now(rcv->loop));
+	if (wait > 0) {
+		guard_reply(rcv->guard, c, req, wait);
+		pending_free(p);
+		return;
+	}
 	int64_t device_id = 0;
 	int auth = authenticate(rcv, d, &device_id);
 	if (auth < 0) {
@@ -295,6 +311,8 @@ static void on_request(void *ctx, struct conn *c, const struct http_request *req
 		return;
 	}
 	if (auth == 0) {
+		if (d->cred != CRED_NONE && d->secret && *d->secret)
+			guard_fail(rcv->guard, req, ev_now(rcv->loop));
 		reject(c, req, rt, 401, d->cred == CRED_NONE ? "missing credential" : "unknown credential");
 		pending_free(p);
 		return;
@@ -356,17 +374,28 @@ int receiver_main(const struct config *cfg, int listen_fd)
 		log_warnx("cannot initialise libsodium");
 		return 1;
 	}
+	rcv.trust = trust_new(cfg->trusted_proxies, NULL, NULL, err, sizeof err);
+	rcv.guard = rcv.trust ? guard_new(rcv.trust) : NULL;
+	if (!rcv.guard) {
+		log_warnx("%s", rcv.trust ? "receiver: out of memory" : err);
+		trust_free(rcv.trust);
+		return 1;
+	}
 	rcv.loop = ev_default_loop(EVFLAG_AUTO);
 	int flags = cfg->sync_full ? 0 : STORE_SYNC_NORMAL;
 	rcv.store = store_open(cfg->db_path, flags, err, sizeof err);
 	if (!rcv.store) {
 		log_warnx("%s", err);
+		guard_free(rcv.guard);
+		trust_free(rcv.trust);
 		return 1;
 	}
 	rcv.writer = writer_new(rcv.loop, cfg->db_path, flags, err, sizeof err);
 	if (!rcv.writer) {
 		log_warnx("%s", err);
 		store_close(rcv.store);
+		guard_free(rcv.guard);
+		trust_free(rcv.trust);
 		return 1;
 	}
 	struct server_config sc = {
@@ -384,6 +413,8 @@ int receiver_main(const struct config *cfg, int listen_fd)
 		log_warnx("cannot start the receiver server");
 		writer_free(rcv.writer);
 		store_close(rcv.store);
+		guard_free(rcv.guard);
+		trust_free(rcv.trust);
 		return 1;
 	}
 	rcv.live = live_tx_new(cfg->db_path);
@@ -410,6 +441,8 @@ int receiver_main(const struct config *cfg, int listen_fd)
 	free(rcv.live_keys);
 	server_free(rcv.srv);
 	store_close(rcv.store);
+	guard_free(rcv.guard);
+	trust_free(rcv.trust);
 	log_info("receiver stopped");
 	return 0;
 }

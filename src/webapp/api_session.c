@@ -91,7 +91,7 @@ static void route_login(struct webapp *app, struct conn *c, const struct http_re
 		reply_error(c, 400, "user and password required");
 		return;
 	}
-	client_addr(req, addr, sizeof addr);
+	webapp_client_addr(app, req, addr, sizeof addr);
 	double now = ev_now(app->loop);
 	double wait = throttle_wait(app->throttle, addr, user, now);
 	if (wait > 0) {

@@ -5,9 +5,7 @@
  * the least recently failed, whose tail is evicted when the pool is full. */
 #include "webapp/throttle.h"
 
-#include <arpa/inet.h>
 #include <math.h>
-#include <netinet/in.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -216,74 +214,4 @@ void throttle_success(struct throttle *t, const char *addr, const char *user)
 		make_key(key, 'u', user);
 		key_clear(t, key);
 	}
-}
-
-/* ---- the client's address ---- */
-
-static int is_loopback(const char *ip)
-{
-	struct in_addr a4;
-	struct in6_addr a6;
-	if (inet_pton(AF_INET, ip, &a4) == 1)
-		return (ntohl(a4.s_addr) >> 24) == 127;
-	if (inet_pton(AF_INET6, ip, &a6) == 1) {
-		if (IN6_IS_ADDR_LOOPBACK(&a6))
-			return 1;
-		return IN6_IS_ADDR_V4MAPPED(&a6) && a6.s6_addr[12] == 127;
-	}
-	return 0;
-}
-
-/* The last entry of X-Forwarded-For is the one the proxy itself added;
- * those before it are whatever the client claimed. Only address
- * characters are taken, so the value is safe in a log line. */
-static int forwarded_for(const struct http_request *req, char *out, size_t len)
-{
-	const char *h = http_header(req, "X-Forwarded-For");
-	if (!h)
-		return -1;
-	const char *s = strrchr(h, ',');
-	s = s ? s + 1 : h;
-	while (*s == ' ' || *s == '\t')
-		s++;
-	size_t n = strlen(s);
-	while (n && (s[n - 1] == ' ' || s[n - 1] == '\t'))
-		n--;
-	if (n == 0 || n >= len)
-		return -1;
-	for (size_t i = 0; i < n; i++) {
-		char c = s[i];
-		if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F') ||
-		      c == '.' || c == ':'))
-			return -1;
-	}
-	memcpy(out, s, n);
-	out[n] = 0;
-	return 0;
-}
-
-void client_addr(const struct http_request *req, char *out, size_t len)
-{
-	char ip[64];
-	const char *p = req->peer;
-	size_t n;
-	if (!len)
-		return;
-	if (p[0] == '[') {
-		/* "[::1]:port" */
-		const char *end = strchr(p, ']');
-		p++;
-		n = end ? (size_t)(end - p) : strlen(p);
-	} else {
-		/* "1.2.3.4:port"; anything with more colons is left whole. */
-		const char *colon = strchr(p, ':');
-		n = colon && !strchr(colon + 1, ':') ? (size_t)(colon - p) : strlen(p);
-	}
-	if (n >= sizeof ip)
-		n = sizeof ip - 1;
-	memcpy(ip, p, n);
-	ip[n] = 0;
-	if (is_loopback(ip) && forwarded_for(req, out, len) == 0)
-		return;
-	snprintf(out, len, "%s", ip);
 }

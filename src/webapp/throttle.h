@@ -24,8 +24,4 @@ void throttle_free(struct throttle *t);          /* NULL-safe */
 double throttle_wait(struct throttle *t, const char *addr, const char *user, double now);
 void throttle_fail(struct throttle *t, const char *addr, const char *user, double now);
 void throttle_success(struct throttle *t, const char *addr, const char *user);
-
-/* The client's address for throttling and logs: the peer's IP (no port);
- * when the peer is a loopback proxy, the last address of X-Forwarded-For. */
-void client_addr(const struct http_request *req, char *out, size_t len);
 #endif

@@ -22,6 +22,7 @@ struct sessions;
 struct throttle;
 struct hub;
 struct live_rx;
+struct trust;
 
 struct webapp {
 	struct ev_loop        *loop;
@@ -32,6 +33,7 @@ struct webapp {
 	struct throttle       *throttle;   /* failed sign-ins per address / user */
 	struct hub            *hub;        /* SSE and WebSocket subscribers */
 	struct live_rx        *live;       /* fixes committed by the receiver */
+	struct trust          *trust;      /* trusted_proxies, trusted_origins */
 	const struct config   *cfg;
 	char                   receiver_url[512];  /* for device settings */
 	ev_signal              sigterm, sigint;
@@ -58,6 +60,7 @@ enum {
 	R_AUTH    = 1 << 0,   /* signed-in caller required: 401 JSON otherwise */
 	R_BASIC_CHALLENGE = 1 << 1, /* the 401 carries WWW-Authenticate (OwnTracks API) */
 	R_PREFIX  = 1 << 2,   /* path is a prefix ("/static/", "/api/devices/") */
+	R_SAME_ORIGIN = 1 << 3, /* the origin rule even on GET (WebSocket handshakes) */
 };
 
 struct route {
@@ -94,6 +97,11 @@ struct devlist {
 	size_t             n, cap;
 };
 int devices_of(struct webapp *app, int64_t user_id, struct devlist *l);
+
+/* The client's address for throttles and logs: the peer's, or what a
+ * proxy in trusted_proxies forwarded (net/trust.h). */
+void webapp_client_addr(const struct webapp *app, const struct http_request *req, char *out,
+                        size_t len);
 
 /* "/api/devices/NAME/token" with prefix "/api/devices/": percent-decodes
  * the segment after the prefix into out (NUL-terminated) and points *rest
