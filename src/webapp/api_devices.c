@@ -151,16 +151,18 @@ static int new_token(char tok[TOKEN_LEN + 1], unsigned char hash[TOKEN_HASH_LEN]
 /* An ident selects a device alone (on the receiver's `/`), so it is
  * unique across users and refusing one says that somebody holds it. That
  * must not be a free oracle for another user's credential: asking about
- * an ident held by someone else counts as a failed sign-in of the caller
- * (webapp/throttle.h), so it is as slow as guessing a password, and the
- * answer is one sentence whoever holds it. 0: free to use; -1: answered. */
+ * an ident held by someone else is counted like a failed sign-in of the
+ * caller, in a table of its own that no sign-in clears (webapp/throttle.h
+ * policy: a few free, then doubling waits), so probing is as slow as
+ * guessing a password; and the answer is one sentence whoever holds it.
+ * 0: free to use; -1: answered. */
 static int ident_taken(struct webapp *app, struct conn *c, const struct http_request *req,
                        const struct caller *who, const char *ident)
 {
 	char addr[64];
 	double now = ev_now(app->loop);
 	webapp_client_addr(app, req, addr, sizeof addr);
-	double wait = throttle_wait(app->throttle, addr, who->user.name, now);
+	double wait = throttle_wait(app->ident_probes, addr, who->user.name, now);
 	if (wait > 0) {
 		reply_throttled(c, wait);
 		return -1;
@@ -174,7 +176,7 @@ static int ident_taken(struct webapp *app, struct conn *c, const struct http_req
 		return -1;
 	}
 	if (d.user_id != who->user.id)
-		throttle_fail(app->throttle, addr, who->user.name, now);
+		throttle_fail(app->ident_probes, addr, who->user.name, now);
 	reply_error(c, 409, "that ident cannot be used");
 	return -1;
 }

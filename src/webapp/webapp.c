@@ -419,6 +419,7 @@ static void webapp_release(struct webapp *app, struct webapp_res *res)
 	hub_free(app->hub);
 	live_rx_free(app->live);
 	throttle_free(app->throttle);
+	throttle_free(app->ident_probes);
 	sessions_free(app->sessions);
 	webauth_free(app->auth);
 	trust_free(app->trust);
@@ -467,8 +468,9 @@ int webapp_main(const struct config *cfg, int listen_fd)
 	app.auth = webauth_new();
 	app.sessions = sessions_new(app.store, strncmp(wurl, "https://", 8) == 0);
 	app.throttle = throttle_new();
+	app.ident_probes = throttle_new();
 	app.hub = hub_new();
-	if (!app.auth || !app.sessions || !app.throttle || !app.hub) {
+	if (!app.auth || !app.sessions || !app.throttle || !app.ident_probes || !app.hub) {
 		log_warnx("webapp: out of memory");
 		webapp_release(&app, &res);
 		return 1;

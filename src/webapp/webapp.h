@@ -31,6 +31,7 @@ struct webapp {
 	struct webauth        *auth;       /* HTTP Basic verdict cache */
 	struct sessions       *sessions;   /* cookie sessions (session.h) */
 	struct throttle       *throttle;   /* failed sign-ins per address / user */
+	struct throttle       *ident_probes; /* other users' idents asked for (api_devices.c) */
 	struct hub            *hub;        /* SSE and WebSocket subscribers */
 	struct live_rx        *live;       /* fixes committed by the receiver */
 	struct trust          *trust;      /* trusted_proxies, trusted_origins */
