@@ -470,7 +470,9 @@ class LocationsLimit(ServerCase):
         doc, _ = self.fetch("2000-01-01")
         self.assertEqual([x["tst"] for x in doc["data"]], [last_t - 120, last_t - 60, last_t])
         # The whole range (150,000 fixes) costs about what ten minutes of it
-        # cost: the range is not walked. Best of three each, as a ratio.
+        # cost: the range is not walked (walking it twice took 69 ms in a
+        # release build, against under 1 ms). Best of three each.
         whole = min(self.fetch("2000-01-01")[1] for _ in range(3))
         small = min(self.fetch(near)[1] for _ in range(3))
-        self.assertLess(whole, small * 5 + 0.05, "whole %.3f s, ten minutes %.3f s" % (whole, small))
+        print("limit=3: whole range %.4f s, ten minutes %.4f s" % (whole, small))
+        self.assertLess(whole, small * 3 + 0.015, "whole %.3f s, ten minutes %.3f s" % (whole, small))
