@@ -124,19 +124,27 @@ void guard_fail_addr(struct guard *g, const char *addr, double now)
 	e->last = now;
 }
 
-double guard_wait(struct guard *g, const struct http_request *req, const char *secret,
+static int is_ident_guess(const char *ident)
+{
+	return ident && *ident && !auth_token_syntax_ok(ident);
+}
+
+double guard_wait(struct guard *g, const struct http_request *req, const char *ident,
                   double now)
 {
-	if (secret && auth_token_syntax_ok(secret))
+	if (!is_ident_guess(ident))
 		return 0;
 	char addr[64];
 	trust_client_addr(g->trust, req, addr, sizeof addr);
 	return guard_wait_addr(g, addr, now);
 }
 
-void guard_fail(struct guard *g, const struct http_request *req, double now)
+void guard_fail(struct guard *g, const struct http_request *req, const char *ident,
+                double now)
 {
 	char addr[64];
+	if (!is_ident_guess(ident))
+		return;
 	trust_client_addr(g->trust, req, addr, sizeof addr);
 	guard_fail_addr(g, addr, now);
 }

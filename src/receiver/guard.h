@@ -2,11 +2,12 @@
  * (Traccar Client's default is six digits) and select a device alone, so
  * without a limit one address could try tens of thousands a second.
  * Each source address (an IPv6 /64 counts as one) has a bucket of
- * GUARD_BURST failures that refills one every GUARD_REFILL seconds; once
- * it is empty, idents from that address are not looked up (429 with
- * Retry-After) until it refills. Tokens are always checked: at 22+
- * characters of 64 they cannot be guessed, and a phone with a valid token
- * behind the same NAT as a misconfigured one keeps delivering. A phone
+ * GUARD_BURST unknown idents that refills one every GUARD_REFILL seconds;
+ * once it is empty, idents from that address are not looked up (429 with
+ * Retry-After) until it refills. Tokens are neither counted nor held
+ * back: at 22+ characters of 64 they cannot be guessed, and a phone with
+ * a valid token behind the same NAT as a misconfigured one keeps
+ * delivering. A phone
  * retrying with a wrong ident at its own pace (Traccar Client: every
  * 30 s, or backing off from 5 s) never empties its bucket, so it delivers
  * as soon as the right ident is set.
@@ -33,12 +34,16 @@ struct trust;
 struct guard *guard_new(const struct trust *t);
 void guard_free(struct guard *g);   /* NULL-safe */
 
-/* Seconds before the request's secret may be looked up (0: now). Token-
- * shaped secrets are never held back. now: monotonic seconds. */
-double guard_wait(struct guard *g, const struct http_request *req, const char *secret,
+/* Only ident lookups are guarded: they happen on `/` alone, and only for a
+ * secret that is not token-shaped (a token-shaped one, 22+ characters of
+ * 64, is no guess). ident: the request's secret when the endpoint looks
+ * idents up, else NULL (then both calls do nothing). now: monotonic s. */
+/* Seconds before the ident may be looked up (0: now). */
+double guard_wait(struct guard *g, const struct http_request *req, const char *ident,
                   double now);
-/* An unknown credential from the request's source. */
-void guard_fail(struct guard *g, const struct http_request *req, double now);
+/* The ident named no device. */
+void guard_fail(struct guard *g, const struct http_request *req, const char *ident,
+                double now);
 
 /* 429 with Retry-After (whole seconds, at least 1) and a one-line reason;
  * logged as a rejection. */

@@ -295,8 +295,8 @@ static void on_request(void *ctx, struct conn *c, const struct http_request *req
 		pending_free(p);
 		return;
 	}
-	double wait = guard_wait(rcv->guard, req, d->cred == CRED_NONE ? NULL : d->secret,
-	                         ev_now(rcv->loop));
+	const char *ident = d->cred == CRED_TOKEN_OR_IDENT ? d->secret : NULL;
+	double wait = guard_wait(rcv->guard, req, ident, ev_now(rcv->loop));
 	if (wait > 0) {
 		guard_reply(rcv->guard, c, req, wait);
 		pending_free(p);
@@ -311,8 +311,7 @@ static void on_request(void *ctx, struct conn *c, const struct http_request *req
 		return;
 	}
 	if (auth == 0) {
-		if (d->cred != CRED_NONE && d->secret && *d->secret)
-			guard_fail(rcv->guard, req, ev_now(rcv->loop));
+		guard_fail(rcv->guard, req, ident, ev_now(rcv->loop));
 		reject(c, req, rt, 401, d->cred == CRED_NONE ? "missing credential" : "unknown credential");
 		pending_free(p);
 		return;

@@ -162,6 +162,13 @@ TEST(guard_bucket_per_address)
 			guard_fail_addr(g, a, 101 + GUARD_REFILL);
 	}
 	CHECK(guard_wait_addr(g, "192.0.2.1", 101 + GUARD_REFILL) > 0);
+	/* No ident (another endpoint, no credential) and token-shaped secrets
+	 * are neither held back nor counted: they never reach the request. */
+	CHECK_DBL(guard_wait(g, NULL, NULL, 100), 0);
+	CHECK_DBL(guard_wait(g, NULL, "", 100), 0);
+	CHECK_DBL(guard_wait(g, NULL, "Abcdefghijklmnopqrstu-_0", 100), 0);
+	guard_fail(g, NULL, NULL, 100);
+	guard_fail(g, NULL, "Abcdefghijklmnopqrstu-_0", 100);
 	guard_free(g);
 }
 
