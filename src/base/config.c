@@ -46,6 +46,10 @@ int config_set(struct config *c, const char *key, const char *v, char *err, size
 		return set_str(c->tile_url, sizeof c->tile_url, key, v, err, errlen);
 	if (!strcmp(key, "tile_attribution"))
 		return set_str(c->tile_attribution, sizeof c->tile_attribution, key, v, err, errlen);
+	if (!strcmp(key, "trusted_proxies"))
+		return set_str(c->trusted_proxies, sizeof c->trusted_proxies, key, v, err, errlen);
+	if (!strcmp(key, "trusted_origins"))
+		return set_str(c->trusted_origins, sizeof c->trusted_origins, key, v, err, errlen);
 	if (!strcmp(key, "max_connections")) {
 		errno = 0;
 		long n = strtol(v, &end, 10);
@@ -185,6 +189,8 @@ static const struct { const char *env, *key; } env_map[] = {
 	{ "MINTRAC_SYNCHRONOUS", "synchronous" },
 	{ "MINTRAC_LOG_LEVEL", "log_level" },
 	{ "MINTRAC_TILE_URL", "tile_url" },
+	{ "MINTRAC_TRUSTED_PROXIES", "trusted_proxies" },
+	{ "MINTRAC_TRUSTED_ORIGINS", "trusted_origins" },
 };
 
 int config_load(struct config *c, const char *datadir, const char *config_file,

@@ -22,6 +22,9 @@ struct config {
 	enum log_level log_level;          /* log_level = error|warn|info|debug */
 	char   tile_url[512];              /* map tiles (webapp) */
 	char   tile_attribution[512];
+	/* Space-separated lists, checked when each server starts (net/trust.c). */
+	char   trusted_proxies[1024];      /* addresses or CIDR blocks whose X-Forwarded-* count */
+	char   trusted_origins[1024];      /* other sites' origins allowed to use the webapp */
 };
 
 /* Fill defaults, then the config file, then the environment. datadir and

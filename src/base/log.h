@@ -16,5 +16,19 @@ void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* A rejection (bad request, wrong credential, refused origin): at most
+ * LOG_REJECT_PER_SEC lines a second for each kind (a short static name),
+ * then one "suppressed N similar lines" when the next second's first line
+ * of that kind is written, so a flood cannot fill the disk. */
+#define LOG_REJECT_PER_SEC 20
+void log_reject(const char *kind, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 _Noreturn void fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Every line's message passes through this: bytes that are not printable
+ * (controls, DEL, C1 controls, invalid UTF-8) and backslashes are written
+ * as \xNN / \\, so a path, user agent or name from the network can
+ * neither forge a log line nor hide in one. Writes at most outlen - 1
+ * bytes, never cuts an escape or a character, NUL-terminates; returns the
+ * length written. */
+size_t log_escape(char *out, size_t outlen, const char *in, size_t inlen);
 #endif

@@ -17,11 +17,16 @@ const char *check_user_name(const char *name)
 	return NULL;
 }
 
-/* '&' would cut the ident short in the query strings that carry it. */
+/* '&' would cut the ident short in the query strings that carry it; a
+ * control character (a newline, an escape sequence) has no place in a
+ * device's id and would reach `device list` output and the logs. */
 const char *check_device_ident(const char *ident)
 {
 	if (!*ident || strlen(ident) > 128 || strchr(ident, '&'))
 		return "invalid ident: 1 to 128 characters, no '&'";
+	for (const unsigned char *p = (const unsigned char *)ident; *p; p++)
+		if (*p < 0x20 || *p == 0x7f || (*p == 0xC2 && p[1] >= 0x80 && p[1] <= 0x9F))
+			return "invalid ident: no control characters";
 	return NULL;
 }
 

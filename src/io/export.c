@@ -97,14 +97,22 @@ const char *export_extension(enum export_format f)
 
 /* ---- output plumbing ---- */
 
-/* RFC 4180 field: quoted when it holds a separator, quote or line break. */
+/* RFC 4180 text field: quoted when it holds a separator, quote or line
+ * break. A spreadsheet runs a cell that starts with = + - @ (or a tab or
+ * CR before one) as a formula, so such a text gets a leading ' (OWASP's
+ * "CSV injection" advice): a device named "=HYPERLINK(...)" stays text.
+ * Only text goes through here; the numbers we format ourselves are plain
+ * numbers to any spreadsheet. */
 static void add_csv_field(struct buf *b, const char *s, int force_quote)
 {
-	if (!force_quote && !strpbrk(s, ",\"\r\n")) {
+	int formula = s[0] && strchr("=+-@\t\r", s[0]) != NULL;
+	if (!force_quote && !formula && !strpbrk(s, ",\"\r\n")) {
 		buf_adds(b, s);
 		return;
 	}
 	buf_addc(b, '"');
+	if (formula)
+		buf_addc(b, '\'');
 	for (; *s; s++) {
 		if (*s == '"')
 			buf_addc(b, '"');

@@ -317,6 +317,18 @@ const char *http_status_text(int status)
 	return "Unknown";
 }
 
+const char *http_host_error(const struct http_request *r)
+{
+	size_t hosts = 0;
+	for (size_t i = 0; i < r->nheaders; i++)
+		hosts += strcasecmp(r->headers[i].name, "Host") == 0;
+	if (hosts > 1)
+		return "more than one Host header";
+	if (hosts == 0 && r->http11)
+		return "missing Host header";
+	return NULL;
+}
+
 int http_origin_is(const char *origin, const char *host)
 {
 	const char *p = strstr(origin, "://");

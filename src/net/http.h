@@ -43,6 +43,7 @@ struct http_request {
 	char  *body;              /* NUL-terminated (body[body_len] == 0) */
 	size_t body_len;
 	int    keep_alive;        /* the connection may serve another request */
+	int    http11;            /* HTTP/1.1 or later (Host is then required) */
 	char   peer[64];          /* "127.0.0.1:12345", for logs */
 };
 
@@ -65,6 +66,9 @@ int http_cookie(const struct http_request *r, const char *name, char *out, size_
 /* Whether an Origin header ("https://host:port") names host ("host:port",
  * case-insensitive); 0 for opaque origins ("null") and a NULL host. */
 int http_origin_is(const char *origin, const char *host);
+/* RFC 9112 section 3.2: an HTTP/1.1 request without Host, or any request
+ * with more than one, gets a 400; the reason, or NULL when Host is fine. */
+const char *http_host_error(const struct http_request *r);
 /* Reason phrase for a status code ("OK", "Bad Request", ...). */
 const char *http_status_text(int status);
 #endif

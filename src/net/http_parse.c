@@ -33,6 +33,53 @@ static int fail(struct http_in *in, int status, const char *reason)
 	return -1;
 }
 
+/* The raw header section as the parser consumed it, for what http_parser
+ * tolerates: whitespace before a colon (it would read "Host : x" as Host)
+ * and obs-fold (a line starting with SP/HT continues the previous one).
+ * Both let two readers of one request disagree, so both get a 400. */
+enum { SCAN_START, SCAN_REQLINE, SCAN_LINE, SCAN_NAME, SCAN_VALUE, SCAN_END, SCAN_DONE };
+
+static const char *scan_header_bytes(struct http_in *in, const char *p, size_t n)
+{
+	for (size_t i = 0; i < n && in->scan != SCAN_DONE; i++) {
+		char c = p[i];
+		switch (in->scan) {
+		case SCAN_START:
+			if (c == '\r' || c == '\n')
+				break;   /* empty lines before a request are ignored */
+			in->scan = SCAN_REQLINE;
+			break;
+		case SCAN_REQLINE:
+		case SCAN_VALUE:
+			if (c == '\n')
+				in->scan = SCAN_LINE;
+			break;
+		case SCAN_LINE:
+			if (c == ' ' || c == '\t')
+				return "obsolete line folding";
+			if (c == '\r')
+				in->scan = SCAN_END;
+			else if (c == '\n')
+				in->scan = SCAN_DONE;
+			else
+				in->scan = c == ':' ? SCAN_VALUE : SCAN_NAME;
+			break;
+		case SCAN_NAME:
+			if (c == ':')
+				in->scan = SCAN_VALUE;
+			else if (c == ' ' || c == '\t')
+				return "whitespace before a header's colon";
+			else if (c == '\n')
+				in->scan = SCAN_LINE;
+			break;
+		case SCAN_END:
+			in->scan = SCAN_DONE;
+			break;
+		}
+	}
+	return NULL;
+}
+
 static int on_message_begin(http_parser *p)
 {
 	struct http_in *in = from_parser(p);
@@ -157,6 +204,7 @@ static void reset_request(struct http_in *in)
 	in->hdr_bytes = 0;
 	in->body_limit = 0;
 	in->in_value = in->headers_done = in->continue_due = in->ready = 0;
+	in->scan = SCAN_START;
 }
 
 void http_in_free(struct http_in *in)
@@ -222,6 +270,7 @@ static int wants_continue(const struct http_in *in)
 static int headers_accepted(struct http_in *in)
 {
 	http_parser *p = &in->parser;
+	in->req.http11 = p->http_major > 1 || (p->http_major == 1 && p->http_minor >= 1);
 	snprintf(in->req.method, sizeof in->req.method, "%s",
 	         http_method_str((enum http_method)p->method));
 	split_target(in);
@@ -282,9 +331,15 @@ enum http_in_status http_in_feed(struct http_in *in, const char *data, size_t le
 		if (in_headers && chunk > in->lim.max_header_bytes - in->hdr_bytes)
 			chunk = in->lim.max_header_bytes - in->hdr_bytes;
 		size_t n = http_parser_execute(&in->parser, &settings, data + pos, chunk);
+		const char *bad = in_headers ? scan_header_bytes(in, data + pos, n) : NULL;
 		pos += n;
 		if (in_headers)
 			in->hdr_bytes += n;
+		if (bad) {
+			fail(in, 400, bad);
+			st = HTTP_IN_ERROR;
+			break;
+		}
 		enum http_errno e = HTTP_PARSER_ERRNO(&in->parser);
 		if (e == HPE_PAUSED) {
 			http_parser_pause(&in->parser, 0);

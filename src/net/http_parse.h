@@ -9,7 +9,11 @@
  * arrive: header section > max_header_bytes -> 431 (a request line alone
  * over it -> 414), body over the route's limit -> 413 (a Content-Length
  * above it is refused before any body byte arrives), anything the parser
- * rejects -> 400. After an error the connection must be closed. */
+ * rejects -> 400, and 400 as well for what the parser lets through but
+ * RFC 9112 says to refuse: whitespace between a field name and its colon
+ * and obsolete line folding (a proxy and we could read different
+ * requests). The Host rule is the servers' own (http_host_error).
+ * After an error the connection must be closed. */
 #ifndef MINTRAC_HTTP_PARSE_H
 #define MINTRAC_HTTP_PARSE_H
 #include <http_parser.h>
@@ -53,6 +57,7 @@ struct http_in {
 	unsigned ready : 1;        /* req complete, waiting for http_in_take */
 	unsigned closed : 1;       /* a non-keep-alive request was taken */
 	unsigned http11 : 1;       /* version of the last complete request */
+	unsigned char scan;        /* where the raw header scan is (http_parse.c) */
 };
 
 void http_in_init(struct http_in *in, const struct http_in_limits *lim);

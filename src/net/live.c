@@ -1,7 +1,10 @@
 /* Receiver -> webapp notices (see live.h). The socket lives in Linux's
  * abstract namespace, named after the database's real path: nothing to
  * clean up after a crash, and two mintrac instances on one machine (two
- * data directories) never hear each other. */
+ * data directories) never hear each other. An abstract name has no file
+ * permissions, so any local user could send to it: the kernel stamps each
+ * datagram with its sender's credentials (SO_PASSCRED), and only those
+ * from our own user are read. */
 #include <errno.h>
 #include <limits.h>
 #include <stddef.h>
@@ -130,6 +133,13 @@ struct live_rx *live_rx_new(const char *db_path)
 	int sz = LIVE_RCVBUF;
 	/* A bigger queue absorbs bursts (an Overland batch of thousands). */
 	(void)setsockopt(r->fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof sz);
+	int on = 1;
+	if (setsockopt(r->fd, SOL_SOCKET, SO_PASSCRED, &on, sizeof on) < 0) {
+		log_warn("live updates off: SO_PASSCRED");
+		close(r->fd);
+		free(r);
+		return NULL;
+	}
 	if (bind(r->fd, (struct sockaddr *)&sa, len) < 0) {
 		log_warn("live updates off: bind");
 		close(r->fd);
@@ -152,12 +162,34 @@ int live_rx_fd(const struct live_rx *r)
 	return r->fd;
 }
 
+/* The kernel's stamp of who sent the datagram (never what they claim). */
+static int live_sender_ok(struct msghdr *mh, uid_t self)
+{
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(mh); c; c = CMSG_NXTHDR(mh, c)) {
+		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_CREDENTIALS &&
+		    c->cmsg_len == CMSG_LEN(sizeof(struct ucred))) {
+			struct ucred cr;
+			memcpy(&cr, CMSG_DATA(c), sizeof cr);
+			return cr.uid == self;
+		}
+	}
+	return 0;
+}
+
 size_t live_rx_drain(struct live_rx *r, void (*cb)(void *ctx, const struct live_key *k),
                      void *ctx)
 {
 	size_t total = 0;
+	uid_t self = geteuid();
 	for (;;) {
-		ssize_t n = recv(r->fd, &r->msg, sizeof r->msg, MSG_DONTWAIT);
+		union {
+			struct cmsghdr h;
+			char           space[CMSG_SPACE(sizeof(struct ucred))];
+		} cm;
+		struct iovec iov = { .iov_base = &r->msg, .iov_len = sizeof r->msg };
+		struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = &cm,
+		                     .msg_controllen = sizeof cm };
+		ssize_t n = recvmsg(r->fd, &mh, MSG_DONTWAIT);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -165,8 +197,11 @@ size_t live_rx_drain(struct live_rx *r, void (*cb)(void *ctx, const struct live_
 				log_warn("live: recv");
 			return total;
 		}
-		/* Only the receiver of this database knows the name; still, a
-		 * datagram that is not exactly one of ours is ignored. */
+		if (!live_sender_ok(&mh, self)) {
+			log_reject("live", "live: ignored a notice from another user");
+			continue;
+		}
+		/* A datagram that is not exactly one of ours is ignored. */
 		size_t hdr = offsetof(struct live_msg, keys);
 		if ((size_t)n < hdr || r->msg.magic != LIVE_MAGIC || r->msg.n > LIVE_PER_MSG ||
 		    (size_t)n != hdr + r->msg.n * sizeof(struct live_key))

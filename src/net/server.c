@@ -833,7 +833,8 @@ static void conn_parse_error(struct conn *c)
 {
 	int status = http_in_error_status(&c->in);
 	const char *reason = http_in_error_reason(&c->in);
-	log_warnx("%s: %s: rejected request: %d %s", srv_name(c->srv), c->peer, status, reason);
+	log_reject("framing", "%s: %s: rejected request: %d %s", srv_name(c->srv), c->peer, status,
+	           reason);
 	conn_reject(c, status, reason);
 }
 

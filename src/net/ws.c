@@ -172,20 +172,6 @@ const char *ws_handshake_error(const struct http_request *req)
 	return NULL;
 }
 
-int ws_cross_site(const struct http_request *req)
-{
-	const char *site = http_header(req, "Sec-Fetch-Site");
-	if (site)
-		return strcmp(site, "cross-site") == 0;
-	const char *origin = http_header(req, "Origin");
-	if (!origin)
-		return 0;   /* not a browser */
-	/* Behind a proxy Host may name the upstream (OwnTracks Frontend's
-	 * own nginx does), X-Forwarded-Host the name the browser used. */
-	return !http_origin_is(origin, http_header(req, "Host")) &&
-	       !http_origin_is(origin, http_header(req, "X-Forwarded-Host"));
-}
-
 /* ---- lifetime ----------------------------------------------------------- */
 
 void ws_free(struct ws *w)

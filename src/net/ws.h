@@ -34,11 +34,6 @@ struct ws_options {
  * Connection: Upgrade, Sec-WebSocket-Version: 13, a Sec-WebSocket-Key of
  * 16 bytes), else a one-line reason for a 400. */
 const char *ws_handshake_error(const struct http_request *req);
-/* A browser opening the socket from another site (Sec-Fetch-Site:
- * cross-site; or, from a browser that does not send it, an Origin whose
- * host is neither Host nor X-Forwarded-Host). A browser sends cached
- * credentials with the handshake whatever page opened it. */
-int ws_cross_site(const struct http_request *req);
 /* Extra headers for the 400 of a refused handshake (the version we speak). */
 #define WS_BAD_HANDSHAKE_HEADERS "Sec-WebSocket-Version: 13\r\n"
 

@@ -11,6 +11,7 @@
 #include "base/auth.h"
 #include "base/xalloc.h"
 #include "receiver/credcache.h"
+#include "receiver/guard.h"
 #include "base/log.h"
 #include "base/util.h"
 #include "proto/proto.h"
@@ -18,6 +19,7 @@
 #include "net/service.h"
 #include "store/store.h"
 #include "net/live.h"
+#include "net/trust.h"
 #include "store/writer.h"
 
 struct receiver {
@@ -30,6 +32,8 @@ struct receiver {
 	struct live_key *live_keys;/* gathered this loop iteration */
 	size_t          live_n, live_cap;
 	ev_prepare      live_flush;
+	struct trust   *trust;     /* trusted_proxies: whose X-Forwarded-For counts */
+	struct guard   *guard;     /* unknown credentials per source address */
 	unsigned int    creds_iter;
 	int             creds_checked;
 };
@@ -61,7 +65,8 @@ static void reject(struct conn *c, const struct http_request *req, const struct 
                    int status, const char *why)
 {
 	struct proto_reply out;
-	log_info("rejected %s %s from %s: %d %s", req->method, req->path, req->peer, status, why);
+	log_reject("receiver", "rejected %s %s from %s: %d %s", req->method, req->path, req->peer,
+	           status, why);
 	(p ? p->reject : proto_reject_text)(&out, status, why);
 	send_reply(c, &out);
 }
@@ -210,6 +215,10 @@ static void on_request(void *ctx, struct conn *c, const struct http_request *req
 		conn_abort(c, "shutting down");
 		return;
 	}
+	if (http_host_error(req)) {
+		reject(c, req, fmt, 400, http_host_error(req));
+		return;
+	}
 	if (!fmt) {
 		reject(c, req, NULL, 404, "not found");
 		return;
@@ -230,6 +239,13 @@ static void on_request(void *ctx, struct conn *c, const struct http_request *req
 		pending_free(p);
 		return;
 	}
+	const char *ident = d->cred == CRED_TOKEN_OR_IDENT ? d->secret : NULL;
+	double wait = guard_wait(rcv->guard, req, ident, ev_now(rcv->svc.loop));
+	if (wait > 0) {
+		guard_reply(rcv->guard, c, req, wait);
+		pending_free(p);
+		return;
+	}
 	int64_t device_id = 0;
 	int auth = authenticate(rcv, d, &device_id);
 	if (auth < 0) {
@@ -239,6 +255,7 @@ static void on_request(void *ctx, struct conn *c, const struct http_request *req
 		return;
 	}
 	if (auth == 0) {
+		guard_fail(rcv->guard, req, ident, ev_now(rcv->svc.loop));
 		reject(c, req, fmt, 401, d->cred == CRED_NONE ? "missing credential" : "unknown credential");
 		pending_free(p);
 		return;
@@ -270,6 +287,12 @@ static int rcv_open(struct service *svc, struct server_config *sc)
 	struct receiver *rcv = container_of(svc, struct receiver, svc);
 	const struct config *cfg = rcv->cfg;
 	char err[512];
+	rcv->trust = trust_new(cfg->trusted_proxies, NULL, NULL, err, sizeof err);
+	if (!rcv->trust) {
+		log_warnx("%s", err);
+		return -1;
+	}
+	rcv->guard = guard_new(rcv->trust);
 	int flags = cfg->sync_full ? 0 : STORE_SYNC_NORMAL;
 	rcv->store = store_open(cfg->db_path, flags, err, sizeof err);
 	if (!rcv->store) {
@@ -325,6 +348,8 @@ static void rcv_close(struct service *svc)
 	live_tx_free(rcv->live);
 	free(rcv->live_keys);
 	store_close(rcv->store);
+	guard_free(rcv->guard);
+	trust_free(rcv->trust);
 }
 
 static const struct service_ops rcv_ops = {

@@ -99,6 +99,12 @@ int64_t store_cred_generation(struct store *s);
  * or STORE_NOTFOUND. */
 int store_device_rename(struct store *s, int64_t device_id, const char *new_name);
 
+/* The time of the n-th last fix (n >= 1) of a device with from_ms <=
+ * time_ms <= to_ms, read backwards from to_ms: STORE_OK (*time_ms set),
+ * STORE_NOTFOUND when the range holds fewer than n fixes. */
+int store_fix_nth_last(struct store *s, int64_t device_id, int64_t from_ms, int64_t to_ms,
+                       int64_t n, int64_t *time_ms);
+
 /* The first fix of a device with from_ms <= time_ms <= to_ms (an index
  * seek, not a scan): STORE_OK (fill *out, caller fix_free()s it) or
  * STORE_NOTFOUND. store_fix_last_in is the same for the last one. */

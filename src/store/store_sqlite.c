@@ -99,7 +99,7 @@ enum stmt_id {
 	ST_DEV_ADD, ST_DEV_GET, ST_DEV_BY_TOKEN, ST_DEV_BY_IDENT, ST_DEV_SET_TOKEN,
 	ST_DEV_DEL, ST_DEV_LIST_ALL, ST_DEV_LIST_USER, ST_DEV_BY_ID, ST_DEV_RENAME,
 	ST_BEGIN, ST_COMMIT, ST_ROLLBACK,
-	ST_FIX_PUT, ST_FIX_RANGE, ST_FIX_LAST, ST_FIX_FIRST_IN, ST_FIX_LAST_IN,
+	ST_FIX_PUT, ST_FIX_RANGE, ST_FIX_LAST, ST_FIX_FIRST_IN, ST_FIX_LAST_IN, ST_FIX_NTH_LAST,
 	ST_STATS_ADD, ST_COUNT_DEV, ST_COUNT_ALL, ST_DEMO_DEL_DEV, ST_DEMO_DEL_ALL,
 	ST_CRED_GEN,
 	ST_SESS_ADD, ST_SESS_GET, ST_SESS_TOUCH, ST_SESS_DEL, ST_SESS_PURGE, ST_SESS_TRIM,
@@ -147,6 +147,8 @@ static const char *const stmt_sql[ST_MAX] = {
 	                     "ORDER BY time_ms LIMIT 1",
 	[ST_FIX_LAST_IN]   = FIX_COLS "WHERE device_id = ? AND time_ms BETWEEN ? AND ? "
 	                     "ORDER BY time_ms DESC LIMIT 1",
+	[ST_FIX_NTH_LAST]  = "SELECT time_ms FROM fixes WHERE device_id = ? AND time_ms BETWEEN ? AND ? "
+	                     "ORDER BY time_ms DESC LIMIT 1 OFFSET ?",
 	/* The EXISTS guard: a device deleted inside the open transaction (its
 	 * fixes went with it) must not fail the commit on the foreign key.
 	 * INSERT ... SELECT needs its WHERE before ON CONFLICT anyway. */
@@ -979,6 +981,28 @@ int store_fix_last_in(struct store *s, int64_t device_id, int64_t from_ms, int64
                       struct fix *out)
 {
 	return fix_in(s, ST_FIX_LAST_IN, device_id, from_ms, to_ms, out, "last fix in range");
+}
+
+/* Walks the (device_id, time_ms) key backwards from to_ms: n steps,
+ * however long the range before them. */
+int store_fix_nth_last(struct store *s, int64_t device_id, int64_t from_ms, int64_t to_ms,
+                       int64_t n, int64_t *time_ms)
+{
+	sqlite3_stmt *st = stmt(s, ST_FIX_NTH_LAST);
+	if (!st)
+		return STORE_ERR;
+	if (n < 1)
+		n = 1;
+	if (sqlite3_bind_int64(st, 1, device_id) || sqlite3_bind_int64(st, 2, from_ms) ||
+	    sqlite3_bind_int64(st, 3, to_ms) || sqlite3_bind_int64(st, 4, n - 1))
+		return bind_fail(s, st, "n-th last fix");
+	int rc = sqlite3_step(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return step_error(s, st, "n-th last fix");
+	if (rc == SQLITE_ROW)
+		*time_ms = sqlite3_column_int64(st, 0);
+	finish(st);
+	return rc == SQLITE_ROW ? STORE_OK : STORE_NOTFOUND;
 }
 
 /* A device without a device_stats row never had a fix: 0. */

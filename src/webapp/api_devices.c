@@ -19,6 +19,7 @@
 #include "base/point.h"
 #include "net/server.h"
 #include "store/store.h"
+#include "webapp/throttle.h"
 #include "webapp/webapp.h"
 
 #define DEVICES_PREFIX "/api/devices/"
@@ -147,6 +148,42 @@ static int new_token(char tok[TOKEN_LEN + 1], unsigned char hash[TOKEN_HASH_LEN]
 	return 0;
 }
 
+/* An ident selects a device alone (on the receiver's `/`), so it is
+ * unique across users and refusing one says that somebody holds it. That
+ * must not be a free oracle for another user's credential: asking about
+ * an ident held by someone else costs a token from token buckets of the
+ * caller and the address, in a table of its own that no sign-in refills
+ * (webapp/throttle.h), so probing is as slow as guessing a password; and
+ * the answer is one sentence whoever holds it. The token is taken before
+ * the lookup, so the timing says nothing either, and given back when the
+ * ident is free or the caller's own. 0: free to use; -1: answered. */
+static int ident_taken(struct webapp *app, struct conn *c, const struct http_request *req,
+                       const struct caller *who, const char *ident)
+{
+	char addr[64];
+	double now = ev_now(app->loop);
+	struct throttle_ticket tk;
+	webapp_client_addr(app, req, addr, sizeof addr);
+	double wait = throttle_take(app->ident_probes, addr, who->user.name, now, &tk);
+	if (wait > 0) {
+		reply_retry_after(c, 429, "too many idents of other users asked for; try again later",
+		                  wait);
+		return -1;
+	}
+	struct device_rec d;
+	int rc = store_device_by_ident(app->store, ident, &d);
+	if (rc != STORE_OK || d.user_id == who->user.id)
+		throttle_cancel(app->ident_probes, addr, who->user.name, now, &tk);
+	if (rc == STORE_NOTFOUND)
+		return 0;
+	if (rc != STORE_OK) {
+		reply_store_error(app, c, "ident lookup");
+		return -1;
+	}
+	reply_error(c, 409, "that ident cannot be used");
+	return -1;
+}
+
 static void route_device_add(struct webapp *app, struct conn *c, const struct http_request *req,
                              const struct caller *who)
 {
@@ -166,6 +203,10 @@ static void route_device_add(struct webapp *app, struct conn *c, const struct ht
 			return;
 		}
 	}
+	if (ident && ident_taken(app, c, req, who, ident) < 0) {
+		json_decref(root);
+		return;
+	}
 	char tok[TOKEN_LEN + 1];
 	unsigned char hash[TOKEN_HASH_LEN];
 	int64_t id;
@@ -176,8 +217,7 @@ static void route_device_add(struct webapp *app, struct conn *c, const struct ht
 	}
 	int rc = store_device_add(app->store, who->user.id, name, hash, ident, &id);
 	if (rc == STORE_EXISTS) {
-		reply_error(c, 409, ident ? "a device of that name exists, or the ident is taken"
-		                          : "a device of that name exists");
+		reply_error(c, 409, "a device of that name exists");
 	} else if (rc != STORE_OK) {
 		reply_store_error(app, c, "adding a device");
 	} else {

@@ -441,37 +441,16 @@ static int ot_bound(const char *s, int is_to, int64_t *ms)
 	return 0;
 }
 
-struct ot_walk {
-	int64_t n;        /* fixes seen */
-	int64_t stop_at;  /* index to stop at (-1: never) */
-	int64_t time_ms;  /* its time */
-};
-
-static int ot_walk_cb(void *ctx, const struct fix *f)
-{
-	struct ot_walk *w = ctx;
-	if (w->n++ == w->stop_at) {
-		w->time_ms = f->time_ms;
-		return 1;
-	}
-	return 0;
-}
-
-/* limit=N: the last N fixes of the range, i.e. a later `from`. */
+/* limit=N: the last N fixes of the range, i.e. a later `from`, found by
+ * reading N index entries backwards from `to` (not by walking the range). */
 static int ot_limit_from(struct store *st, int64_t device_id, int64_t limit, int64_t *from,
                          int64_t to)
 {
-	struct ot_walk w = { 0, -1, 0 };
-	if (store_fixes(st, device_id, *from, to, ot_walk_cb, &w) != STORE_OK)
-		return STORE_ERR;
-	if (w.n <= limit)
-		return STORE_OK;
-	struct ot_walk w2 = { 0, w.n - limit, 0 };
-	int rc = store_fixes(st, device_id, *from, to, ot_walk_cb, &w2);
-	if (rc < 0)
-		return STORE_ERR;
-	*from = w2.time_ms;
-	return STORE_OK;
+	int64_t t;
+	int rc = store_fix_nth_last(st, device_id, *from, to, limit, &t);
+	if (rc == STORE_OK)
+		*from = t;
+	return rc == STORE_ERR ? STORE_ERR : STORE_OK;
 }
 
 /* The JSON answer, made in pieces as the client reads (web_stream.c): any
@@ -727,11 +706,6 @@ static void route_ws_last(struct webapp *app, struct conn *c, const struct http_
 		reply_error_h(c, 400, why, HDR_API WS_BAD_HANDSHAKE_HEADERS);
 		return;
 	}
-	if (ws_cross_site(req)) {
-		log_info("refused cross-site WebSocket from %s", req->peer);
-		reply_error(c, 403, "cross-site WebSocket refused");
-		return;
-	}
 	struct ot_live *l = ot_live_new(app, &who->user);
 	if (!l) {
 		reply_error(c, 503, "out of memory");
@@ -749,6 +723,6 @@ const struct route owntracks_routes[] = {
 	{ "POST", "/api/0/last",      OT_ROUTE, route_last },
 	{ "GET",  "/api/0/locations", OT_ROUTE, route_locations },
 	{ "POST", "/api/0/locations", OT_ROUTE, route_locations },
-	{ "GET",  "/ws/last",         OT_ROUTE, route_ws_last },
+	{ "GET",  "/ws/last",         OT_ROUTE | R_SAME_ORIGIN, route_ws_last },
 	{ NULL, NULL, 0, NULL },
 };

@@ -125,8 +125,8 @@ static void login_checked(void *ctx, const struct signin_result *res)
 	case SIGNIN_WRONG:
 		/* An admin looks for password guessing in the log. Only names
 		 * that could be users are echoed, so the line stays one line. */
-		log_info("refused sign-in as %s from %s",
-		         check_user_name(w->user) ? "(not a user name)" : w->user, w->addr);
+		log_reject("401", "refused sign-in as %s from %s",
+		           check_user_name(w->user) ? "(not a user name)" : w->user, w->addr);
 		reply_error(w->c, 401, "wrong user name or password");
 		break;
 	default:
@@ -157,7 +157,7 @@ static void route_login(struct webapp *app, struct conn *c, const struct http_re
 		sodium_memzero(w->req.body, w->req.body_len);
 	w->app = app;
 	w->c = c;
-	client_addr(req, w->addr, sizeof w->addr);
+	webapp_client_addr(app, req, w->addr, sizeof w->addr);
 	snprintf(w->user, sizeof w->user, "%s", user);
 	conn_hold(c);
 	signin_check(app, w->addr, user, pass, login_checked, w);

@@ -21,7 +21,6 @@
  * testable. */
 #ifndef MINTRAC_THROTTLE_H
 #define MINTRAC_THROTTLE_H
-#include "net/http.h"
 
 #define THROTTLE_USER_BURST   10
 #define THROTTLE_USER_PERIOD  600.0     /* seconds per token: 6 guesses/hour */
@@ -53,8 +52,4 @@ void throttle_success(struct throttle *t, const char *addr, const char *user, do
 /* The check was not made (no room to make it): the tokens go back. */
 void throttle_cancel(struct throttle *t, const char *addr, const char *user, double now,
                      const struct throttle_ticket *tk);
-
-/* The client's address for throttling and logs: the peer's IP (no port);
- * when the peer is a loopback proxy, the last address of X-Forwarded-For. */
-void client_addr(const struct http_request *req, char *out, size_t len);
 #endif

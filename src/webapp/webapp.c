@@ -2,8 +2,8 @@
  * route modules (web_static.c, api_*.c). A request finds its route in the
  * modules' tables; a route that needs a caller gets one from the session
  * cookie or from HTTP Basic; every state-changing request passes the
- * cross-site checks (Origin, Sec-Fetch-Site, and the session's CSRF token)
- * before its handler runs, so no handler has to remember them. */
+ * origin rule (net/trust.c: Origin, Sec-Fetch-Site, trusted_origins) and
+ * the session's CSRF token before its handler runs, so no handler has to remember them. */
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -23,6 +23,7 @@
 #include "webapp/throttle.h"
 #include "webapp/webapp.h"
 #include "net/service.h"
+#include "net/trust.h"
 #include "base/util.h"
 #include "webapp/webauth.h"
 
@@ -54,7 +55,7 @@ void reply_error(struct conn *c, int status, const char *msg)
 	reply_error_h(c, status, msg, HDR_API);
 }
 
-static void reply_retry_after(struct conn *c, int status, const char *msg, double wait)
+void reply_retry_after(struct conn *c, int status, const char *msg, double wait)
 {
 	struct buf h;
 	buf_init(&h);
@@ -122,6 +123,12 @@ int devices_of(struct webapp *app, int64_t user_id, struct devlist *l)
 		return STORE_ERR;
 	}
 	return STORE_OK;
+}
+
+void webapp_client_addr(const struct webapp *app, const struct http_request *req, char *out,
+                        size_t len)
+{
+	trust_client_addr(app->trust, req, out, len);
 }
 
 int path_segment(const char *path, const char *prefix, char *out, size_t outlen,
@@ -207,26 +214,6 @@ static int is_safe_method(const char *m)
 	return !strcmp(m, "GET") || !strcmp(m, "HEAD") || !strcmp(m, "OPTIONS");
 }
 
-/* Cross-site requests: a browser names the page's origin in Origin on
- * every non-GET fetch and form post, and modern ones say cross-site in
- * Sec-Fetch-Site. Either naming another site refuses the request. Tools
- * such as curl send neither and pass. */
-static int cross_site(const struct http_request *req)
-{
-	const char *site = http_header(req, "Sec-Fetch-Site");
-	if (site && !strcmp(site, "cross-site"))
-		return 1;
-	const char *origin = http_header(req, "Origin");
-	if (!origin)
-		return 0;
-	/* Behind a proxy that rewrites Host, X-Forwarded-Host is the name
-	 * the browser used; a cross-site page cannot set it without a CORS
-	 * preflight, which nothing here answers. Opaque origins ("null")
-	 * match neither. */
-	return !http_origin_is(origin, http_header(req, "Host")) &&
-	       !http_origin_is(origin, http_header(req, "X-Forwarded-Host"));
-}
-
 static int csrf_ok(const struct http_request *req, const struct caller *who)
 {
 	const char *tok = http_header(req, "X-CSRF-Token");
@@ -270,8 +257,8 @@ static void basic_checked(void *ctx, const struct signin_result *res)
 	case SIGNIN_WRONG:
 		/* Failed sign-ins belong in the log: that is where an admin
 		 * looks for password guessing. */
-		log_info("rejected %s %s from %s: 401 wrong credentials", w->req.method,
-		         w->req.path, w->addr);
+		log_reject("401", "rejected %s %s from %s: 401 wrong credentials", w->req.method,
+		           w->req.path, w->addr);
 		reply_unauthorized(w->c, w->r, "unauthorized");
 		break;
 	default:
@@ -296,13 +283,13 @@ static int authenticate(struct webapp *app, struct conn *c, const struct http_re
 		return 1;
 
 	char addr[64], user[128], pass[256];
-	client_addr(req, addr, sizeof addr);
+	webapp_client_addr(app, req, addr, sizeof addr);
 	if (!http_header(req, "Authorization")) {
 		reply_unauthorized(c, r, "sign in required");
 		return 0;
 	}
 	if (http_basic_auth(req, user, sizeof user, pass, sizeof pass) < 0) {
-		log_info("rejected %s %s from %s: 401 malformed credentials", req->method,
+		log_reject("401", "rejected %s %s from %s: 401 malformed credentials", req->method,
 		         req->path, addr);
 		reply_unauthorized(c, r, "unauthorized");
 		return 0;
@@ -328,6 +315,10 @@ static void on_request(void *ctx, struct conn *c, const struct http_request *req
 {
 	struct webapp *app = ctx;
 	const char *path = req->path ? req->path : "/";
+	if (http_host_error(req)) {
+		reply_error(c, 400, http_host_error(req));
+		return;
+	}
 	struct buf allow;
 	buf_init(&allow);
 	const struct route *r = find_route(req->method, path, &allow);
@@ -349,8 +340,13 @@ static void on_request(void *ctx, struct conn *c, const struct http_request *req
 	}
 	buf_free(&allow);
 
-	if (!is_safe_method(req->method) && cross_site(req)) {
-		log_info("refused cross-site %s %s from %s", req->method, path, req->peer);
+	if ((!is_safe_method(req->method) || (r->flags & R_SAME_ORIGIN)) &&
+	    !trust_origin_ok(app->trust, req)) {
+		char addr[64];
+		const char *origin = http_header(req, "Origin");
+		webapp_client_addr(app, req, addr, sizeof addr);
+		log_reject("origin", "refused %s %s from %s: Origin %s is neither this site nor in "
+		           "trusted_origins", req->method, path, addr, origin ? origin : "(none)");
 		reply_error(c, 403, "cross-site request refused");
 		return;
 	}
@@ -439,6 +435,11 @@ static int web_open(struct service *svc, struct server_config *sc)
 	app->loop = svc->loop;
 	config_receiver_url(cfg, app->receiver_url, sizeof app->receiver_url);
 	config_webapp_url(cfg, wurl, sizeof wurl);
+	app->trust = trust_new(cfg->trusted_proxies, cfg->trusted_origins, wurl, err, sizeof err);
+	if (!app->trust) {
+		log_warnx("%s", err);
+		return -1;
+	}
 	app->store = store_open(cfg->db_path, cfg->sync_full ? 0 : STORE_SYNC_NORMAL, err,
 	                        sizeof err);
 	if (!app->store) {
@@ -449,9 +450,11 @@ static int web_open(struct service *svc, struct server_config *sc)
 	app->sessions = sessions_new(app->store, strncmp(wurl, "https://", 8) == 0,
 	                             (int64_t)(cfg->session_lifetime * 1000));
 	app->throttle = throttle_new();
+	app->ident_probes = throttle_new();
 	app->hub = hub_new();
 	app->pwcheck = pwcheck_new(svc->loop, PWCHECK_THREADS, PWCHECK_QUEUE);
-	if (!app->auth || !app->sessions || !app->throttle || !app->hub || !app->pwcheck) {
+	if (!app->auth || !app->sessions || !app->throttle || !app->ident_probes || !app->hub ||
+	    !app->pwcheck) {
 		log_warnx("webapp: out of memory");
 		return -1;
 	}
@@ -492,8 +495,10 @@ static void web_close(struct service *svc)
 	hub_free(app->hub);
 	live_rx_free(app->live);
 	throttle_free(app->throttle);
+	throttle_free(app->ident_probes);
 	sessions_free(app->sessions);
 	webauth_free(app->auth);
+	trust_free(app->trust);
 	store_close(app->store);
 }
 

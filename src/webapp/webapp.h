@@ -23,6 +23,7 @@ struct throttle;
 struct pwcheck;
 struct hub;
 struct live_rx;
+struct trust;
 
 struct webapp {
 	struct ev_loop        *loop;       /* the process's loop (service.h runs it) */
@@ -30,9 +31,11 @@ struct webapp {
 	struct webauth        *auth;       /* HTTP Basic verdict cache */
 	struct sessions       *sessions;   /* cookie sessions (session.h) */
 	struct throttle       *throttle;   /* password guesses per user / address */
+	struct throttle       *ident_probes; /* other users' idents asked for (api_devices.c) */
 	struct pwcheck        *pwcheck;    /* password checks off the loop */
 	struct hub            *hub;        /* SSE and WebSocket subscribers */
 	struct live_rx        *live;       /* fixes committed by the receiver */
+	struct trust          *trust;      /* trusted_proxies, trusted_origins */
 	const struct config   *cfg;
 	char                   receiver_url[512];  /* for device settings */
 };
@@ -56,6 +59,7 @@ enum {
 	R_AUTH    = 1 << 0,   /* signed-in caller required: 401 JSON otherwise */
 	R_BASIC_CHALLENGE = 1 << 1, /* the 401 carries WWW-Authenticate (OwnTracks API) */
 	R_PREFIX  = 1 << 2,   /* path is a prefix ("/static/", "/api/devices/") */
+	R_SAME_ORIGIN = 1 << 3, /* the origin rule even on GET (WebSocket handshakes) */
 };
 
 struct route {
@@ -78,6 +82,8 @@ void reply_error_h(struct conn *c, int status, const char *msg, const char *head
 /* A sign-in that was neither let in nor refused as wrong: 429 (throttled)
  * or 503 (no room to check now) with Retry-After (seconds, rounded up),
  * or 503 for a storage error. Login and Basic answer these alike. */
+/* An error with Retry-After: wait seconds, rounded up. */
+void reply_retry_after(struct conn *c, int status, const char *msg, double wait);
 struct signin_result;
 void reply_signin_refused(struct conn *c, const struct signin_result *res);
 /* Logs store_errmsg and answers 503 "storage unavailable". */
@@ -95,6 +101,11 @@ struct devlist {
 	size_t             n, cap;
 };
 int devices_of(struct webapp *app, int64_t user_id, struct devlist *l);
+
+/* The client's address for throttles and logs: the peer's, or what a
+ * proxy in trusted_proxies forwarded (net/trust.h). */
+void webapp_client_addr(const struct webapp *app, const struct http_request *req, char *out,
+                        size_t len);
 
 /* "/api/devices/NAME/token" with prefix "/api/devices/": percent-decodes
  * the segment after the prefix into out (NUL-terminated) and points *rest

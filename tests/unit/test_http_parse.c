@@ -335,6 +335,11 @@ TEST(http_parse_garbage_400)
 		"GET / HTTP/9.9x\r\n\r\n",
 		"POST / HTTP/1.1\r\nContent-Length: abc\r\n\r\n",
 		"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+		/* What http_parser lets through and RFC 9112 refuses. */
+		"GET / HTTP/1.1\r\nHost : a\r\n\r\n",
+		"GET / HTTP/1.1\r\nHost: a\r\nX-A: b\r\n c\r\n\r\n",
+		"GET / HTTP/1.1\r\nHost: a\r\nX-A: b\r\n\tc\r\n\r\n",
+		"GET / HTTP/1.1\r\n Host: a\r\n\r\n",
 	};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		struct parsed p;
@@ -343,6 +348,18 @@ TEST(http_parse_garbage_400)
 		CHECK_INT(p.n, 0);
 		parsed_free(&p);
 	}
+}
+
+/* The scan of the raw header bytes holds however they are split, and
+ * lets through what is fine. */
+TEST(http_parse_header_scan_fine)
+{
+	struct parsed p;
+	parse_all(&p, "\r\nGET /a HTTP/1.1\r\nHost: a\r\nX-Sp: a b :c\r\n\r\n"
+	              "GET /b HTTP/1.1\nHost: b\n\n", 1);
+	CHECK_INT(p.n, 2);
+	CHECK_INT(p.status, 0);
+	parsed_free(&p);
 }
 
 TEST(http_parse_expect_continue)

@@ -114,31 +114,6 @@ TEST(ws_handshake_checks)
 	                "\n") != NULL);
 }
 
-static int cross(const char *raw)
-{
-	struct http_request r;
-	mt_test_request(&r, raw);
-	int x = ws_cross_site(&r);
-	http_request_free(&r);
-	return x;
-}
-
-TEST(ws_cross_site_rule)
-{
-	CHECK_INT(cross("GET /ws/last\nHost: a.example:8082\n\n"), 0);            /* a script */
-	CHECK_INT(cross("GET /ws/last\nHost: a.example:8082\nOrigin: http://a.example:8082\n\n"), 0);
-	CHECK_INT(cross("GET /ws/last\nHost: A.example\nOrigin: https://a.example\n\n"), 0);
-	CHECK_INT(cross("GET /ws/last\nHost: a.example\nOrigin: https://evil.example\n\n"), 1);
-	CHECK_INT(cross("GET /ws/last\nHost: a.example\nOrigin: null\n\n"), 1);
-	/* Behind OwnTracks Frontend's nginx, Host names the upstream. */
-	CHECK_INT(cross("GET /ws/last\nHost: otrecorder\nOrigin: https://maps.example\n"
-	                "X-Forwarded-Host: maps.example\n\n"), 0);
-	CHECK_INT(cross("GET /ws/last\nHost: otrecorder\nOrigin: https://maps.example\n"
-	                "Sec-Fetch-Site: same-origin\n\n"), 0);
-	CHECK_INT(cross("GET /ws/last\nHost: a.example\nOrigin: https://a.example\n"
-	                "Sec-Fetch-Site: cross-site\n\n"), 1);
-}
-
 /* ---- a live connection -------------------------------------------------- */
 
 struct wsrv {
