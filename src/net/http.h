@@ -44,6 +44,8 @@ struct http_request {
 	size_t body_len;
 	int    keep_alive;        /* the connection may serve another request */
 	int    http11;            /* HTTP/1.1 or later (Host is then required) */
+	int    body_discarded;    /* the body was read and dropped unseen
+	                           * (http_body_rule.discard): body is "" */
 	char   peer[64];          /* "127.0.0.1:12345", for logs */
 };
 

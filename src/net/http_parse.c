@@ -142,9 +142,11 @@ static int on_headers_complete(http_parser *p)
 static int on_body(http_parser *p, const char *at, size_t len)
 {
 	struct http_in *in = from_parser(p);
-	if (len > in->body_limit || in->body.len > in->body_limit - len)
+	if (len > in->body_limit || in->body_seen > in->body_limit - len)
 		return fail(in, 413, "request body too large");
-	buf_add(&in->body, at, len);
+	in->body_seen += len;
+	if (!in->discard)
+		buf_add(&in->body, at, len);
 	return 0;
 }
 
@@ -154,6 +156,7 @@ static int on_message_complete(http_parser *p)
 	struct http_request *r = &in->req;
 	r->body_len = in->body.len;
 	r->body = take_buf(&in->body);
+	r->body_discarded = in->discard;
 	/* An Upgrade (WebSocket) or CONNECT request switches protocols; nothing
 	 * here speaks the next one, so that connection ends after the reply. */
 	r->keep_alive = http_should_keep_alive(p) && !p->upgrade;
@@ -202,7 +205,8 @@ static void reset_request(struct http_in *in)
 	buf_reset(&in->value);
 	buf_reset(&in->body);
 	in->hdr_bytes = 0;
-	in->body_limit = 0;
+	in->body_limit = in->body_seen = 0;
+	in->discard = 0;
 	in->in_value = in->headers_done = in->continue_due = in->ready = 0;
 	in->scan = SCAN_START;
 }
@@ -274,9 +278,11 @@ static int headers_accepted(struct http_in *in)
 	snprintf(in->req.method, sizeof in->req.method, "%s",
 	         http_method_str((enum http_method)p->method));
 	split_target(in);
-	in->body_limit = in->lim.default_body_limit;
-	if (in->lim.body_limit)
-		in->body_limit = in->lim.body_limit(in->lim.ctx, in->req.method, in->req.path);
+	struct http_body_rule rule = { in->lim.default_body_limit, 0 };
+	if (in->lim.on_head)
+		in->lim.on_head(in->lim.ctx, &in->req, &rule);
+	in->body_limit = rule.limit;
+	in->discard = rule.discard != 0;
 	if ((p->flags & F_CONTENTLENGTH) && p->content_length > in->body_limit)
 		return fail(in, 413, "request body too large");
 	in->continue_due = wants_continue(in);
@@ -411,6 +417,11 @@ int http_in_http11(const struct http_in *in)
 int http_in_partial(const struct http_in *in)
 {
 	return in->in_message && !in->ready;
+}
+
+size_t http_in_body_seen(const struct http_in *in)
+{
+	return in->body_seen;
 }
 
 size_t http_in_body_bytes(const struct http_in *in)

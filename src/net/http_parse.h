@@ -30,12 +30,25 @@ enum http_in_status {
 	HTTP_IN_ERROR,      /* framing error: reply http_in_error_status(), close */
 };
 
+/* What becomes of a request's body, decided from its head (method, path,
+ * query, headers) before any body byte is read. */
+struct http_body_rule {
+	size_t limit;     /* a larger body gets 413 */
+	/* Read the body (still within limit, and counted by the server's
+	 * deadline) but keep none of it: the answer cannot depend on it, e.g.
+	 * the head's credential is unknown. The request then comes out with
+	 * body_discarded set and an empty body, so nothing of it is held
+	 * or parsed. */
+	int    discard;
+};
+
 struct http_in_limits {
 	size_t max_header_bytes;    /* 0 = 16 KiB */
 	size_t default_body_limit;  /* 0 = 1 MiB */
-	/* Per-route body limit, asked once the headers are complete; NULL =
-	 * default_body_limit for every route. */
-	size_t (*body_limit)(void *ctx, const char *method, const char *path);
+	/* Called once the headers are complete with the rule preset to
+	 * {default_body_limit, keep}; NULL keeps that for every request.
+	 * head has method, path, query and headers, no body yet. */
+	void  (*on_head)(void *ctx, const struct http_request *head, struct http_body_rule *rule);
 	void   *ctx;
 };
 
@@ -47,6 +60,7 @@ struct http_in {
 	struct buf url, field, value, body;
 	size_t hdr_bytes;          /* raw bytes of this request's header section */
 	size_t body_limit;
+	size_t body_seen;          /* body bytes read, kept or not */
 	size_t nheaders_cap;
 	int    err_status;         /* 0, or 400/413/414/431 */
 	const char *err_reason;    /* static text */
@@ -57,6 +71,7 @@ struct http_in {
 	unsigned ready : 1;        /* req complete, waiting for http_in_take */
 	unsigned closed : 1;       /* a non-keep-alive request was taken */
 	unsigned http11 : 1;       /* version of the last complete request */
+	unsigned discard : 1;      /* this request's body is dropped (on_head) */
 	unsigned char scan;        /* where the raw header scan is (http_parse.c) */
 };
 
@@ -83,4 +98,6 @@ int  http_in_http11(const struct http_in *in);
 int  http_in_partial(const struct http_in *in);
 /* Body bytes of the request being read, held until it is taken. */
 size_t http_in_body_bytes(const struct http_in *in);
+/* Body bytes of the request being read so far, held or dropped. */
+size_t http_in_body_seen(const struct http_in *in);
 #endif

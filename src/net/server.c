@@ -809,7 +809,7 @@ static ev_tstamp conn_request_due(const struct conn *c)
 {
 	const struct server_config *cfg = &c->srv->cfg;
 	return c->req_start + cfg->request_timeout +
-	       (double)http_in_body_bytes(&c->in) / (double)cfg->min_body_rate;
+	       (double)http_in_body_seen(&c->in) / (double)cfg->min_body_rate;
 }
 
 /* The deadline runs while a request is partly in, from its first byte. */
@@ -1016,12 +1016,11 @@ static void deadline_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	conn_unref(c);
 }
 
-static size_t conn_body_limit(void *ctx, const char *method, const char *path)
+static void conn_on_head(void *ctx, const struct http_request *head, struct http_body_rule *rule)
 {
 	const struct server *s = ctx;
-	if (s->cfg.body_limit)
-		return s->cfg.body_limit(s->cfg.ctx, method, path);
-	return s->cfg.default_body_limit;
+	if (s->cfg.on_head)
+		s->cfg.on_head(s->cfg.ctx, head, rule);
 }
 
 static void conn_new(struct server *s, int fd, const struct sockaddr *sa)
@@ -1050,7 +1049,7 @@ static void conn_new(struct server *s, int fd, const struct sockaddr *sa)
 	struct http_in_limits lim = {
 		.max_header_bytes = s->cfg.max_header_bytes,
 		.default_body_limit = s->cfg.default_body_limit,
-		.body_limit = conn_body_limit,
+		.on_head = conn_on_head,
 		.ctx = s,
 	};
 	http_in_init(&c->in, &lim);

@@ -9,6 +9,7 @@
 #include <ev.h>
 #include <stddef.h>
 #include "net/http.h"
+#include "net/http_parse.h"
 
 struct conn;
 struct server;
@@ -34,9 +35,12 @@ struct server_config {
 	 * and then would hold its slot for ever. */
 	double request_timeout;
 	size_t min_body_rate;
-	/* Per-route body limit (e.g. Overland 8 MiB); NULL = default. Called
-	 * once the headers are complete. */
-	size_t (*body_limit)(void *ctx, const char *method, const char *path);
+	/* Called once a request's headers are complete, before its body:
+	 * sets the body's limit (e.g. Overland 8 MiB; preset to
+	 * default_body_limit) and whether it is read and dropped unseen
+	 * (struct http_body_rule); NULL keeps the preset. The request then
+	 * reaches on_request as usual, with body_discarded set. */
+	void   (*on_head)(void *ctx, const struct http_request *head, struct http_body_rule *rule);
 	/* A complete request. The handler owns nothing in req beyond the call
 	 * and must answer exactly once with conn_reply() or conn_stream_*(),
 	 * now or later (after conn_hold()). */

@@ -84,6 +84,12 @@ struct proto {
 	size_t              body_limit;  /* larger bodies get 413 before decode */
 	/* 0 when d->status == 0, else -1. */
 	int               (*decode)(const struct http_request *r, struct decode *d);
+	/* The credential as the head alone (query, headers) gives it, for
+	 * refusing a request before its body is read or parsed: 1 when the
+	 * body cannot change it, with d->cred and d->secret filled (CRED_NONE:
+	 * there is none); 0 when the body might carry or override one. NULL:
+	 * always 0 (the body is read first). */
+	int               (*head_cred)(const struct http_request *head, struct decode *d);
 	/* Fills all of *out with the failure reply the app understands, for
 	 * a status (400, 401, 503) and a one-line reason. */
 	void              (*reject)(struct proto_reply *out, int status, const char *why);

@@ -18,6 +18,7 @@
 #include "base/buf.h"
 #include "base/xalloc.h"
 #include "base/point.h"
+#include "proto/json_budget.h"
 #include "proto/proto.h"
 
 /* key is one of the NULL-terminated names. */
@@ -226,7 +227,13 @@ static inline int pjson_number(json_t *v, double *out)
 static inline json_t *pjson_load(const struct http_request *r, struct decode *d)
 {
 	json_error_t err;
-	json_t *root = json_loadb(r->body ? r->body : "", r->body_len, 0, &err);
+	int over;
+	size_t budget = JSON_BUDGET_FACTOR * r->body_len + JSON_BUDGET_BASE;
+	json_t *root = json_budget_load(r->body ? r->body : "", r->body_len, budget, &err, &over);
+	if (over) {
+		decode_fail(d, 1, "JSON body has too many values for its size");
+		return NULL;
+	}
 	/* Every client's JSON body is one object: anything else does not
 	 * parse as far as the decoders are concerned. */
 	if (root && !json_is_object(root)) {

@@ -78,6 +78,25 @@ static int osmand_decode(const struct http_request *r, struct decode *d)
 	return d->status ? -1 : 0;
 }
 
+/* With a query, the body is not read for parameters (kvx_params), so
+ * the query alone says who is asking. */
+static int osmand_head_cred(const struct http_request *head, struct decode *d)
+{
+	if (!head->query || !*head->query)
+		return 0;
+	struct kvlist kv;
+	kvlist_init(&kv);
+	/* A query that is not UTF-8 gets decode's 400, not a 401. */
+	int rc = kvx_parse(&kv, head->query, strlen(head->query), 0, d) == 0;
+	const char *cred = rc ? kvx_first(&kv, os_cred) : NULL;
+	if (cred) {
+		d->cred = CRED_TOKEN;
+		d->secret = xstrdup(cred);
+	}
+	kvlist_free(&kv);
+	return rc;
+}
+
 static const char *const os_paths[] = { "/osmand", NULL };
 
 const struct proto proto_osmand = {
@@ -85,5 +104,6 @@ const struct proto proto_osmand = {
 	.paths = os_paths,
 	.body_limit = 1 * MiB,
 	.decode = osmand_decode,
+	.head_cred = osmand_head_cred,
 	.reject = proto_reject_text,
 };

@@ -241,6 +241,13 @@ static int overland_decode(const struct http_request *r, struct decode *d)
 	return rc;
 }
 
+/* The token is only ever in the head. */
+static int overland_head_cred(const struct http_request *head, struct decode *d)
+{
+	pcred_token(head, d);
+	return 1;
+}
+
 static const char *const ov_paths[] = { "/overland", "/api/v1/overland/batches", NULL };
 
 const struct proto proto_overland = {
@@ -248,5 +255,6 @@ const struct proto proto_overland = {
 	.paths = ov_paths,
 	.body_limit = 8 * MiB,
 	.decode = overland_decode,
+	.head_cred = overland_head_cred,
 	.reject = proto_reject_text,
 };

@@ -152,6 +152,13 @@ static int owntracks_decode(const struct http_request *r, struct decode *d)
 	return rc;
 }
 
+/* The token is only ever in the head. */
+static int owntracks_head_cred(const struct http_request *head, struct decode *d)
+{
+	pcred_token(head, d);
+	return 1;
+}
+
 static const char *const ot_paths[] = { "/owntracks", "/pub", "/api/v1/owntracks/points", NULL };
 
 const struct proto proto_owntracks = {
@@ -159,5 +166,6 @@ const struct proto proto_owntracks = {
 	.paths = ot_paths,
 	.body_limit = 1 * MiB,
 	.decode = owntracks_decode,
+	.head_cred = owntracks_head_cred,
 	.reject = ot_reject,
 };

@@ -14,12 +14,14 @@
 #include "receiver/guard.h"
 #include "base/log.h"
 #include "base/util.h"
+#include "proto/json_budget.h"
 #include "proto/proto.h"
 #include "net/server.h"
 #include "net/service.h"
 #include "store/store.h"
 #include "net/live.h"
 #include "net/trust.h"
+#include "net/workpool.h"
 #include "store/writer.h"
 
 struct receiver {
@@ -27,6 +29,7 @@ struct receiver {
 	const struct config *cfg;
 	struct store   *store;     /* this loop's own connection: credential lookups */
 	struct writer  *writer;    /* group commit on a second connection */
+	struct workpool *decoders; /* large bodies decode here (DECODE_*) */
 	struct credcache creds;    /* token -> device, checked once per iteration */
 	struct live_tx *live;      /* tells the webapp what was committed */
 	struct live_key *live_keys;/* gathered this loop iteration */
@@ -38,21 +41,26 @@ struct receiver {
 	int             creds_checked;
 };
 
-/* A request whose fixes are committing; the reply goes out in done(). */
+/* Bodies up to this are decoded in the loop (a few milliseconds at
+ * worst, and no thread hand-off for the phones' small requests); larger
+ * ones in the decode pool, so one request never stalls the others. */
+#define DECODE_INLINE_MAX (64 * 1024)
+#define DECODE_THREADS    1
+/* Bodies waiting for the decoder; each is at most a format's limit
+ * (16 MiB), and the server caps what is still arriving. */
+#define DECODE_QUEUE      8
+
+/* A request being decoded or committed; the reply goes out from
+ * decoded() or committed(). */
 struct pending {
 	struct write_req wr;
+	struct work      work;      /* decoding off the loop (large bodies) */
 	struct conn     *conn;
+	const struct proto *fmt;
+	struct http_request req;    /* its copy while decoding off the loop */
 	struct decode    d;
 	struct receiver *rcv;
 };
-
-static size_t body_limit(void *ctx, const char *method, const char *path)
-{
-	(void)ctx;
-	(void)method;
-	const struct proto *p = proto_find(path);
-	return p ? p->body_limit : 1 * MiB;
-}
 
 static void send_reply(struct conn *c, struct proto_reply *out)
 {
@@ -139,6 +147,33 @@ static int authenticate(struct receiver *rcv, const struct decode *d, int64_t *d
 	return 0;
 }
 
+/* Whether the head alone already means 401: the format takes its
+ * credential from the head only, and that one is missing or unknown. A
+ * storage error is left for on_request to answer. */
+static int head_refused(struct receiver *rcv, const struct proto *p,
+                        const struct http_request *head)
+{
+	if (!p->head_cred || !strcmp(head->method, "HEAD") || !strcmp(head->method, "OPTIONS"))
+		return 0;
+	struct decode d;
+	decode_init(&d);
+	int64_t device_id;
+	int refused = p->head_cred(head, &d) == 1 && authenticate(rcv, &d, &device_id) == 0;
+	decode_free(&d);
+	return refused;
+}
+
+/* Before any body byte: the format's limit, and a body nobody may send
+ * is read and dropped unseen, so an unauthenticated 8 MiB batch costs
+ * neither memory nor a parse (issue: bodies before credentials). */
+static void on_head(void *ctx, const struct http_request *head, struct http_body_rule *rule)
+{
+	struct receiver *rcv = ctx;
+	const struct proto *p = proto_find(head->path);
+	rule->limit = p ? p->body_limit : 1 * MiB;
+	rule->discard = !p || (!rcv->svc.stopping && head_refused(rcv, p, head));
+}
+
 static void send_success(struct conn *c, struct decode *d)
 {
 	const char *body = d->reply_owned ? d->reply_owned : d->reply_body;
@@ -153,6 +188,7 @@ static void send_success(struct conn *c, struct decode *d)
 static void pending_free(struct pending *p)
 {
 	decode_free(&p->d);
+	http_request_free(&p->req);
 	free(p);
 }
 
@@ -202,6 +238,104 @@ static void committed(struct write_req *wr)
 	pending_free(p);
 }
 
+/* The request is decoded (in the loop or the pool): authenticate, then
+ * commit or answer. */
+static void decoded(struct pending *p, const struct http_request *req)
+{
+	struct receiver *rcv = p->rcv;
+	struct conn *c = p->conn;
+	const struct proto *fmt = p->fmt;
+	struct decode *d = &p->d;
+	if (d->status && d->early_error) {
+		reject(c, req, fmt, d->status, d->error);
+		pending_free(p);
+		return;
+	}
+	const char *ident = d->cred == CRED_TOKEN_OR_IDENT ? d->secret : NULL;
+	double wait = guard_wait(rcv->guard, req, ident, ev_now(rcv->svc.loop));
+	if (wait > 0) {
+		guard_reply(rcv->guard, c, req, wait);
+		pending_free(p);
+		return;
+	}
+	int64_t device_id = 0;
+	int auth = authenticate(rcv, d, &device_id);
+	if (auth < 0) {
+		log_warnx("credential lookup failed: %s", store_errmsg(rcv->store));
+		reject(c, req, fmt, 503, "storage error");
+		pending_free(p);
+		return;
+	}
+	if (auth == 0) {
+		guard_fail(rcv->guard, req, ident, ev_now(rcv->svc.loop));
+		reject(c, req, fmt, 401, d->cred == CRED_NONE ? "missing credential" : "unknown credential");
+		pending_free(p);
+		return;
+	}
+	if (req->body_discarded) {
+		/* The credential became valid while its body arrived unread. */
+		reject(c, req, fmt, 503, "credential changed during the request; send it again");
+		pending_free(p);
+		return;
+	}
+	if (d->status) {
+		reject(c, req, fmt, d->status, d->error);
+		pending_free(p);
+		return;
+	}
+	if (d->nfixes == 0) {
+		/* Heartbeats and non-location messages: nothing to commit. */
+		send_success(c, d);
+		pending_free(p);
+		return;
+	}
+	p->wr.device_id = device_id;
+	p->wr.fixes = d->fixes;
+	p->wr.nfixes = d->nfixes;
+	p->wr.done = committed;
+	p->wr.ctx = p;
+	conn_hold(c);   /* no-op when decoded off the loop: held already */
+	writer_submit(rcv->writer, &p->wr);
+}
+
+static void decode_run(struct work *w)
+{
+	struct pending *p = container_of(w, struct pending, work);
+	p->fmt->decode(&p->req, &p->d);
+}
+
+static void decode_done(struct work *w, int ran)
+{
+	struct pending *p = container_of(w, struct pending, work);
+	if (!ran) {
+		/* Shutting down: as for new requests, no reply (on_request). */
+		conn_abort(p->conn, "shutting down");
+		pending_free(p);
+		return;
+	}
+	decoded(p, &p->req);
+}
+
+/* A large body goes to the decode pool with a copy of its request (the
+ * server frees its own when this returns); a full pool is a 503 the apps
+ * retry. */
+static void decode_later(struct pending *p, const struct http_request *req)
+{
+	if (http_request_copy(&p->req, req) < 0) {
+		reject(p->conn, req, p->fmt, 503, "out of memory; please retry");
+		pending_free(p);
+		return;
+	}
+	p->work.run = decode_run;
+	p->work.done = decode_done;
+	if (workpool_submit(p->rcv->decoders, &p->work) < 0) {
+		reject(p->conn, req, p->fmt, 503, "too many large requests being decoded; please retry");
+		pending_free(p);
+		return;
+	}
+	conn_hold(p->conn);
+}
+
 static void on_request(void *ctx, struct conn *c, const struct http_request *req)
 {
 	struct receiver *rcv = ctx;
@@ -231,54 +365,21 @@ static void on_request(void *ctx, struct conn *c, const struct http_request *req
 	struct pending *p = xcalloc(1, sizeof *p);
 	p->rcv = rcv;
 	p->conn = c;
+	p->fmt = fmt;
 	decode_init(&p->d);
 	p->d.now_ms = now_ms();
-	struct decode *d = &p->d;
-	if (fmt->decode(req, d) < 0 && d->early_error) {
-		reject(c, req, fmt, d->status, d->error);
-		pending_free(p);
+	if (req->body_discarded) {
+		/* A dropped body (on_head) leaves the head's credential to judge. */
+		fmt->head_cred(req, &p->d);
+	} else if (req->body_len > DECODE_INLINE_MAX) {
+		decode_later(p, req);
 		return;
+	} else {
+		fmt->decode(req, &p->d);
 	}
-	const char *ident = d->cred == CRED_TOKEN_OR_IDENT ? d->secret : NULL;
-	double wait = guard_wait(rcv->guard, req, ident, ev_now(rcv->svc.loop));
-	if (wait > 0) {
-		guard_reply(rcv->guard, c, req, wait);
-		pending_free(p);
-		return;
-	}
-	int64_t device_id = 0;
-	int auth = authenticate(rcv, d, &device_id);
-	if (auth < 0) {
-		log_warnx("credential lookup failed: %s", store_errmsg(rcv->store));
-		reject(c, req, fmt, 503, "storage error");
-		pending_free(p);
-		return;
-	}
-	if (auth == 0) {
-		guard_fail(rcv->guard, req, ident, ev_now(rcv->svc.loop));
-		reject(c, req, fmt, 401, d->cred == CRED_NONE ? "missing credential" : "unknown credential");
-		pending_free(p);
-		return;
-	}
-	if (d->status) {
-		reject(c, req, fmt, d->status, d->error);
-		pending_free(p);
-		return;
-	}
-	if (d->nfixes == 0) {
-		/* Heartbeats and non-location messages: nothing to commit. */
-		send_success(c, d);
-		pending_free(p);
-		return;
-	}
-	p->wr.device_id = device_id;
-	p->wr.fixes = d->fixes;
-	p->wr.nfixes = d->nfixes;
-	p->wr.done = committed;
-	p->wr.ctx = p;
-	conn_hold(c);
-	writer_submit(rcv->writer, &p->wr);
+	decoded(p, req);
 }
+
 
 /* ---- process (service.h callbacks) ---- */
 
@@ -304,13 +405,17 @@ static int rcv_open(struct service *svc, struct server_config *sc)
 		log_warnx("%s", err);
 		return -1;
 	}
+	json_budget_init();      /* before the decode thread uses jansson */
+	rcv->decoders = workpool_new(svc->loop, "decoders", DECODE_THREADS, DECODE_QUEUE);
+	if (!rcv->decoders)
+		return -1;
 	rcv->live = live_tx_new(cfg->db_path);
 	ev_prepare_init(&rcv->live_flush, live_flush_cb);
 	rcv->live_flush.data = rcv;
 	ev_prepare_start(svc->loop, &rcv->live_flush);
 	ev_unref(svc->loop);   /* the flush alone must not keep the loop running */
 	sc->default_body_limit = 1 * MiB;
-	sc->body_limit = body_limit;
+	sc->on_head = on_head;
 	sc->on_request = on_request;
 	sc->ctx = rcv;
 	return 0;
@@ -321,7 +426,7 @@ static int rcv_open(struct service *svc, struct server_config *sc)
 static int rcv_busy(struct service *svc)
 {
 	struct receiver *rcv = container_of(svc, struct receiver, svc);
-	return writer_pending(rcv->writer) > 0;
+	return writer_pending(rcv->writer) > 0 || workpool_pending(rcv->decoders) > 0;
 }
 
 static void rcv_stopping(struct service *svc)
@@ -334,7 +439,10 @@ static void rcv_stopping(struct service *svc)
 static void rcv_quiesce(struct service *svc)
 {
 	struct receiver *rcv = container_of(svc, struct receiver, svc);
-	/* writer_free commits anything still queued and answers it. */
+	/* Decoded requests go on to the writer, so the pool stops first;
+	 * writer_free commits anything still queued and answers it. */
+	workpool_free(rcv->decoders);
+	rcv->decoders = NULL;
 	writer_free(rcv->writer);
 	rcv->writer = NULL;
 	ev_ref(svc->loop);
@@ -344,6 +452,7 @@ static void rcv_quiesce(struct service *svc)
 static void rcv_close(struct service *svc)
 {
 	struct receiver *rcv = container_of(svc, struct receiver, svc);
+	workpool_free(rcv->decoders);
 	writer_free(rcv->writer);
 	live_tx_free(rcv->live);
 	free(rcv->live_keys);

@@ -14,11 +14,17 @@ struct parsed {
 	size_t left;     /* bytes fed but not consumed at the end */
 };
 
-static size_t overland_limit(void *ctx, const char *method, const char *path)
+/* /overland takes 8 MiB; /drop takes 4 KiB, read and dropped unseen. */
+static void overland_limit(void *ctx, const struct http_request *head,
+                           struct http_body_rule *rule)
 {
 	(void)ctx;
-	(void)method;
-	return strcmp(path, "/overland") == 0 ? 8u * 1024 * 1024 : 1024;
+	if (strcmp(head->path, "/overland") == 0)
+		rule->limit = 8u * 1024 * 1024;
+	else if (strcmp(head->path, "/drop") == 0)
+		rule->discard = 1, rule->limit = 4096;
+	else
+		rule->limit = 1024;
 }
 
 /* Deliver `wire` `step` bytes at a time, as a socket might, feeding all
@@ -58,7 +64,7 @@ static void parse_steps(struct parsed *out, const char *wire, size_t len, size_t
 
 static void parse_all(struct parsed *out, const char *wire, size_t step)
 {
-	struct http_in_limits lim = { .body_limit = overland_limit };
+	struct http_in_limits lim = { .on_head = overland_limit };
 	parse_steps(out, wire, strlen(wire), step, &lim);
 }
 
@@ -311,7 +317,7 @@ TEST(http_parse_413_chunked)
 	struct buf b;
 	buf_init(&b);
 	struct parsed p;
-	struct http_in_limits lim = { .body_limit = overland_limit };
+	struct http_in_limits lim = { .on_head = overland_limit };
 	chunked_post(&b, "/gpslogger");
 	parse_steps(&p, b.data, b.len, 7, &lim);
 	CHECK_INT(p.status, 413);
@@ -323,6 +329,49 @@ TEST(http_parse_413_chunked)
 	CHECK_INT(p.n, 1);
 	if (p.n == 1)
 		CHECK_INT(p.req[0].body_len, 1280);
+	parsed_free(&p);
+	buf_free(&b);
+}
+
+/* A body the head's rule drops is read whole, kept nowhere, and the
+ * request and the next one on the connection come out as usual; the
+ * limit still holds for it. */
+TEST(http_parse_discarded_body)
+{
+	struct buf b;
+	buf_init(&b);
+	buf_adds(&b, "POST /drop HTTP/1.1\r\nHost: x\r\nContent-Length: 3000\r\n\r\n");
+	for (int i = 0; i < 3000; i++)
+		buf_addc(&b, 'z');
+	buf_adds(&b, "POST /overland HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}");
+	struct http_in_limits lim = { .on_head = overland_limit };
+	for (size_t step = 1; step <= 4096; step *= 4) {
+		struct parsed p;
+		parse_steps(&p, b.data, b.len, step, &lim);
+		CHECK_INT(p.status, 0);
+		CHECK_INT(p.n, 2);
+		if (p.n == 2) {
+			CHECK_INT(p.req[0].body_discarded, 1);
+			CHECK_INT(p.req[0].body_len, 0);
+			CHECK_STR(p.req[0].body, "");
+			CHECK_INT(p.req[1].body_discarded, 0);
+			CHECK_STR(p.req[1].body, "{}");
+		}
+		parsed_free(&p);
+	}
+	buf_reset(&b);
+	chunked_post(&b, "/drop");      /* 1280 bytes: within 4 KiB */
+	struct parsed p;
+	parse_steps(&p, b.data, b.len, 7, &lim);
+	CHECK_INT(p.status, 0);
+	CHECK_INT(p.n, 1);
+	if (p.n == 1)
+		CHECK_INT(p.req[0].body_len, 0);
+	parsed_free(&p);
+	buf_reset(&b);
+	buf_adds(&b, "POST /drop HTTP/1.1\r\nHost: x\r\nContent-Length: 5000\r\n\r\n");
+	parse_steps(&p, b.data, b.len, 7, &lim);
+	CHECK_INT(p.status, 413);
 	parsed_free(&p);
 	buf_free(&b);
 }

@@ -177,11 +177,10 @@ static void handler(void *ctx, struct conn *c, const struct http_request *req)
 	conn_reply(c, 404, "text/plain", "not found\n", 10, NULL);
 }
 
-static size_t body_limit(void *ctx, const char *method, const char *path)
+static void body_limit(void *ctx, const struct http_request *head, struct http_body_rule *rule)
 {
 	(void)ctx;
-	(void)method;
-	return strcmp(path, "/big") == 0 ? 8u * 1024 * 1024 : 1024;
+	rule->limit = strcmp(head->path, "/big") == 0 ? 8u * 1024 * 1024 : 1024;
 }
 
 static void tserver_start(struct tserver *t, int max_conns)
@@ -202,7 +201,7 @@ static void tserver_start(struct tserver *t, int max_conns)
 		.idle_timeout = 0.3,
 		.max_header_bytes = 16 * 1024,
 		.default_body_limit = 1024,
-		.body_limit = body_limit,
+		.on_head = body_limit,
 		.on_request = handler,
 		.ctx = t,
 		.name = "test",
