@@ -50,22 +50,32 @@ void json_budget_init(void)
 	pthread_once(&hooks_once, install_hooks);
 }
 
+void json_budget_begin(size_t budget)
+{
+	json_budget_init();
+	ceiling = live > SIZE_MAX - 1 - budget ? SIZE_MAX - 1 : live + budget;
+	peak = live;
+	hit = 0;
+}
+
+int json_budget_end(void)
+{
+	ceiling = SIZE_MAX;
+	return hit;
+}
+
 json_t *json_budget_load(const char *buf, size_t len, size_t budget, json_error_t *err,
                          int *over)
 {
-	json_budget_init();
-	ceiling = live > SIZE_MAX - budget ? SIZE_MAX - 1 : live + budget;
-	peak = live;
-	hit = 0;
+	json_budget_begin(budget);
 	json_t *root = json_loadb(buf, len, 0, err);
-	ceiling = SIZE_MAX;
-	if (hit && root) {
+	*over = json_budget_end();
+	if (*over && root) {
 		/* jansson recovered from a refused allocation somewhere: the
 		 * tree cannot be trusted to be whole. */
 		json_decref(root);
 		root = NULL;
 	}
-	*over = hit;
 	return root;
 }
 

@@ -23,6 +23,11 @@
  * this one uses jansson (neither may change under another thread);
  * json_budget_load calls it too, for single-threaded users. */
 void json_budget_init(void);
+/* Between begin and end, jansson allocations on this thread may add at
+ * most budget bytes to what it held at begin; past that they fail (jansson
+ * then reports an error). end says whether one did: 1, else 0. */
+void json_budget_begin(size_t budget);
+int  json_budget_end(void);
 /* json_loadb(buf, len, 0, err) whose tree may take at most budget bytes
  * (malloc_usable_size); past that it stops, frees what it built and
  * returns NULL with *over set to 1 (else 0). */

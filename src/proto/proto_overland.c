@@ -19,6 +19,8 @@
 #include "base/buf.h"
 #include "proto/proto_attrs.h"
 #include "proto/proto_cred.h"
+#include "proto/json_budget.h"
+#include "proto/json_stream.h"
 #include "base/util.h"
 
 /* How a property is read into the fix. */
@@ -201,24 +203,79 @@ static int ov_feature(json_t *feat, struct decode *d, const char *where)
 	return decode_push_checked(d, &f, where);
 }
 
-static int ov_batch(json_t *root, struct decode *d)
-{
-	char where[48];
-	size_t i;
-	json_t *feat;
+/* The batch is read element by element (json_stream.h): a tree of one
+ * feature at a time, not of the whole batch. "current" is kept until the
+ * locations are done, as it is the latest position. */
+struct ov_read {
+	struct decode *d;
+	json_t        *current;
+	int            locations;    /* 1 an array, -1 something else */
+};
 
-	json_t *locs = json_object_get(root, "locations");
-	if (!json_is_array(locs))
-		return decode_fail(d, 1, "locations missing or not an array");
-	json_array_foreach(locs, i, feat) {
-		snprintf(where, sizeof where, "locations[%zu]", i);
-		if (ov_feature(feat, d, where) < 0)
-			return -1;
-	}
-	json_t *cur = json_object_get(root, "current");
-	if (cur && !json_is_null(cur))
-		return ov_feature(cur, d, "current");
+static int ov_array(void *ctx)
+{
+	struct ov_read *o = ctx;
+	o->locations = 1;
 	return 0;
+}
+
+static int ov_element(void *ctx, size_t i, json_t *feat)
+{
+	struct ov_read *o = ctx;
+	char where[48];
+	snprintf(where, sizeof where, "locations[%zu]", i);
+	return ov_feature(feat, o->d, where) < 0;
+}
+
+static int ov_member(void *ctx, const char *key, json_t *v)
+{
+	struct ov_read *o = ctx;
+	if (strcmp(key, "locations") == 0) {
+		o->locations = -1;           /* an array would have been streamed */
+		return 1;
+	}
+	if (strcmp(key, "current") == 0) {
+		json_decref(o->current);     /* the last one wins, as in a tree */
+		o->current = json_incref(v);
+	}
+	return 0;
+}
+
+static int ov_batch(const struct http_request *r, struct decode *d)
+{
+	static const struct json_stream_ops ops = { ov_element, ov_array, ov_member };
+	struct ov_read o = { d, NULL, 0 };
+	char err[160];
+	size_t budget = JSON_BUDGET_FACTOR * r->body_len + JSON_BUDGET_BASE;
+	enum json_stream_status st = json_stream_object(r->body ? r->body : "", r->body_len,
+	                                                "locations", &ops, &o, budget, err,
+	                                                sizeof err);
+	int rc = 0;
+	switch (st) {
+	case JSON_STREAM_OK:
+		break;
+	case JSON_STREAM_STOPPED:
+		rc = d->status ? -1 : decode_fail(d, 1, "locations missing or not an array");
+		break;
+	case JSON_STREAM_MALFORMED:
+		rc = decode_fail(d, 1, "malformed JSON: %s", err);
+		break;
+	case JSON_STREAM_NOT_OBJECT:
+		rc = decode_fail(d, 1, "JSON root is not an object");
+		break;
+	case JSON_STREAM_TWICE:
+		rc = decode_fail(d, 1, "locations appears twice");
+		break;
+	case JSON_STREAM_TOO_BIG:
+		rc = decode_fail(d, 1, "JSON body has too many values for its size");
+		break;
+	}
+	if (rc == 0 && o.locations == 0)
+		rc = decode_fail(d, 1, "locations missing or not an array");
+	if (rc == 0 && o.current && !json_is_null(o.current))
+		rc = ov_feature(o.current, d, "current");
+	json_decref(o.current);
+	return rc;
 }
 
 static int overland_decode(const struct http_request *r, struct decode *d)
@@ -227,11 +284,7 @@ static int overland_decode(const struct http_request *r, struct decode *d)
 	d->reply_status = 200;
 	d->reply_type = "application/json";
 	d->reply_body = "{\"result\":\"ok\"}";
-	json_t *root = pjson_load(r, d);
-	if (!root)
-		return -1;
-	int rc = ov_batch(root, d);
-	json_decref(root);
+	int rc = ov_batch(r, d);
 	if (rc < 0) {
 		/* All or nothing: drop what was decoded before the bad feature. */
 		for (size_t i = 0; i < d->nfixes; i++)
