@@ -1,8 +1,9 @@
-/* `mintrac user add|list|del|passwd`. */
+/* `mintrac user add|list|del|passwd|set`. */
 #include <stdio.h>
 #include <string.h>
 
 #include "base/auth.h"
+#include "base/tzname.h"
 #include "cli/cli.h"
 
 static int print_user(void *ctx, const struct user_rec *u)
@@ -25,7 +26,7 @@ static int has_flag(struct cli *c, int from, const char *flag)
 int cmd_user(struct cli *c)
 {
 	if (c->argc < 1)
-		die("usage: mintrac user add NAME [--password-stdin] | list | del NAME | passwd NAME [--password-stdin]");
+		die("usage: mintrac user add NAME [--password-stdin] | list | del NAME | passwd NAME [--password-stdin] | set NAME --timezone ZONE");
 	const char *sub = c->argv[0];
 	if (!strcmp(sub, "list")) {
 		struct store *s = cli_store(c);
@@ -74,5 +75,22 @@ int cmd_user(struct cli *c)
 		store_close(s);
 		return 0;
 	}
-	die("unknown user command '%s' (add, list, del, passwd)", sub);
+	if (!strcmp(sub, "set")) {
+		/* The settings a user has: today the time zone of their days. */
+		if (c->argc != 4 || strcmp(c->argv[2], "--timezone") != 0)
+			die("usage: mintrac user set NAME --timezone ZONE");
+		const char *tz = c->argv[3];
+		const char *why = tzname_check(tz);
+		if (why)
+			die("'%s': %s", tz, why);
+		struct store *s = cli_store(c);
+		struct user_rec u;
+		cli_user(s, name, &u);
+		if (store_user_set_timezone(s, name, tz) != STORE_OK)
+			die("cannot set the time zone of '%s': %s", name, store_errmsg(s));
+		printf("time zone of %s: %s\n", name, tz);
+		store_close(s);
+		return 0;
+	}
+	die("unknown user command '%s' (add, list, del, passwd, set)", sub);
 }

@@ -17,7 +17,7 @@ static const struct command {
 	{ "start",  cmd_start,  "start [--receiver|--webapp]  serve in the background" },
 	{ "stop",   cmd_stop,   "stop  [--receiver|--webapp]  stop background servers" },
 	{ "status", cmd_status, "status                       what runs, where, points stored" },
-	{ "user",   cmd_user,   "user add NAME [--password-stdin] | list | del NAME | passwd NAME [--password-stdin]" },
+	{ "user",   cmd_user,   "user add NAME [--password-stdin] | list | del NAME | passwd NAME [--password-stdin] | set NAME --timezone ZONE" },
 	{ "device", cmd_device, "device add USER DEVICE [--ident ID] [--json] | list [USER] | del USER DEVICE | token USER DEVICE [--json]" },
 	{ "import", cmd_import, "import USER DEVICE FILE...          GPX, GeoJSON, CSV, KML, OwnTracks .rec, Google Takeout" },
 	{ "export", cmd_export, "export USER [DEVICE] [--from T] [--to T] [--format gpx|geojson|csv|kml]" },

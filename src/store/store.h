@@ -30,6 +30,7 @@ struct user_rec {
 	char    name[65];
 	char    pwhash[PWHASH_LEN];
 	int64_t created_ms;
+	char    timezone[64];   /* IANA name, "UTC" unless set (base/tzname.h) */
 };
 
 struct device_rec {
@@ -50,6 +51,8 @@ const char *store_errmsg(struct store *s);
 int store_user_add(struct store *s, const char *name, const char *pwhash);
 int store_user_get(struct store *s, const char *name, struct user_rec *out);
 int store_user_set_password(struct store *s, const char *name, const char *pwhash);
+/* STORE_NOTFOUND when there is no such user; tz is checked by the caller. */
+int store_user_set_timezone(struct store *s, const char *name, const char *tz);
 int store_user_del(struct store *s, const char *name);          /* and its devices and fixes */
 int store_user_list(struct store *s, int (*cb)(void *ctx, const struct user_rec *u), void *ctx);
 

@@ -91,11 +91,23 @@ static const char *const migrations[] = {
 	"CREATE INDEX sessions_user ON sessions(user_id);"
 	"CREATE TRIGGER users_pw AFTER UPDATE OF pwhash ON users BEGIN"
 	" DELETE FROM sessions WHERE user_id = NEW.id; END;",
+	/* 4: each user's time zone (IANA name), for local days. The
+	 * credential trigger is narrowed to what credentials are made of, so
+	 * setting a zone does not flush the receiver's token cache. */
+	"ALTER TABLE users ADD COLUMN timezone TEXT NOT NULL DEFAULT 'UTC';"
+	"DROP TRIGGER users_upd;"
+	"CREATE TRIGGER users_upd AFTER UPDATE OF id, name, pwhash ON users BEGIN"
+	" UPDATE meta SET value = value + 1 WHERE key = 'cred_gen'; END;",
 };
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 
+int store_test_schema_version(void)
+{
+	return SCHEMA_VERSION;
+}
+
 enum stmt_id {
-	ST_USER_ADD, ST_USER_GET, ST_USER_PASSWD, ST_USER_DEL, ST_USER_LIST,
+	ST_USER_ADD, ST_USER_GET, ST_USER_PASSWD, ST_USER_DEL, ST_USER_LIST, ST_USER_SET_TZ,
 	ST_DEV_ADD, ST_DEV_GET, ST_DEV_BY_TOKEN, ST_DEV_BY_IDENT, ST_DEV_SET_TOKEN,
 	ST_DEV_DEL, ST_DEV_LIST_ALL, ST_DEV_LIST_USER, ST_DEV_BY_ID, ST_DEV_RENAME,
 	ST_BEGIN, ST_COMMIT, ST_ROLLBACK,
@@ -106,7 +118,7 @@ enum stmt_id {
 	ST_MAX
 };
 
-#define USER_COLS "SELECT id, name, pwhash, created_ms FROM users "
+#define USER_COLS "SELECT id, name, pwhash, created_ms, timezone FROM users "
 #define DEV_COLS  "SELECT d.id, d.user_id, u.name, d.name, d.ident, d.created_ms " \
                   "FROM devices d JOIN users u ON u.id = d.user_id "
 #define FIX_COLS  "SELECT time_ms, lat, lon, alt, speed, course, acc, batt, attrs FROM fixes "
@@ -125,6 +137,7 @@ static const char *const stmt_sql[ST_MAX] = {
 	[ST_USER_PASSWD]   = "UPDATE users SET pwhash = ? WHERE name = ?",
 	[ST_USER_DEL]      = "DELETE FROM users WHERE name = ?",
 	[ST_USER_LIST]     = USER_COLS "ORDER BY name",
+	[ST_USER_SET_TZ]   = "UPDATE users SET timezone = ? WHERE name = ?",
 	[ST_DEV_ADD]       = "INSERT INTO devices(user_id, name, token_hash, ident, created_ms) "
 	                     "VALUES(?, ?, ?, ?, ?)",
 	[ST_DEV_GET]       = DEV_COLS "WHERE d.user_id = ? AND d.name = ?",
@@ -442,6 +455,7 @@ static void read_user(sqlite3_stmt *st, struct user_rec *u)
 	copy_col(u->name, sizeof u->name, st, 1);
 	copy_col(u->pwhash, sizeof u->pwhash, st, 2);
 	u->created_ms = sqlite3_column_int64(st, 3);
+	copy_col(u->timezone, sizeof u->timezone, st, 4);
 }
 
 int store_user_add(struct store *s, const char *name, const char *pwhash)
@@ -484,6 +498,16 @@ int store_user_set_password(struct store *s, const char *name, const char *pwhas
 	if (bind_text(st, 1, pwhash) || bind_text(st, 2, name))
 		return bind_fail(s, st, "user passwd");
 	return exec_change(s, st, "user passwd");
+}
+
+int store_user_set_timezone(struct store *s, const char *name, const char *tz)
+{
+	sqlite3_stmt *st = stmt(s, ST_USER_SET_TZ);
+	if (!st)
+		return STORE_ERR;
+	if (bind_text(st, 1, tz) || bind_text(st, 2, name))
+		return bind_fail(s, st, "user timezone");
+	return exec_change(s, st, "user timezone");
 }
 
 int store_user_del(struct store *s, const char *name)

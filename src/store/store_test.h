@@ -15,4 +15,7 @@ int store_test_limit_pages(struct store *s, int on);
 /* The writer's next batch runs with store_test_limit_pages(on) on the
  * writer's own connection, and the cap is lifted after that batch. */
 void writer_test_fail_next(struct writer *w);
+
+/* The schema version a database is migrated to (PRAGMA user_version). */
+int store_test_schema_version(void);
 #endif

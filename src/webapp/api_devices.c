@@ -77,21 +77,15 @@ static void route_devices(struct webapp *app, struct conn *c, const struct http_
 	free(l.v);
 }
 
-/* The request body as a JSON object, or NULL (answered with 400). */
 /* The request's JSON object and its "name" member, checked by the rules
  * `device add` applies (*name points into the returned object; the caller
  * json_decref()s it). NULL when answered with 400. */
 static json_t *body_with_name(struct conn *c, const struct http_request *req,
                               const char **name)
 {
-	json_error_t err;
-	json_t *root = json_loadb(req->body ? req->body : "", req->body_len,
-	                          JSON_REJECT_DUPLICATES, &err);
-	if (!json_is_object(root)) {
-		json_decref(root);
-		reply_error(c, 400, "body must be a JSON object");
+	json_t *root = body_object(c, req);
+	if (!root)
 		return NULL;
-	}
 	json_t *v = json_object_get(root, "name");
 	if (!json_is_string(v)) {
 		json_decref(root);

@@ -4,6 +4,7 @@
  * cookie or from HTTP Basic; every state-changing request passes the
  * origin rule (net/trust.c: Origin, Sec-Fetch-Site, trusted_origins) and
  * the session's CSRF token before its handler runs, so no handler has to remember them. */
+#include <jansson.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -53,6 +54,19 @@ void reply_error_h(struct conn *c, int status, const char *msg, const char *head
 void reply_error(struct conn *c, int status, const char *msg)
 {
 	reply_error_h(c, status, msg, HDR_API);
+}
+
+json_t *body_object(struct conn *c, const struct http_request *req)
+{
+	json_error_t err;
+	json_t *root = json_loadb(req->body ? req->body : "", req->body_len,
+	                          JSON_REJECT_DUPLICATES, &err);
+	if (!json_is_object(root)) {
+		json_decref(root);
+		reply_error(c, 400, "body must be a JSON object");
+		return NULL;
+	}
+	return root;
 }
 
 void reply_retry_after(struct conn *c, int status, const char *msg, double wait)
@@ -152,7 +166,7 @@ int path_segment(const char *path, const char *prefix, char *out, size_t outlen,
 /* ---- routing ---- */
 
 static const struct route *const tables[] = {
-	static_routes, session_routes, device_routes, points_routes, stream_routes,
+	static_routes, session_routes, me_routes, device_routes, points_routes, stream_routes,
 	owntracks_routes,
 };
 

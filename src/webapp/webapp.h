@@ -82,6 +82,10 @@ void reply_error_h(struct conn *c, int status, const char *msg, const char *head
 /* A sign-in that was neither let in nor refused as wrong: 429 (throttled)
  * or 503 (no room to check now) with Retry-After (seconds, rounded up),
  * or 503 for a storage error. Login and Basic answer these alike. */
+/* The request body as a JSON object (duplicate keys refused), or NULL
+ * when it is not one (answered 400); the caller json_decref()s it. */
+struct json_t;
+struct json_t *body_object(struct conn *c, const struct http_request *req);
 /* An error with Retry-After: wait seconds, rounded up. */
 void reply_retry_after(struct conn *c, int status, const char *msg, double wait);
 struct signin_result;
@@ -119,6 +123,7 @@ extern const struct route static_routes[];    /* web_static.c: /, /static/... */
 extern const struct route session_routes[];   /* api_session.c: login, logout, session, config */
 extern const struct route device_routes[];    /* api_devices.c: list, add, rename, delete, token */
 extern const struct route points_routes[];    /* api_points.c: points (full, thinned), last */
+extern const struct route me_routes[];        /* api_me.c: the caller's settings */
 extern const struct route stream_routes[];    /* api_stream.c: /api/stream (SSE) */
 extern const struct route owntracks_routes[]; /* api_owntracks.c: /api/0/..., /ws/last */
 

@@ -88,6 +88,8 @@ def dev_path(name, rest=""):
 # OwnTracks routes are tested with their WWW-Authenticate elsewhere).
 AUTH_ROUTES = [
     ("GET", "/api/session"),
+    ("GET", "/api/me"),
+    ("PATCH", "/api/me"),
     ("GET", "/api/devices"),
     ("POST", "/api/devices"),
     ("PATCH", "/api/devices/phone"),

@@ -104,7 +104,7 @@ TEST(store_open_missing_and_schema)
 	sqlite3_stmt *st;
 	CHECK(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL) == SQLITE_OK);
 	CHECK(sqlite3_step(st) == SQLITE_ROW);
-	CHECK_INT(sqlite3_column_int(st, 0), 3);   /* schema version */
+	CHECK_INT(sqlite3_column_int(st, 0), store_test_schema_version());
 	sqlite3_finalize(st);
 	CHECK(sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &st, NULL) == SQLITE_OK);
 	CHECK(sqlite3_step(st) == SQLITE_ROW);

@@ -232,7 +232,7 @@ TEST(store_web_migrate_from_v2)
 		wdb_rm(&t);
 		return;
 	}
-	CHECK_INT(raw_int(t.path, "PRAGMA user_version"), 3);
+	CHECK_INT(raw_int(t.path, "PRAGMA user_version"), store_test_schema_version());
 	/* Counts filled from the rows already there; no row for a device
 	 * that never had a fix, and it still counts 0. */
 	CHECK_INT(store_count(s, 1), 5);
@@ -246,6 +246,9 @@ TEST(store_web_migrate_from_v2)
 	CHECK_INT(store_device_by_ident(s, "4242", &d), STORE_OK);
 	CHECK_STR(d.name, "car");
 	CHECK_STR(d.user, "anna");
+	struct user_rec u;
+	CHECK_INT(store_user_get(s, "anna", &u), STORE_OK);
+	CHECK_STR(u.timezone, "UTC");       /* version 4 */
 	struct fix f;
 	CHECK_INT(store_fix_first_in(s, 1, 1500, 5000, &f), STORE_OK);
 	CHECK_INT(f.time_ms, 2000);
@@ -268,13 +271,13 @@ TEST(store_web_migrate_from_v2)
 	if (s) {
 		CHECK_INT(store_count(s, 1), 5);
 		CHECK_INT(store_count(s, 0), 12);
-		CHECK_INT(raw_int(t.path, "PRAGMA user_version"), 3);
+		CHECK_INT(raw_int(t.path, "PRAGMA user_version"), store_test_schema_version());
 		store_close(s);
 	}
 	wdb_rm(&t);
 }
 
-/* A new database is created at version 3 with every table. */
+/* A new database is created at the latest version with every table. */
 TEST(store_web_new_schema)
 {
 	struct wdb t;
@@ -282,7 +285,7 @@ TEST(store_web_new_schema)
 	CHECK(s != NULL);
 	if (!s)
 		return;
-	CHECK_INT(raw_int(t.path, "PRAGMA user_version"), 3);
+	CHECK_INT(raw_int(t.path, "PRAGMA user_version"), store_test_schema_version());
 	CHECK_INT(raw_int(t.path, "SELECT count(*) FROM sqlite_schema WHERE name IN "
 	                          "('device_stats', 'sessions', 'sessions_expires')"), 3);
 	CHECK_INT(store_count(s, 0), 0);
