@@ -16,7 +16,7 @@ void hist_config_default(struct hist_config *c)
 	c->spike_min = 50.0;
 	c->stay_radius = 100.0;
 	c->stay_min_ms = 300000;
-	c->step_min = 20.0;
+	c->step_min = 30.0;
 	c->leave_fixes = 3;
 }
 

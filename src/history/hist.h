@@ -28,7 +28,7 @@ struct hist_config {
 	int64_t stay_min_ms;   /* ms (300 000) */
 	double  step_min;      /* m: the odometer counts a step once the fix is this far
 	                        * from the last counted one, so noise while moving
-	                        * slowly adds little (20) */
+	                        * slowly or standing at a red light adds little (30) */
 	int     leave_fixes;   /* consecutive fixes outside a stay that end it (3) */
 };
 

@@ -387,11 +387,8 @@ void hist_seg_push(struct hist_seg *s, const struct hist_fix *f)
 /* The open segment. The cleaner's pending fix is not judged yet, so it
  * only stretches the open segment to its time (and, for a trip, to its
  * place): a closed segment must never rest on it. */
-void hist_seg_finish(struct hist_seg *s)
+static void emit_open(struct hist_seg *s)
 {
-	if (s->finished)
-		return;
-	s->finished = 1;
 	struct hist_fix pend;
 	int has_pend = clean_peek(&s->clean, &pend);
 	if (s->state == EMPTY) {
@@ -415,4 +412,28 @@ void hist_seg_finish(struct hist_seg *s)
 	uint64_t between = s->odo.fed ? s->odo.fed - 1 : 0;
 	odo_close(s, end);
 	emit_trip(s, end, end->lat, end->lon, between, 1);
+}
+
+/* Works on the state and puts it back: the struct is plain data, and of
+ * parts[] only the last used entry can change (odo.last_part holds its
+ * value); entries past it are scratch. A realloc of parts is kept. */
+void hist_seg_open(struct hist_seg *s)
+{
+	if (s->finished)
+		return;
+	struct hist_seg saved = *s;
+	emit_open(s);
+	saved.parts = s->parts;
+	saved.cap = s->cap;
+	*s = saved;
+	if (s->odo.nparts)
+		s->parts[s->odo.nparts - 1].distance = s->odo.last_part;
+}
+
+void hist_seg_finish(struct hist_seg *s)
+{
+	if (s->finished)
+		return;
+	emit_open(s);
+	s->finished = 1;
 }

@@ -40,37 +40,50 @@
  *
  * Output: each segment is passed to the callback when it is decided; a
  * trip when the next stay reaches stay_min, a stay when it ends. Every
- * segment's start is the previous one's end. hist_seg_finish then passes
- * the device's last segment with open = 1 (end = the last fix's time).
+ * segment's start is the previous one's end. hist_seg_open and
+ * hist_seg_finish pass the device's last segment with open = 1 (end = the
+ * last fix's time).
  * The segment and its parts are valid during the callback only.
  *
  * What to store per segment: kind, start_ms, end_ms, decided_ms, open,
  * lat/lon (stay), nfix, and for a trip from/to, distance, duration_s,
  * avg_speed, max_speed, mode, gap and its parts (start_ms, distance).
  *
- * RESUME RULE. decided_ms is the time of the raw fix whose arrival made
- * the segmenter emit the segment; a closed segment depends only on raw
- * fixes up to decided_ms. When fixes are added or deleted, let T be the
- * earliest time of any fix added or deleted since the last derivation
- * (for fixes appended after all others, the first new one's time). Then:
- *   1. take the stored closed stay S with the greatest start_ms among
- *      those with decided_ms < T; if there is none, derive from scratch
- *      (delete every stored segment, feed all fixes);
- *   2. delete every stored segment with start_ms >= S.start_ms (S itself,
- *      everything after it and the open segment);
- *   3. feed a new segmenter (same config) every raw fix with t_ms >=
- *      S.start_ms in time order, then hist_seg_finish, storing what it
- *      emits.
- * The result is identical, number for number, to deriving all fixes from
- * scratch. Why: (a) everything stored before S was decided by raw fixes
- * older than T, which did not change; (b) S's first fix c was released by
- * the cleaner, so a fresh cleaner starting at c releases the same fixes
- * after it (clean.h); (c) in the scratch run c started a new candidate
- * stay whose state depends on no earlier fix, and the trip before it ended
- * at c, so a segmenter starting at c (whose trip starts and ends at c and
- * is not emitted) is from c on in the same state; (d) all distances are
- * pure functions of their fixes (hist.h). tests/unit/test_history.c checks
- * this with appended chunks and with a late fix inserted into a past stay.
+ * KEEPING UP. Two ways, both giving exactly what one run over all the
+ * fixes from scratch gives (tests/unit/test_history.c checks both):
+ *
+ * A. Live, while fixes only append. Keep the device's segmenter between
+ *    batches and push each batch's fixes; what it emits closed is final,
+ *    store it. After the batch, hist_seg_open emits the current open
+ *    segment (replace the stored open one) and leaves the segmenter as it
+ *    was. This holds only while every new fix is later than every fix
+ *    already pushed; otherwise, or after a restart, use B.
+ *
+ * B. Resume rule. decided_ms is the time of the raw fix whose arrival
+ *    made the segmenter emit the segment; a closed segment depends only
+ *    on raw fixes up to decided_ms. When fixes are added or deleted, let
+ *    T be the earliest time of any fix added or deleted since the last
+ *    derivation (for fixes appended after all others, the first new one's
+ *    time). Then:
+ *    1. take the stored closed stay S with the greatest start_ms among
+ *       those with decided_ms < T; if there is none, derive from scratch
+ *       (delete every stored segment, feed all fixes);
+ *    2. delete every stored segment with start_ms >= S.start_ms (S
+ *       itself, everything after it and the open segment);
+ *    3. feed a new segmenter (same config) every raw fix with t_ms >=
+ *       S.start_ms in time order, storing what it emits, then
+ *       hist_seg_finish (or keep it live, as in A).
+ *    Why this equals scratch: (a) everything stored before S was decided
+ *    by raw fixes older than T, which did not change; (b) S's first fix c
+ *    was released by the cleaner, so a fresh cleaner starting at c
+ *    releases the same fixes after it (clean.h); (c) in the scratch run c
+ *    started a new candidate stay whose state depends on no earlier fix,
+ *    and the trip before it ended at c, so a segmenter starting at c
+ *    (whose trip starts and ends at c and is not emitted) is from c on in
+ *    the same state; (d) all distances are pure functions of their fixes
+ *    (hist.h). The cost is the fixes since S's start: a stay of a week at
+ *    1 Hz is 600 k fixes, a few tens of ms here plus reading them, which
+ *    is why A is the path for the receiver's batches.
  *
  * Memory: the segmenter is a fixed struct plus the parts of the trip in
  * progress (one per 15 minutes of trip). No allocation per fix. */
@@ -117,8 +130,11 @@ struct hist_seg;
 struct hist_seg *hist_seg_new(const struct hist_config *cfg, hist_emit_fn emit, void *ctx);
 /* Feeds one raw fix (strictly after the previous one). */
 void hist_seg_push(struct hist_seg *s, const struct hist_fix *f);
-/* End of input: emits the open segment (if any fix was kept). The
- * segmenter takes no more fixes after this. */
+/* Emits the open segment (if any fix was kept) and leaves the segmenter
+ * as it was: more fixes may follow (KEEPING UP, A). */
+void hist_seg_open(struct hist_seg *s);
+/* End of input: emits the open segment; the segmenter takes no more
+ * fixes after this. */
 void hist_seg_finish(struct hist_seg *s);
 void hist_seg_free(struct hist_seg *s);
 /* Its cleaner's counters (dropped fixes). */
