@@ -339,6 +339,11 @@ static void stay_fix(struct hist_seg *s, const struct hist_fix *f)
 		place_add(&s->stay, f);
 		return;
 	}
+	/* Outside, but within its own accuracy of the radius: it cannot say
+	 * the device left (indoors a phone reports 150 m off with acc 100 for
+	 * minutes), nor that it stayed. */
+	if (f->acc > 0 && d <= s->cfg.stay_radius + f->acc)
+		return;
 	if (s->n_out == 0) {
 		double lat, lon;
 		place_centre(&s->stay, &lat, &lon);

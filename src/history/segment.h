@@ -10,7 +10,8 @@
  *   - A stay ends when leave_fixes consecutive fixes lie outside the
  *     radius, or one lies beyond 3 × stay_radius, or the fixes outside have
  *     lasted stay_min. Fewer outside fixes followed by one inside are GPS
- *     drift: forgotten (no distance, not in the centre).
+ *     drift: forgotten (no distance, not in the centre). A fix outside the
+ *     radius by less than its own accuracy counts neither way.
  *   - Trip: everything between two stays (or before the first, or after
  *     the last), from the previous stay's last fix (or the device's first
  *     fix) to the next stay's first fix. A candidate stay that breaks up

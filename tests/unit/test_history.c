@@ -267,6 +267,36 @@ TEST(history_jitter_only)
 	gen_free(&g);
 }
 
+/* Indoors a phone may sit 160 m off for minutes, saying so (acc 120): no
+ * trip. The same fixes claiming 10 m accuracy are a real out-and-back
+ * (4.5 minutes: no stay at the far end, one trip home to home). */
+static size_t drift_trips(double acc)
+{
+	struct hist_config cfg;
+	hist_config_default(&cfg);
+	struct gen g;
+	gen_init(&g, T0, 21);
+	gen_stay(&g, HOUR, 30);
+	for (int i = 0; i < 10; i++) {
+		gen_put(&g, g.t, g.x + 160, g.y, acc);
+		g.t += 30000;
+	}
+	gen_stay(&g, HOUR, 30);
+	struct seglist l = { 0 };
+	derive(&cfg, g.f, g.n, &l);
+	check_invariants(&cfg, &l);
+	size_t n = count_kind(&l, HIST_TRIP);
+	seglist_free(&l);
+	gen_free(&g);
+	return n;
+}
+
+TEST(history_indoor_drift)
+{
+	CHECK_INT(drift_trips(120), 0);
+	CHECK_INT(drift_trips(10), 1);   /* out and back, too short for a stay there */
+}
+
 TEST(history_silent_at_home)
 {
 	struct hist_config cfg;
