@@ -49,7 +49,7 @@ REL_LIB  := build/rel/libmintrac.a
 ASAN_LIB := build/asan/libmintrac.a
 FUZZ_LIB := build/fuzz/libmintrac.a
 
-.PHONY: all test unit functional browser check fuzz bench bench-track bench-signin stress clean
+.PHONY: all test unit functional browser check fuzz bench bench-track bench-signin bench-history stress clean
 # Objects reached only through pattern rules (the fuzz targets') are kept,
 # not deleted as intermediates, so a second build compiles nothing.
 .SECONDARY:
@@ -158,6 +158,13 @@ stress: build/asan/mintrac build/mintrac
 	MINTRAC_BIN=$(CURDIR)/build/mintrac python3 tests/functional/soak.py 2000000
 bench-signin: build/mintrac
 	@MINTRAC_BIN=$(CURDIR)/build/mintrac python3 bench/signin
+
+# Deriving stays and trips from a year of 1 Hz fixes in memory, against a
+# bare loop over the same array (bench/history.c).
+build/bench_history: bench/history.c $(REL_LIB)
+	$(CC) $(CSTD) $(WARN) $(CFLAGS) -DNDEBUG $(INC) -o $@ $^ $(LIBS)
+bench-history: build/bench_history
+	@build/bench_history
 
 clean:
 	rm -rf build
