@@ -13,6 +13,7 @@
  * commit or roll back with the fixes themselves. */
 #include "store/store.h"
 #include "store/faultvfs.h"
+#include "store/store_sqlite.h"
 #include "store/store_test.h"
 
 #include <errno.h>
@@ -98,6 +99,49 @@ static const char *const migrations[] = {
 	"DROP TRIGGER users_upd;"
 	"CREATE TRIGGER users_upd AFTER UPDATE OF id, name, pwhash ON users BEGIN"
 	" UPDATE meta SET value = value + 1 WHERE key = 'cred_gen'; END;",
+	/* 5: history (history_sqlite.c). history_dirty says from which time
+	 * a device's derived history is out of date: every transaction that
+	 * inserts or deletes fixes lowers from_ms and bumps seq (pend_flush),
+	 * whoever writes (receiver, import, delete), so the deriver finds its
+	 * work even after a crash. Devices with fixes start dirty from the
+	 * beginning. history_gen counts a device's derivations, so a deriver
+	 * that kept a device's segmenter in memory sees that another process
+	 * re-derived it. Places are the user's; a deleted place stays as a
+	 * tombstone so that its spot is not made a place again. */
+	"CREATE TABLE history_dirty("
+	" device_id INTEGER PRIMARY KEY REFERENCES devices(id) ON DELETE CASCADE,"
+	" from_ms INTEGER NOT NULL,"
+	" seq INTEGER NOT NULL);"
+	"INSERT INTO history_dirty(device_id, from_ms, seq)"
+	" SELECT device_id, -9223372036854775808, 1 FROM device_stats WHERE points > 0;"
+	"CREATE TABLE history_gen("
+	" device_id INTEGER PRIMARY KEY REFERENCES devices(id) ON DELETE CASCADE,"
+	" gen INTEGER NOT NULL);"
+	"CREATE TABLE places("
+	" id INTEGER PRIMARY KEY,"
+	" user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+	" name TEXT,"
+	" lat REAL NOT NULL, lon REAL NOT NULL, radius REAL NOT NULL,"
+	" city TEXT, country TEXT,"
+	" deleted INTEGER NOT NULL DEFAULT 0,"
+	" created_ms INTEGER NOT NULL);"
+	"CREATE INDEX places_user ON places(user_id, lat);"
+	"CREATE TABLE segments("
+	" device_id INTEGER NOT NULL REFERENCES devices(id) ON DELETE CASCADE,"
+	" start_ms INTEGER NOT NULL, kind INTEGER NOT NULL,"
+	" end_ms INTEGER NOT NULL, decided_ms INTEGER NOT NULL,"
+	" open INTEGER NOT NULL, nfix INTEGER NOT NULL,"
+	" lat REAL, lon REAL, from_lat REAL, from_lon REAL, to_lat REAL, to_lon REAL,"
+	" distance REAL, duration REAL, avg_speed REAL, max_speed REAL,"
+	" mode INTEGER, gap INTEGER,"
+	" place_id INTEGER REFERENCES places(id) ON DELETE SET NULL,"
+	" parts BLOB,"
+	" PRIMARY KEY(device_id, start_ms, kind)) WITHOUT ROWID;"
+	"CREATE INDEX segments_place ON segments(place_id) WHERE place_id IS NOT NULL;"
+	"CREATE TABLE fix_quarters("
+	" device_id INTEGER NOT NULL REFERENCES devices(id) ON DELETE CASCADE,"
+	" q INTEGER NOT NULL,"
+	" PRIMARY KEY(device_id, q)) WITHOUT ROWID;",
 };
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -112,7 +156,7 @@ enum stmt_id {
 	ST_DEV_DEL, ST_DEV_LIST_ALL, ST_DEV_LIST_USER, ST_DEV_BY_ID, ST_DEV_RENAME,
 	ST_BEGIN, ST_COMMIT, ST_ROLLBACK,
 	ST_FIX_PUT, ST_FIX_RANGE, ST_FIX_LAST, ST_FIX_FIRST_IN, ST_FIX_LAST_IN, ST_FIX_NTH_LAST,
-	ST_STATS_ADD, ST_COUNT_DEV, ST_COUNT_ALL, ST_DEMO_DEL_DEV, ST_DEMO_DEL_ALL,
+	ST_STATS_ADD, ST_COUNT_DEV, ST_COUNT_ALL, ST_DEMO_DEL_DEV, ST_DEMO_DEL_ALL, ST_DIRTY_MARK,
 	ST_CRED_GEN,
 	ST_SESS_ADD, ST_SESS_GET, ST_SESS_TOUCH, ST_SESS_DEL, ST_SESS_PURGE, ST_SESS_TRIM,
 	ST_MAX
@@ -169,10 +213,14 @@ static const char *const stmt_sql[ST_MAX] = {
 	                     "WHERE EXISTS(SELECT 1 FROM devices WHERE id = ?1) "
 	                     "ON CONFLICT(device_id) DO UPDATE SET points = points + excluded.points",
 	[ST_COUNT_DEV]     = "SELECT points FROM device_stats WHERE device_id = ?",
+	[ST_DIRTY_MARK]    = "INSERT INTO history_dirty(device_id, from_ms, seq) SELECT ?1, ?2, 1 "
+	                     "WHERE EXISTS(SELECT 1 FROM devices WHERE id = ?1) "
+	                     "ON CONFLICT(device_id) DO UPDATE SET "
+	                     "from_ms = min(from_ms, excluded.from_ms), seq = seq + 1",
 	[ST_COUNT_ALL]     = "SELECT coalesce(sum(points), 0) FROM device_stats",
 	[ST_DEMO_DEL_DEV]  = "DELETE FROM fixes WHERE device_id = ? AND " DEMO_FIX
-	                     " RETURNING device_id",
-	[ST_DEMO_DEL_ALL]  = "DELETE FROM fixes WHERE " DEMO_FIX " RETURNING device_id",
+	                     " RETURNING device_id, time_ms",
+	[ST_DEMO_DEL_ALL]  = "DELETE FROM fixes WHERE " DEMO_FIX " RETURNING device_id, time_ms",
 	[ST_CRED_GEN]      = "SELECT value FROM meta WHERE key = 'cred_gen'",
 	[ST_SESS_ADD]      = "INSERT INTO sessions(id_hash, user_id, csrf, created_ms, expires_ms) "
 	                     "VALUES(?, ?, ?, ?, ?)",
@@ -192,6 +240,7 @@ static const char *const stmt_sql[ST_MAX] = {
 struct pend {
 	int64_t device_id;
 	int64_t n;
+	int64_t min_ms;       /* earliest fix time inserted or deleted */
 	int     used;
 };
 
@@ -445,6 +494,11 @@ void store_close(struct store *s)
 const char *store_errmsg(struct store *s)
 {
 	return s->err;
+}
+
+sqlite3 *store_sqlite_db(struct store *s)
+{
+	return s->db;
 }
 
 /* ---- users ---- */
@@ -724,7 +778,7 @@ static int pend_grow(struct store *s)
 /* The open transaction's counter for device_id, created at 0; NULL when
  * out of memory. Taken before the row changes, so a failure leaves
  * nothing stored uncounted. Load stays at most one half. */
-static int64_t *pend_counter(struct store *s, int64_t device_id)
+static struct pend *pend_counter(struct store *s, int64_t device_id)
 {
 	if ((s->pend_used + 1) * 2 > s->pend_cap && pend_grow(s) != STORE_OK)
 		return NULL;
@@ -733,9 +787,18 @@ static int64_t *pend_counter(struct store *s, int64_t device_id)
 		p->used = 1;
 		p->device_id = device_id;
 		p->n = 0;
+		p->min_ms = INT64_MAX;
 		s->pend_used++;
 	}
-	return &p->n;
+	return p;
+}
+
+/* A fix of the device at time_ms was inserted (+1) or deleted (-1). */
+static void pend_count(struct pend *p, int64_t time_ms, int delta)
+{
+	p->n += delta;
+	if (time_ms < p->min_ms)
+		p->min_ms = time_ms;
 }
 
 static void pend_clear(struct store *s)
@@ -776,15 +839,23 @@ static int pend_flush(struct store *s)
 	if (!s->pend_used)
 		return STORE_OK;
 	sqlite3_stmt *st = stmt(s, ST_STATS_ADD);
-	if (!st)
+	sqlite3_stmt *dirty = stmt(s, ST_DIRTY_MARK);
+	if (!st || !dirty)
 		return STORE_ERR;
 	for (size_t i = 0; i < s->pend_cap; i++) {
 		const struct pend *p = &s->pend[i];
-		if (!p->used || p->n == 0)
+		if (!p->used || p->min_ms == INT64_MAX)
 			continue;
-		if (sqlite3_bind_int64(st, 1, p->device_id) || sqlite3_bind_int64(st, 2, p->n))
-			return bind_fail(s, st, "fix counts");
-		if (exec_done(s, st, "fix counts") != STORE_OK)
+		if (p->n != 0) {
+			if (sqlite3_bind_int64(st, 1, p->device_id) || sqlite3_bind_int64(st, 2, p->n))
+				return bind_fail(s, st, "fix counts");
+			if (exec_done(s, st, "fix counts") != STORE_OK)
+				return STORE_ERR;
+		}
+		if (sqlite3_bind_int64(dirty, 1, p->device_id) ||
+		    sqlite3_bind_int64(dirty, 2, p->min_ms))
+			return bind_fail(s, dirty, "history mark");
+		if (exec_done(s, dirty, "history mark") != STORE_OK)
 			return STORE_ERR;
 	}
 	pend_clear(s);
@@ -878,7 +949,7 @@ int store_put_fix(struct store *s, int64_t device_id, const struct fix *f, int *
 	if (sqlite3_get_autocommit(s->db))
 		return put_alone(s, device_id, f, inserted);
 	sqlite3_stmt *st = stmt(s, ST_FIX_PUT);
-	int64_t *count = st ? pend_counter(s, device_id) : NULL;
+	struct pend *count = st ? pend_counter(s, device_id) : NULL;
 	if (!count)
 		return STORE_ERR;
 	if (sqlite3_bind_int64(st, 1, device_id) || sqlite3_bind_int64(st, 2, f->time_ms) ||
@@ -890,7 +961,8 @@ int store_put_fix(struct store *s, int64_t device_id, const struct fix *f, int *
 	int rc = exec_done(s, st, "store fix");
 	/* OR IGNORE: a duplicate changes no row and is not counted. */
 	int ins = rc == STORE_OK && sqlite3_changes(s->db) == 1;
-	*count += ins;
+	if (ins)
+		pend_count(count, f->time_ms, 1);
 	if (inserted)
 		*inserted = ins;
 	return rc;
@@ -1064,12 +1136,12 @@ int64_t store_demo_delete(struct store *s, int64_t device_id)
 	}
 	int rc;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		int64_t *count = pend_counter(s, sqlite3_column_int64(st, 0));
+		struct pend *count = pend_counter(s, sqlite3_column_int64(st, 0));
 		if (!count) {
 			finish(st);
 			goto fail;
 		}
-		(*count)--;
+		pend_count(count, sqlite3_column_int64(st, 1), -1);
 		n++;
 	}
 	if (rc != SQLITE_DONE) {
