@@ -14,6 +14,10 @@ static void defaults(struct config *c)
 	c->max_conns = 1024;
 	c->idle_timeout = 30;
 	c->session_lifetime = 90.0 * 86400;
+	c->stay_radius = 100;
+	c->stay_min = 300;
+	c->max_accuracy = 500;
+	c->jump_speed = 250;
 	c->sync_full = 1;
 	c->log_level = LOG_LVL_INFO;
 	snprintf(c->tile_url, sizeof c->tile_url, "https://tile.openstreetmap.org/{z}/{x}/{y}.png");
@@ -28,6 +32,30 @@ static int set_str(char *dst, size_t len, const char *key, const char *v, char *
 		return -1;
 	}
 	snprintf(dst, len, "%s", v);
+	return 0;
+}
+
+/* Seconds, or a number with a unit (s, m, h, d); 0 when it is neither. */
+static double duration(const char *v)
+{
+	char *end;
+	double d = strtod(v, &end);
+	double unit = !strcmp(end, "") || !strcmp(end, "s") ? 1 : !strcmp(end, "m") ? 60
+	            : !strcmp(end, "h") ? 3600 : !strcmp(end, "d") ? 86400 : 0;
+	return end == v || !(d > 0) ? 0 : d * unit;
+}
+
+/* A plain number within [lo, hi]: 0, else -1 with the message. */
+static int number_in(const char *key, const char *v, double lo, double hi, const char *unit,
+                     double *out, char *err, size_t errlen)
+{
+	char *end;
+	double d = strtod(v, &end);
+	if (end == v || *end || !(d >= lo && d <= hi)) {
+		snprintf(err, errlen, "%s: expected %g..%g %s, got '%s'", key, lo, hi, unit, v);
+		return -1;
+	}
+	*out = d;
 	return 0;
 }
 
@@ -91,15 +119,30 @@ int config_set(struct config *c, const char *key, const char *v, char *err, size
 	}
 	if (!strcmp(key, "session_lifetime")) {
 		/* A number of seconds, or with a unit: 12h, 90d. */
-		double d = strtod(v, &end);
-		double unit = !strcmp(end, "") || !strcmp(end, "s") ? 1 : !strcmp(end, "m") ? 60
-		            : !strcmp(end, "h") ? 3600 : !strcmp(end, "d") ? 86400 : 0;
-		if (end == v || !unit || !(d > 0) || d * unit > 10.0 * 366 * 86400) {
+		double d = duration(v);
+		if (!(d > 0) || d > 10.0 * 366 * 86400) {
 			snprintf(err, errlen, "session_lifetime: expected a duration such as 90d, "
 			         "12h or seconds, got '%s'", v);
 			return -1;
 		}
-		c->session_lifetime = d * unit;
+		c->session_lifetime = d;
+		return 0;
+	}
+	/* History (design.md "History"): the limits of cleaning and stays. */
+	if (!strcmp(key, "stay_radius"))
+		return number_in(key, v, 10, 10000, "m", &c->stay_radius, err, errlen);
+	if (!strcmp(key, "max_accuracy"))
+		return number_in(key, v, 1, 100000, "m", &c->max_accuracy, err, errlen);
+	if (!strcmp(key, "jump_speed"))
+		return number_in(key, v, 10, 5000, "km/h", &c->jump_speed, err, errlen);
+	if (!strcmp(key, "stay_min")) {
+		double d = duration(v);
+		if (!(d >= 30) || d > 86400) {
+			snprintf(err, errlen, "stay_min: expected a duration from 30s to 1d such as 5m, "
+			         "got '%s'", v);
+			return -1;
+		}
+		c->stay_min = d;
 		return 0;
 	}
 	if (!strcmp(key, "synchronous")) {
@@ -191,6 +234,10 @@ static const struct { const char *env, *key; } env_map[] = {
 	{ "MINTRAC_TILE_URL", "tile_url" },
 	{ "MINTRAC_TRUSTED_PROXIES", "trusted_proxies" },
 	{ "MINTRAC_TRUSTED_ORIGINS", "trusted_origins" },
+	{ "MINTRAC_STAY_RADIUS", "stay_radius" },
+	{ "MINTRAC_STAY_MIN", "stay_min" },
+	{ "MINTRAC_MAX_ACCURACY", "max_accuracy" },
+	{ "MINTRAC_JUMP_SPEED", "jump_speed" },
 };
 
 int config_load(struct config *c, const char *datadir, const char *config_file,

@@ -25,6 +25,9 @@ struct config {
 	/* Space-separated lists, checked when each server starts (net/trust.c). */
 	char   trusted_proxies[1024];      /* addresses or CIDR blocks whose X-Forwarded-* count */
 	char   trusted_origins[1024];      /* other sites' origins allowed to use the webapp */
+	/* History: stay_radius m (100), stay_min s (300), max_accuracy m
+	 * (500), jump_speed km/h (250). */
+	double stay_radius, stay_min, max_accuracy, jump_speed;
 };
 
 /* Fill defaults, then the config file, then the environment. datadir and

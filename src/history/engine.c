@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "base/config.h"
 #include "base/xalloc.h"
 #include "store/history_store.h"
 
@@ -86,6 +87,15 @@ size_t hist_parts_decode(const void *blob, size_t len, struct hist_part *out, si
 }
 
 /* ---- the engine ---- */
+
+void hist_config_from(struct hist_config *h, const struct config *c)
+{
+	hist_config_default(h);
+	h->stay_radius = c->stay_radius;
+	h->stay_min_ms = (int64_t)(c->stay_min * 1000);
+	h->max_accuracy = c->max_accuracy;
+	h->jump_speed = c->jump_speed / 3.6;
+}
 
 struct hist_engine *hist_engine_new(struct store *s, const struct hist_config *cfg,
                                     hist_namer_fn namer, void *namer_ctx)

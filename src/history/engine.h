@@ -31,6 +31,11 @@ typedef void (*hist_namer_fn)(void *ctx, double lat, double lon, char city[128],
                               char country[3]);
 
 struct hist_engine;
+struct config;
+
+/* The settings' limits (stay_radius, stay_min, max_accuracy, jump_speed)
+ * over hist_config_default. */
+void hist_config_from(struct hist_config *h, const struct config *c);
 
 /* s is used by this engine alone from now on (it opens its own queries on
  * it); namer may be NULL. */

@@ -25,7 +25,8 @@ enum hist_stmt {
 	HS_DIRTY_NEXT, HS_DIRTY_DONE, HS_MARK, HS_GEN, HS_GEN_BUMP, HS_FIXES, HS_RESUME,
 	HS_CLEAR_SEG, HS_CLEAR_Q, HS_CLEAR_OPEN, HS_PUT, HS_SEGS, HS_Q_PUT, HS_QS,
 	HS_PLACE_BOX, HS_PLACE_ADD, HS_PLACE_GET, HS_PLACE_NAME, HS_PLACE_RADIUS,
-	HS_PLACE_DEL, HS_PLACE_UNSTAY, HS_PLACE_LIST, HS_CLAIM_BOX, HS_CLAIM_SET, HS_MAX
+	HS_PLACE_DEL, HS_PLACE_UNSTAY, HS_PLACE_LIST, HS_CLAIM_BOX, HS_CLAIM_SET, HS_DROP_EMPTY,
+	HS_MAX
 };
 
 static const char *const hist_sql[HS_MAX] = {
@@ -79,6 +80,10 @@ static const char *const hist_sql[HS_MAX] = {
 	                   "AND s.lon BETWEEN ? AND ?",
 	[HS_CLAIM_SET]   = "UPDATE segments SET place_id = ? WHERE device_id = ? AND start_ms = ? "
 	                   "AND kind = 0",
+	/* An unnamed place that lost its last stay to another was only ever
+	 * made for those stays: it goes (nothing refers to it). */
+	[HS_DROP_EMPTY]  = "DELETE FROM places WHERE id = ? AND name IS NULL AND NOT deleted "
+	                   "AND NOT EXISTS(SELECT 1 FROM segments WHERE place_id = places.id)",
 };
 
 struct store_hist {
@@ -613,7 +618,7 @@ int store_place_list(struct store_hist *h, int64_t user_id,
 /* Stays to move, gathered first: the walk's statement must be done
  * before the updates. */
 struct claim {
-	int64_t device_id, start_ms;
+	int64_t device_id, start_ms, old_place;
 };
 
 int64_t store_place_claim(struct store_hist *h, int64_t user_id, int64_t id,
@@ -649,6 +654,7 @@ int64_t store_place_claim(struct store_hist *h, int64_t user_id, int64_t id,
 		array_grow(&c, &cap, n + 1, sizeof *c);
 		c[n].device_id = sqlite3_column_int64(st, 0);
 		c[n].start_ms = sqlite3_column_int64(st, 1);
+		c[n].old_place = sqlite3_column_int64(st, 4);
 		n++;
 	}
 	finish(st);
@@ -665,6 +671,15 @@ int64_t store_place_claim(struct store_hist *h, int64_t user_id, int64_t id,
 			return -1;
 		}
 		moved++;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (!c[i].old_place)
+			continue;
+		int64_t v[] = { c[i].old_place };
+		if (exec_i64s(h, HS_DROP_EMPTY, 1, v, "place claim") != STORE_OK) {
+			free(c);
+			return -1;
+		}
 	}
 	free(c);
 	return moved;

@@ -124,7 +124,8 @@ int store_place_list(struct store_hist *h, int64_t user_id,
                      int (*cb)(void *ctx, const struct place_stat *p), void *ctx);
 /* Stays of the user's devices whose centre lies in the place's circle get
  * it (those of another live place keep theirs unless the new one is
- * nearer). Returns how many changed, or -1. */
+ * nearer); an unnamed place left without stays goes. Returns how many
+ * changed, or -1. */
 int64_t store_place_claim(struct store_hist *h, int64_t user_id, int64_t id,
                           double (*dist)(double lat1, double lon1, double lat2, double lon2));
 #endif

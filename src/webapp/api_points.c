@@ -59,25 +59,6 @@ static void route_last(struct webapp *app, struct conn *c, const struct http_req
 	free(l.v);
 }
 
-static int is_bare_date(const char *s)
-{
-	return strlen(s) == 10 && s[4] == '-' && s[7] == '-';
-}
-
-/* from/to: absent = unbounded; a bare date as `to` means that whole day. */
-static int parse_bound(const char *s, int is_to, int64_t *ms)
-{
-	if (!s) {
-		*ms = is_to ? INT64_MAX : INT64_MIN;
-		return 0;
-	}
-	if (parse_time(s, ms) < 0)
-		return -1;
-	if (is_to && is_bare_date(s))
-		*ms += 86399999;
-	return 0;
-}
-
 /* Content-Disposition with an ASCII fallback name and the exact UTF-8 name
  * (RFC 6266 / 5987). */
 static void add_disposition(struct buf *h, const char *device, const char *ext)
@@ -186,9 +167,9 @@ static void route_points(struct webapp *app, struct conn *c, const struct http_r
 		reply_error(c, 400, "device required");
 	} else if (bad) {
 		reply_error(c, 400, "bad parameter");
-	} else if (parse_bound(from_s, 0, &from) < 0) {
+	} else if (query_time_bound(from_s, 0, &from) < 0) {
 		reply_error(c, 400, "bad from");
-	} else if (parse_bound(to_s, 1, &to) < 0) {
+	} else if (query_time_bound(to_s, 1, &to) < 0) {
 		reply_error(c, 400, "bad to");
 	} else if (fmt_s && export_format_parse(fmt_s, &fmt) < 0) {
 		reply_error(c, 400, "unknown format");

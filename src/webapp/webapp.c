@@ -18,6 +18,7 @@
 #include "net/live.h"
 #include "base/log.h"
 #include "base/point.h"
+#include "webapp/deriver.h"
 #include "webapp/pwcheck.h"
 #include "webapp/session.h"
 #include "webapp/signin.h"
@@ -54,6 +55,24 @@ void reply_error_h(struct conn *c, int status, const char *msg, const char *head
 void reply_error(struct conn *c, int status, const char *msg)
 {
 	reply_error_h(c, status, msg, HDR_API);
+}
+
+static int is_bare_date(const char *s)
+{
+	return strlen(s) == 10 && s[4] == '-' && s[7] == '-';
+}
+
+int query_time_bound(const char *s, int is_to, int64_t *ms)
+{
+	if (!s) {
+		*ms = is_to ? INT64_MAX : INT64_MIN;
+		return 0;
+	}
+	if (parse_time(s, ms) < 0)
+		return -1;
+	if (is_to && is_bare_date(s))
+		*ms += 86399999;
+	return 0;
 }
 
 json_t *body_object(struct conn *c, const struct http_request *req)
@@ -166,7 +185,8 @@ int path_segment(const char *path, const char *prefix, char *out, size_t outlen,
 /* ---- routing ---- */
 
 static const struct route *const tables[] = {
-	static_routes, session_routes, me_routes, device_routes, points_routes, stream_routes,
+	static_routes, session_routes, me_routes, device_routes, points_routes, history_routes,
+	stream_routes,
 	owntracks_routes,
 };
 
@@ -420,6 +440,8 @@ static void live_cb(struct ev_loop *loop, ev_io *w, int revents)
 	memset(&lc, 0, sizeof lc);
 	lc.app = app;
 	live_rx_drain(app->live, live_key, &lc);
+	/* Fixes were committed: the history catches up now, not at the tick. */
+	deriver_kick(app->deriver);
 }
 
 /* ---- process (service.h callbacks) ---- */
@@ -472,6 +494,8 @@ static int web_open(struct service *svc, struct server_config *sc)
 		log_warnx("webapp: out of memory");
 		return -1;
 	}
+	/* Without it the map still works; history then stays as it was. */
+	app->deriver = deriver_new(svc->loop, cfg);
 	/* Without the live socket the map still works, minus live updates. */
 	app->live = live_rx_new(cfg->db_path);
 	if (app->live) {
@@ -501,11 +525,14 @@ static void web_quiesce(struct service *svc)
 	 * server is freed. */
 	pwcheck_free(wp->app.pwcheck);
 	wp->app.pwcheck = NULL;
+	deriver_free(wp->app.deriver);
+	wp->app.deriver = NULL;
 }
 
 static void web_close(struct service *svc)
 {
 	struct webapp *app = &container_of(svc, struct webapp_proc, svc)->app;
+	deriver_free(app->deriver);
 	hub_free(app->hub);
 	live_rx_free(app->live);
 	throttle_free(app->throttle);

@@ -21,6 +21,7 @@ struct webauth;
 struct sessions;
 struct throttle;
 struct pwcheck;
+struct deriver;
 struct hub;
 struct live_rx;
 struct trust;
@@ -33,6 +34,7 @@ struct webapp {
 	struct throttle       *throttle;   /* password guesses per user / address */
 	struct throttle       *ident_probes; /* other users' idents asked for (api_devices.c) */
 	struct pwcheck        *pwcheck;    /* password checks off the loop */
+	struct deriver        *deriver;    /* history kept current (deriver.h) */
 	struct hub            *hub;        /* SSE and WebSocket subscribers */
 	struct live_rx        *live;       /* fixes committed by the receiver */
 	struct trust          *trust;      /* trusted_proxies, trusted_origins */
@@ -97,6 +99,9 @@ void reply_store_error(struct webapp *app, struct conn *c, const char *what);
 const char *query_val(const struct kvlist *q, const char *key, int *bad);
 /* Parses req->query into q (kvlist_init'ed by the call). */
 void query_parse(const struct http_request *req, struct kvlist *q);
+/* from/to of a range (T of design.md "Times"): absent = unbounded; a bare
+ * date as `to` means the end of that day. 0, or -1 when unreadable. */
+int query_time_bound(const char *s, int is_to, int64_t *ms);
 
 /* The caller's devices, collected before any other query runs.
  * STORE_OK with l filled (free l->v), or STORE_ERR. */
@@ -124,6 +129,7 @@ extern const struct route session_routes[];   /* api_session.c: login, logout, s
 extern const struct route device_routes[];    /* api_devices.c: list, add, rename, delete, token */
 extern const struct route points_routes[];    /* api_points.c: points (full, thinned), last */
 extern const struct route me_routes[];        /* api_me.c: the caller's settings */
+extern const struct route history_routes[];   /* api_history.c: trips, timeline, stats, places */
 extern const struct route stream_routes[];    /* api_stream.c: /api/stream (SSE) */
 extern const struct route owntracks_routes[]; /* api_owntracks.c: /api/0/..., /ws/last */
 

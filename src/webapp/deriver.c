@@ -1,0 +1,115 @@
+/* See deriver.h. The engine and its store connection are touched only by
+ * the pool's thread while a run is out, and by the loop otherwise. */
+#include "webapp/deriver.h"
+
+#include <stdlib.h>
+
+#include "base/config.h"
+#include "base/log.h"
+#include "base/util.h"
+#include "base/xalloc.h"
+#include "history/engine.h"
+#include "net/workpool.h"
+#include "store/store.h"
+
+#define DERIVE_EVERY 1.0     /* seconds between runs without a kick */
+
+struct deriver {
+	struct ev_loop     *loop;
+	struct store       *store;
+	struct hist_engine *engine;
+	struct workpool    *pool;
+	struct work         work;
+	ev_timer            tick;
+	int                 running, again;
+	int                 result;      /* of the last run: devices, or -1 */
+	int                 failing;     /* the last run failed: log once */
+};
+
+static void run_now(struct deriver *d);
+
+static void derive_run(struct work *w)
+{
+	struct deriver *d = container_of(w, struct deriver, work);
+	d->result = hist_engine_run(d->engine);
+}
+
+static void derive_done(struct work *w, int ran)
+{
+	struct deriver *d = container_of(w, struct deriver, work);
+	d->running = 0;
+	if (ran && d->result < 0 && !d->failing)
+		log_warnx("history: %s (retrying every second)", hist_engine_errmsg(d->engine));
+	if (ran)
+		d->failing = d->result < 0;
+	if (ran && d->again) {
+		d->again = 0;
+		run_now(d);
+	}
+}
+
+static void run_now(struct deriver *d)
+{
+	if (d->running) {
+		d->again = 1;
+		return;
+	}
+	d->work.run = derive_run;
+	d->work.done = derive_done;
+	if (workpool_submit(d->pool, &d->work) == 0)
+		d->running = 1;
+}
+
+static void tick_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	(void)loop, (void)revents;
+	run_now(w->data);
+}
+
+struct deriver *deriver_new(struct ev_loop *loop, const struct config *cfg)
+{
+	char err[512];
+	struct store *s = store_open(cfg->db_path, cfg->sync_full ? 0 : STORE_SYNC_NORMAL, err,
+	                             sizeof err);
+	if (!s) {
+		log_warnx("history: %s", err);
+		return NULL;
+	}
+	struct workpool *pool = workpool_new(loop, "history", 1, 1);
+	if (!pool) {
+		store_close(s);
+		return NULL;
+	}
+	struct deriver *d = xcalloc(1, sizeof *d);
+	struct hist_config hc;
+	hist_config_from(&hc, cfg);
+	d->loop = loop;
+	d->store = s;
+	d->pool = pool;
+	d->engine = hist_engine_new(s, &hc, NULL, NULL);
+	ev_timer_init(&d->tick, tick_cb, 0.05, DERIVE_EVERY);
+	d->tick.data = d;
+	ev_timer_start(loop, &d->tick);
+	/* The timer alone must not keep the loop running at shutdown. */
+	ev_unref(loop);
+	return d;
+}
+
+void deriver_kick(struct deriver *d)
+{
+	if (d)
+		run_now(d);
+}
+
+void deriver_free(struct deriver *d)
+{
+	if (!d)
+		return;
+	ev_ref(d->loop);
+	ev_timer_stop(d->loop, &d->tick);
+	d->again = 0;
+	workpool_free(d->pool);       /* finishes a run under way */
+	hist_engine_free(d->engine);
+	store_close(d->store);
+	free(d);
+}
