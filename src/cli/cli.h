@@ -35,4 +35,7 @@ int cmd_import(struct cli *c);
 int cmd_export(struct cli *c);
 int cmd_backup(struct cli *c);
 int cmd_demo(struct cli *c);
+int cmd_trips(struct cli *c);
+int cmd_timeline(struct cli *c);
+int cmd_stats(struct cli *c);
 #endif

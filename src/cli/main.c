@@ -21,6 +21,9 @@ static const struct command {
 	{ "device", cmd_device, "device add USER DEVICE [--ident ID] [--json] | list [USER] | del USER DEVICE | token USER DEVICE [--json]" },
 	{ "import", cmd_import, "import USER DEVICE FILE...          GPX, GeoJSON, CSV, KML, OwnTracks .rec, Google Takeout" },
 	{ "export", cmd_export, "export USER [DEVICE] [--from T] [--to T] [--format gpx|geojson|csv|kml]" },
+	{ "trips",  cmd_trips,  "trips USER DEVICE [--from T] [--to T] [--json]     stays and trips" },
+	{ "timeline", cmd_timeline, "timeline USER DEVICE --date D [--json]     one local day" },
+	{ "stats",  cmd_stats,  "stats USER DEVICE [--year Y] [--json]       distance, days, places" },
 	{ "demo",   cmd_demo,   "demo [USER DEVICE] [--date D] | demo --remove [USER [DEVICE]]   a generated demo day" },
 	{ "backup", cmd_backup, "backup FILE                  online, consistent copy of the database" },
 };

@@ -113,3 +113,27 @@ int localday_bounds(const char *zone, int y, int m, int d, int64_t *start_ms, in
 	free(tz);
 	return rc;
 }
+
+int localday_clock(const char *zone, int64_t t_ms, char out[17])
+{
+	if (!localday_zone_ok(zone))
+		return -1;
+	const char *old = getenv("TZ");
+	char *saved = old ? xstrdup(old) : NULL;
+	char *tz = xmalloc(strlen(zone) + 2);
+	tz[0] = ':';
+	strcpy(tz + 1, zone);
+	setenv("TZ", tz, 1);
+	tzset();
+	time_t t = (time_t)(t_ms >= 0 ? t_ms / 1000 : -((-t_ms + 999) / 1000));
+	struct tm tm;
+	int rc = localtime_r(&t, &tm) && strftime(out, 17, "%Y-%m-%d %H:%M", &tm) == 16 ? 0 : -1;
+	if (saved)
+		setenv("TZ", saved, 1);
+	else
+		unsetenv("TZ");
+	tzset();
+	free(saved);
+	free(tz);
+	return rc;
+}

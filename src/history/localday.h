@@ -25,4 +25,8 @@ int localday_parse_date(const char *s, int *y, int *m, int *d);
 /* [start_ms, end_ms): from local midnight of y-m-d to the next one in
  * zone. 0, or -1 for a bad zone or date. */
 int localday_bounds(const char *zone, int y, int m, int d, int64_t *start_ms, int64_t *end_ms);
+
+/* "YYYY-MM-DD HH:MM", the wall clock in zone at t_ms (for people reading
+ * a table). 0, or -1 for a bad zone. */
+int localday_clock(const char *zone, int64_t t_ms, char out[17]);
 #endif

@@ -181,6 +181,33 @@ class History(ServerCase):
         self.assertNotIn("daily", allt)
         self.assertEqual([y["year"] for y in allt["years"]], ["2024"])
 
+        # The CLI says the same, as JSON and as a table in the user's zone.
+        cp = self.m.cli("trips", "alice", "phone", "--from", "2024-05-01", "--to", "2024-05-01",
+                        "--json")
+        api = self.trips(**{"from": "2024-05-01", "to": "2024-05-01"})[2]
+        self.assertEqual(json.loads(cp.stdout), api)
+        cp = self.m.cli("timeline", "alice", "phone", "--date", "2024-05-01", "--json")
+        self.assertEqual(json.loads(cp.stdout),
+                         self.alice.call("GET", "/api/timeline?device=phone&date=2024-05-01")[2])
+        cp = self.m.cli("stats", "alice", "phone", "--year", "2024", "--json")
+        self.assertEqual(json.loads(cp.stdout),
+                         self.alice.call("GET", "/api/stats?device=phone&year=2024")[2])
+        cp = self.m.cli("timeline", "alice", "phone", "--date", "2024-05-01")
+        self.assertIn("Europe/Berlin", cp.stdout)
+        self.assertIn("2024-05-01 08:00", cp.stdout)      # 06:00Z in Berlin
+        self.assertIn("Home", cp.stdout)
+        self.assertIn("drive", cp.stdout)
+        for args, why in ((("trips", "alice", "nope"), "nope"),
+                          (("trips", "alice"), "usage"),
+                          (("timeline", "alice", "phone"), "--date"),
+                          (("timeline", "alice", "phone", "--date", "2024-13-01"), "--date"),
+                          (("stats", "alice", "phone", "--year", "x"), "--year"),
+                          (("trips", "alice", "phone", "--from", "soon"), "--from")):
+            with self.subTest(args=args):
+                cp = self.m.cli(*args, check=False)
+                self.assertNotEqual(cp.returncode, 0)
+                self.assertIn(why, cp.stderr)
+
     def test_errors_and_isolation(self):
         for path, status in (("/api/trips", 400), ("/api/trips?device=bobphone", 404),
                              ("/api/trips?device=nope", 404),
