@@ -11,6 +11,8 @@
 #include <string.h>
 
 #include "base/buf.h"
+#include "base/xalloc.h"
+#include "history/clean.h"
 
 #define FLUSH_AT (64 * 1024)
 /* Most fixes one walk reads, whatever the budget: bounds a piece for
@@ -57,7 +59,15 @@ struct export {
 	size_t         budget;
 	int            begun, done;
 	int            err;         /* STORE_ERR or the sink's value once failed */
+	/* export_set_clean: fixes pass the cleaner, which releases each one
+	 * fix late; the last few are kept whole until it does. */
+	int            cleaning;
+	struct hist_config clean_cfg;
+	struct clean   clean;
+	struct fix     held[3];
+	unsigned       nheld;       /* fixes fed; held[k % 3] is the k-th */
 };
+
 
 static const struct {
 	const char *name, *ctype, *ext;
@@ -456,15 +466,66 @@ void export_free(struct export *e)
 	free(e->names);
 	free(e->ids);
 	free(e->times);
+	for (int i = 0; i < 3; i++)
+		fix_free(&e->held[i]);
 	buf_free(&e->w.coords);
 	buf_free(&e->w.b);
 	free(e);
 }
 
+/* The cleaner released the fix at time t, one of the last three fed:
+ * write the held copy. */
+static void write_released(struct export *e, int64_t t)
+{
+	for (unsigned k = e->nheld > 3 ? e->nheld - 3 : 0; k < e->nheld; k++)
+		if (e->held[k % 3].time_ms == t) {
+			write_fix(&e->w, &e->held[k % 3]);
+			return;
+		}
+}
+
+static void hold(struct export *e, const struct fix *f)
+{
+	struct fix *slot = &e->held[e->nheld++ % 3];
+	fix_free(slot);
+	*slot = *f;
+	slot->attrs = f->attrs ? xstrdup(f->attrs) : NULL;
+}
+
+/* One fix through the cleaner (design.md "History": cleaning). */
+static void clean_fix(struct export *e, const struct fix *f)
+{
+	struct hist_fix hf = { f->time_ms, f->lat, f->lon, (f->has & FIX_ACC) ? f->acc : -1 };
+	struct hist_fix out;
+	hold(e, f);
+	if (clean_push(&e->clean, &hf, &out))
+		write_released(e, out.t_ms);
+}
+
+static void clean_end(struct export *e)
+{
+	struct hist_fix out;
+	if (e->cleaning && clean_flush(&e->clean, &out))
+		write_released(e, out.t_ms);
+	if (e->cleaning)
+		clean_init(&e->clean, &e->clean_cfg);
+	e->nheld = 0;      /* the next device's times are its own */
+}
+
+void export_set_clean(struct export *e, const struct hist_config *cfg)
+{
+	e->cleaning = 1;
+	e->clean_cfg = *cfg;
+	clean_init(&e->clean, cfg);
+}
+
 static int on_fix(void *ctx, const struct fix *f)
 {
 	struct export *e = ctx;
-	write_fix(&e->w, f);
+	if (e->cleaning)
+		clean_fix(e, f);
+	else
+		write_fix(&e->w, f);
 	e->last_ms = f->time_ms;
 	e->page_n++;
 	return e->w.b.len >= e->budget || e->page_n >= PAGE_MAX ? WALK_PAUSE : 0;
@@ -494,6 +555,7 @@ static int range_step(struct export *e)
 	/* STORE_NOTFOUND (a device gone meanwhile) reads as no more fixes. */
 	if (rc != WALK_PAUSE && rc != STORE_OK && rc != STORE_NOTFOUND)
 		return STORE_ERR;
+	clean_end(e);
 	device_end(w);
 	e->dev_open = 0;
 	e->dev++;
@@ -514,11 +576,15 @@ static int times_step(struct export *e)
 		}
 		if (rc != STORE_OK)
 			return STORE_ERR;
-		write_fix(w, &f);
+		if (e->cleaning)
+			clean_fix(e, &f);
+		else
+			write_fix(w, &f);
 		fix_free(&f);
 		e->ti++;
 	}
 	if (e->ti == e->ntimes) {
+		clean_end(e);
 		doc_end(w);
 		e->done = 1;
 	}

@@ -38,6 +38,11 @@ struct export *export_new_times(struct store *s, int64_t device_id, const int64_
  * hands that text to sink in one call. 0: more to come; 1: the document is complete;
  * -1: failed (a storage error, see store_errmsg, or the sink's non-zero
  * return); every later call returns the same. */
+/* Only the fixes cleaning keeps (design.md "History": accuracy worse than
+ * max_accuracy and spikes left out; nothing deleted). Before the first
+ * export_more. For a thinned track, the drawn points are cleaned. */
+struct hist_config;
+void export_set_clean(struct export *e, const struct hist_config *cfg);
 int export_more(struct export *e, export_sink sink, void *ctx, size_t budget);
 void export_free(struct export *e);                /* NULL-safe */
 

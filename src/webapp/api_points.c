@@ -16,6 +16,7 @@
 #include "store/store.h"
 #include "store/thin.h"
 #include "store/track.h"
+#include "history/engine.h"
 #include "webapp/webapp.h"
 #include "webapp/web_stream.h"
 
@@ -114,8 +115,18 @@ static int parse_thinning(const char *zoom_s, const char *tol_s, double *zoom, i
 /* The thinned track for the map: the fixes track_thin keeps, as GeoJSON
  * without attributes. A zoom becomes a one-pixel tolerance at the
  * latitude where the range starts. */
+/* &clean=1: the fixes cleaning keeps (the settings' limits). */
+static void set_clean(struct webapp *app, struct export *e, int clean)
+{
+	if (!clean || !e)
+		return;
+	struct hist_config hc;
+	hist_config_from(&hc, app->cfg);
+	export_set_clean(e, &hc);
+}
+
 static void thinned(struct webapp *app, struct conn *c, const struct device_rec *d, int64_t from,
-                    int64_t to, int has_zoom, double zoom, double tol_m)
+                    int64_t to, int has_zoom, double zoom, double tol_m, int clean)
 {
 	if (has_zoom) {
 		struct fix f;
@@ -140,6 +151,7 @@ static void thinned(struct webapp *app, struct conn *c, const struct device_rec 
 	}
 	struct export *e = export_new_times(app->store, d->id, times, n);
 	free(times);
+	set_clean(app, e, clean);
 	stream_export(app, c, e, d->name, export_content_type(EXPORT_GEOJSON), HDR_API);
 }
 
@@ -155,6 +167,8 @@ static void route_points(struct webapp *app, struct conn *c, const struct http_r
 	const char *fmt_s = query_val(&q, "format", &bad);
 	const char *zoom_s = query_val(&q, "zoom", &bad);
 	const char *tol_s = query_val(&q, "tolerance", &bad);
+	const char *clean_s = query_val(&q, "clean", &bad);
+	int clean = clean_s && !strcmp(clean_s, "1");
 	int64_t from, to;
 	enum export_format fmt = EXPORT_GEOJSON;
 	double zoom = 0, tol_m = 0;
@@ -171,6 +185,8 @@ static void route_points(struct webapp *app, struct conn *c, const struct http_r
 		reply_error(c, 400, "bad from");
 	} else if (query_time_bound(to_s, 1, &to) < 0) {
 		reply_error(c, 400, "bad to");
+	} else if (clean_s && strcmp(clean_s, "1") && strcmp(clean_s, "0")) {
+		reply_error(c, 400, "clean: 1 or 0");
 	} else if (fmt_s && export_format_parse(fmt_s, &fmt) < 0) {
 		reply_error(c, 400, "unknown format");
 	} else if ((thin = parse_thinning(zoom_s, tol_s, &zoom, &has_zoom, &tol_m, &why)) < 0) {
@@ -182,7 +198,7 @@ static void route_points(struct webapp *app, struct conn *c, const struct http_r
 	} else if (rc != STORE_OK) {
 		reply_store_error(app, c, "device lookup");
 	} else if (thin) {
-		thinned(app, c, &d, from, to, has_zoom, zoom, tol_m);
+		thinned(app, c, &d, from, to, has_zoom, zoom, tol_m, clean);
 	} else {
 		struct buf h;
 		buf_init(&h);
@@ -190,8 +206,9 @@ static void route_points(struct webapp *app, struct conn *c, const struct http_r
 		if (fmt != EXPORT_GEOJSON)
 			add_disposition(&h, d.name, export_extension(fmt));
 		const char *name = d.name;
-		stream_export(app, c, export_new(app->store, &d.id, &name, 1, from, to, fmt), d.name,
-		              export_content_type(fmt), h.data);
+		struct export *e = export_new(app->store, &d.id, &name, 1, from, to, fmt);
+		set_clean(app, e, clean);
+		stream_export(app, c, e, d.name, export_content_type(fmt), h.data);
 		buf_free(&h);
 	}
 	kvlist_free(&q);

@@ -208,6 +208,38 @@ class History(ServerCase):
                 self.assertNotEqual(cp.returncode, 0)
                 self.assertIn(why, cp.stderr)
 
+    def test_clean_points(self):
+        """&clean=1 leaves out inaccurate fixes and spikes; nothing is deleted."""
+        self.m.add_device("alice", "walker")
+        token = self.m.new_token("alice", "walker")
+        day = Day(self.T0)
+        for i in range(20):                      # a walk north, a fix every 10 s
+            day.fix(HOME[0] + i * 1e-4, HOME[1], acc=5)
+            day.t += 10
+        day.feats[5]["properties"]["horizontal_accuracy"] = 800          # inaccurate
+        day.feats[12]["geometry"]["coordinates"] = [HOME[1] + 0.05, HOME[0] + 12e-4]  # 3 km off
+        st, _, data = self.m.request("POST", "/overland", json.dumps({"locations": day.feats}),
+                                     {"Authorization": "Bearer " + token,
+                                      "Content-Type": "application/json"})
+        self.assertEqual(st, 200, data)
+        base = "/api/points?device=walker&from=2024-05-01&to=2024-05-01"
+        times = lambda doc: [f["properties"]["time"][:19] + "Z" for f in doc["features"]]
+        st, _, raw = self.alice.call("GET", base)
+        self.assertEqual((st, len(raw["features"])), (200, 20))
+        for q in ("&clean=1", "&clean=1&zoom=18"):
+            with self.subTest(q=q):
+                st, _, clean = self.alice.call("GET", base + q)
+                self.assertEqual(st, 200, clean)
+                kept = times(clean)
+                self.assertNotIn(day.feats[5]["properties"]["timestamp"], kept)
+                self.assertNotIn(day.feats[12]["properties"]["timestamp"], kept)
+                self.assertIn(day.feats[11]["properties"]["timestamp"], kept)
+                if "zoom" not in q:
+                    self.assertEqual(len(kept), 18)
+        st, _, doc = self.alice.call("GET", base + "&clean=yes")
+        self.assertEqual(st, 400, doc)
+        self.assertEqual(len(self.alice.call("GET", base)[2]["features"]), 20)
+
     def test_errors_and_isolation(self):
         for path, status in (("/api/trips", 400), ("/api/trips?device=bobphone", 404),
                              ("/api/trips?device=nope", 404),
