@@ -49,7 +49,7 @@ REL_LIB  := build/rel/libmintrac.a
 ASAN_LIB := build/asan/libmintrac.a
 FUZZ_LIB := build/fuzz/libmintrac.a
 
-.PHONY: all test unit functional browser check fuzz bench bench-track bench-signin bench-history stress clean
+.PHONY: all test unit functional browser check fuzz bench bench-track bench-signin bench-history bench-derive stress clean
 # Objects reached only through pattern rules (the fuzz targets') are kept,
 # not deleted as intermediates, so a second build compiles nothing.
 .SECONDARY:
@@ -165,6 +165,14 @@ build/bench_history: bench/history.c $(REL_LIB)
 	$(CC) $(CSTD) $(WARN) $(CFLAGS) -DNDEBUG $(INC) -o $@ $^ $(LIBS)
 bench-history: build/bench_history
 	@build/bench_history
+
+# The same on the store, end to end: deriving bench/track's year of fixes
+# from scratch against a bare read of them, and the API's reads
+# (bench/derive, bench/derive.c).
+build/bench_derive: bench/derive.c $(REL_LIB)
+	$(CC) $(CSTD) $(WARN) $(CFLAGS) -DNDEBUG $(INC) -o $@ $^ $(LIBS)
+bench-derive: build/mintrac build/bench_derive
+	@MINTRAC_BIN=$(CURDIR)/build/mintrac bash bench/derive
 
 clean:
 	rm -rf build

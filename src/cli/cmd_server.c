@@ -44,6 +44,13 @@ static const char conf_template[] =
 	"# full: an acknowledged point survives a power cut; normal: faster, may lose\n"
 	"# the last acknowledged points on power loss (never on a crash).\n"
 	"#synchronous = full\n"
+	"# History (stays and trips): a fix less accurate than max_accuracy (m) is\n"
+	"# left out, and so is an out-and-back faster than jump_speed (km/h); a stay\n"
+	"# is at least stay_min (5m, 30s, 1h) within stay_radius (m).\n"
+	"#max_accuracy = 500\n"
+	"#jump_speed = 250\n"
+	"#stay_radius = 100\n"
+	"#stay_min = 5m\n"
 	"#log_level = info\n";
 
 static void path_in(const struct cli *c, const char *file, char *out, size_t len)
