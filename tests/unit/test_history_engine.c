@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "history/engine.h"
+#include "history/stats.h"
 #include "store/history_store.h"
 #include "test.h"
 #include "history_gen.h"
@@ -306,5 +307,75 @@ TEST(history_engine_places)
 	store_hist_close(h);
 	hist_engine_free(e);
 	gen_free(&g);
+	tdb_close(&t);
+}
+
+/* Stats over local days: a trip across midnight counts in both days by its
+ * parts; a stay over two days counts its city and country on both; days
+ * are the user's zone's (Europe/Berlin: UTC+2 in summer). */
+TEST(history_stats_local_days)
+{
+	struct tdb t;
+	CHECK_INT(tdb_open(&t), 0);
+	struct store_hist *h = store_hist_open(t.s);
+	CHECK_INT(store_begin(t.s), STORE_OK);
+	struct place_rec p;
+	memset(&p, 0, sizeof p);
+	p.user_id = t.user_id;
+	p.lat = 52.52;
+	p.lon = 13.4;
+	p.radius = 100;
+	snprintf(p.city, sizeof p.city, "Berlin");
+	snprintf(p.country, sizeof p.country, "DE");
+	int64_t pid;
+	CHECK_INT(store_place_add(h, &p, &pid), STORE_OK);
+	/* 2024-05-01 21:30Z .. 22:30Z = 23:30 .. 00:30 in Berlin; four quarter
+	 * hours of 1 km. */
+	int64_t t0 = T0 + 21 * HOUR + 30 * 60000;
+	struct hist_part parts[4];
+	for (int i = 0; i < 4; i++)
+		parts[i] = (struct hist_part){ t0 + i * HIST_PART_MS, 1000.0 };
+	unsigned char blob[4 * HIST_PART_BYTES];
+	hist_parts_encode(parts, 4, blob);
+	struct seg_rec trip = { .kind = SEG_TRIP, .start_ms = t0, .end_ms = t0 + HOUR,
+	                        .decided_ms = t0 + HOUR, .distance = 4000, .duration_s = 3600,
+	                        .parts = blob, .parts_len = sizeof blob };
+	struct seg_rec stay = { .kind = SEG_STAY, .start_ms = t0 + HOUR, .end_ms = t0 + 10 * HOUR,
+	                        .decided_ms = t0 + 10 * HOUR, .lat = 52.52, .lon = 13.4,
+	                        .place_id = pid };
+	CHECK_INT(store_hist_put(h, t.device_id, &trip), STORE_OK);
+	CHECK_INT(store_hist_put(h, t.device_id, &stay), STORE_OK);
+	for (int64_t q = t0 / HIST_PART_MS; q < (t0 + 10 * HOUR) / HIST_PART_MS; q += 4)
+		CHECK_INT(store_hist_quarter_put(h, t.device_id, q), STORE_OK);
+	CHECK_INT(store_commit(t.s), STORE_OK);
+	struct hist_stats st;
+	char err[128];
+	CHECK_INT(hist_stats(h, t.device_id, t.user_id, "Europe/Berlin", 2024, &st, err, sizeof err), 0);
+	CHECK_INT(st.ndaily, 366);
+	CHECK_INT(st.days, 2);
+	CHECK(fabs(st.distance - 4000) < 1e-6);
+	/* May 1 is day 121 (0-based) of 2024. */
+	if (st.ndaily == 366) {
+		CHECK_STR(st.daily[121].key, "2024-05-01");
+		CHECK(fabs(st.daily[121].distance - 2000) < 1e-6);
+		CHECK(fabs(st.daily[122].distance - 2000) < 1e-6);
+	}
+	CHECK_INT(st.ncountries, 1);
+	CHECK_INT(st.ncities, 1);
+	if (st.ncountries == 1 && st.ncities == 1) {
+		CHECK_STR(st.countries[0].country, "DE");
+		CHECK_INT(st.countries[0].days, 1);       /* the stay is on May 2 only, locally */
+		CHECK_STR(st.cities[0].first, "2024-05-02");
+	}
+	hist_stats_free(&st);
+	/* In UTC the trip is all on May 1. */
+	CHECK_INT(hist_stats(h, t.device_id, t.user_id, "UTC", 2024, &st, err, sizeof err), 0);
+	if (st.ndaily == 366) {
+		CHECK(fabs(st.daily[121].distance - 4000) < 1e-6);
+		CHECK(fabs(st.daily[122].distance) < 1e-6);
+	}
+	hist_stats_free(&st);
+	CHECK_INT(hist_stats(h, t.device_id, t.user_id, "Mars/Base", 2024, &st, err, sizeof err), -2);
+	store_hist_close(h);
 	tdb_close(&t);
 }
