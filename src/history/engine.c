@@ -3,6 +3,7 @@
  * hours that have fixes), then write that in one transaction. */
 #include "history/engine.h"
 
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,9 @@
  * many devices the least recently derived is dropped (it then takes
  * path B once). */
 #define LIVE_MAX 256
+/* on_fix's return when the engine was cancelled: stops the walk; distinct
+ * from every store_rc. */
+#define FEED_CANCELLED 0x7d00
 
 struct live {
 	int64_t device_id;
@@ -51,6 +55,7 @@ struct hist_engine {
 	int                 have_q;
 	int64_t             fed_last;      /* the last raw fix fed */
 	struct hist_seg    *feeding;
+	atomic_int          cancelled;
 	char                err[512];
 };
 
@@ -192,6 +197,8 @@ static int64_t quarter_of(int64_t t)
 static int on_fix(void *ctx, int64_t t_ms, double lat, double lon, double acc)
 {
 	struct hist_engine *e = ctx;
+	if (atomic_load_explicit(&e->cancelled, memory_order_relaxed))
+		return FEED_CANCELLED;
 	struct hist_fix f = { t_ms, lat, lon, acc };
 	hist_seg_push(e->feeding, &f);
 	e->fed_last = t_ms;
@@ -330,6 +337,10 @@ static int feed(struct hist_engine *e, struct hist_seg *seg, int64_t device_id, 
 	e->feeding = seg;
 	int rc = store_hist_fixes(e->h, device_id, from_ms, on_fix, e);
 	e->feeding = NULL;
+	if (rc == FEED_CANCELLED) {
+		snprintf(e->err, sizeof e->err, "cancelled");
+		return -1;
+	}
 	if (rc != STORE_OK)
 		return store_fail(e, "history fixes");
 	hist_seg_open(seg);
@@ -388,6 +399,11 @@ static int derive(struct hist_engine *e, int64_t device_id, int64_t from_ms, int
 	}
 	l->gen = newgen;
 	return 1;
+}
+
+void hist_engine_cancel(struct hist_engine *e)
+{
+	atomic_store(&e->cancelled, 1);
 }
 
 int hist_engine_run(struct hist_engine *e)

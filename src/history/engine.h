@@ -48,6 +48,9 @@ const char *hist_engine_errmsg(const struct hist_engine *e);
  * up to date, or -1 on a storage error (what was done stays done; the
  * rest stays marked for the next run). */
 int hist_engine_run(struct hist_engine *e);
+/* From any thread: a run under way stops at its next fix (returning -1,
+ * nothing of the device it was on written), and so do later runs. */
+void hist_engine_cancel(struct hist_engine *e);
 
 /* A trip's parts as stored: 12 bytes each, the quarter-hour index (int32)
  * and the metres (IEEE double), little-endian. */

@@ -3,6 +3,7 @@
 #include "webapp/deriver.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 #include "base/config.h"
 #include "base/log.h"
@@ -38,7 +39,8 @@ static void derive_done(struct work *w, int ran)
 {
 	struct deriver *d = container_of(w, struct deriver, work);
 	d->running = 0;
-	if (ran && d->result < 0 && !d->failing)
+	if (ran && d->result < 0 && !d->failing &&
+	    strcmp(hist_engine_errmsg(d->engine), "cancelled") != 0)
 		log_warnx("history: %s (retrying every second)", hist_engine_errmsg(d->engine));
 	if (ran)
 		d->failing = d->result < 0;
@@ -108,7 +110,10 @@ void deriver_free(struct deriver *d)
 	ev_ref(d->loop);
 	ev_timer_stop(d->loop, &d->tick);
 	d->again = 0;
-	workpool_free(d->pool);       /* finishes a run under way */
+	/* A derivation of a long history must not hold up the shutdown: it
+	 * stops at its next fix, and what it was doing is redone next time. */
+	hist_engine_cancel(d->engine);
+	workpool_free(d->pool);
 	hist_engine_free(d->engine);
 	store_close(d->store);
 	free(d);
