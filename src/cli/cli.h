@@ -35,4 +35,5 @@ int cmd_import(struct cli *c);
 int cmd_export(struct cli *c);
 int cmd_backup(struct cli *c);
 int cmd_demo(struct cli *c);
+int cmd_geo(struct cli *c);
 #endif

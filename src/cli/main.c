@@ -22,6 +22,7 @@ static const struct command {
 	{ "import", cmd_import, "import USER DEVICE FILE...          GPX, GeoJSON, CSV, KML, OwnTracks .rec, Google Takeout" },
 	{ "export", cmd_export, "export USER [DEVICE] [--from T] [--to T] [--format gpx|geojson|csv|kml]" },
 	{ "demo",   cmd_demo,   "demo [USER DEVICE] [--date D] | demo --remove [USER [DEVICE]]   a generated demo day" },
+	{ "geo",    cmd_geo,    "geo load [DIR] | status | lookup LAT LON... [--json]   offline country and city names" },
 	{ "backup", cmd_backup, "backup FILE                  online, consistent copy of the database" },
 };
 

@@ -13,6 +13,7 @@
  * commit or roll back with the fixes themselves. */
 #include "store/store.h"
 #include "store/faultvfs.h"
+#include "store/store_sqlite.h"
 #include "store/store_test.h"
 
 #include <errno.h>
@@ -430,6 +431,11 @@ void store_close(struct store *s)
 const char *store_errmsg(struct store *s)
 {
 	return s->err;
+}
+
+sqlite3 *store_sqlite_db(struct store *s)
+{
+	return s->db;
 }
 
 /* ---- users ---- */
