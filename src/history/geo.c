@@ -71,38 +71,6 @@ void geo_shape_add(struct geo_shape *sh, double lat, double lon)
 	sh->len[sh->nrings - 1]++;
 }
 
-/* Makes the ring's longitudes continuous when it crosses the antimeridian
- * (see geo.h); leaves a ring round a pole as it is. */
-static void unwrap(int32_t *xy, size_t n)
-{
-	int64_t shift = 0, min = INT64_MAX;
-	int jumped = 0;
-	int64_t *x = xmalloc(n * sizeof *x);
-	for (size_t i = 0; i < n; i++) {
-		int64_t v = xy[2 * i];
-		if (i > 0) {
-			int64_t d = v + shift - x[i - 1];
-			if (d > DEG180) {
-				shift -= DEG360;
-				jumped = 1;
-			} else if (d < -DEG180) {
-				shift += DEG360;
-				jumped = 1;
-			}
-		}
-		x[i] = v + shift;
-		if (x[i] < min)
-			min = x[i];
-	}
-	/* Unwrapped, a ring round a pole ends a whole turn from its start. */
-	if (jumped && llabs(x[n - 1] - x[0]) <= DEG180) {
-		int64_t up = min < -DEG180 ? DEG360 : 0;
-		for (size_t i = 0; i < n; i++)
-			xy[2 * i] = (int32_t)(x[i] + up);
-	}
-	free(x);
-}
-
 static void put32(unsigned char *p, uint32_t v)
 {
 	v = htole32(v);
@@ -116,34 +84,110 @@ static uint32_t get32(const unsigned char *p)
 	return le32toh(v);
 }
 
+/* A longitude step wrapped into [-180°, 180°]; a step of exactly 360° is
+ * an edge along a parallel of data cut at the antimeridian: 0. */
+static int64_t wrapped_step(int64_t d)
+{
+	if (d == DEG360 || d == -DEG360)
+		return 0;
+	while (d > DEG180)
+		d -= DEG360;
+	while (d < -DEG180)
+		d += DEG360;
+	return d;
+}
+
+/* Appends ring `in` (n vertices) to `out` as geo.h says: unwrapped across
+ * the antimeridian, or, for a ring round a pole (its steps add up to a
+ * whole turn), closed through the pole where it crosses the antimeridian. */
+static void put_ring(struct geo_shape *out, const int32_t *in, size_t n)
+{
+	int64_t turn = 0, lat_sum = 0, widest = 0;
+	size_t cross = 0;
+	for (size_t i = 0; i < n; i++) {
+		int64_t d = (int64_t)in[2 * ((i + 1) % n)] - in[2 * i];
+		turn += wrapped_step(d);
+		lat_sum += in[2 * i + 1];
+		if (llabs(d) > widest) {
+			widest = llabs(d);
+			cross = i;
+		}
+	}
+	size_t need = out->n + n + 2;
+	array_grow(&out->xy, &out->cap, need, 2 * sizeof *out->xy);
+	int32_t *xy = out->xy + 2 * out->n;
+	size_t k = 0;
+	if (turn != 0) {
+		int32_t pole = lat_sum < 0 ? -90000000 : 90000000;
+		for (size_t i = 0; i < n; i++) {
+			xy[2 * k] = in[2 * i];
+			xy[2 * k++ + 1] = in[2 * i + 1];
+			if (i == cross && widest > DEG180) {
+				int32_t side = in[2 * i] >= 0 ? (int32_t)DEG180 : -(int32_t)DEG180;
+				xy[2 * k] = side;
+				xy[2 * k++ + 1] = pole;
+				xy[2 * k] = -side;
+				xy[2 * k++ + 1] = pole;
+			}
+		}
+	} else {
+		int64_t shift = 0, min = INT64_MAX, prev = 0;
+		for (size_t i = 0; i < n; i++) {
+			int64_t x = in[2 * i];
+			if (i > 0) {
+				int64_t d = x + shift - prev;
+				if (d > DEG180 && d < DEG360)
+					shift -= DEG360;
+				else if (d < -DEG180 && d > -DEG360)
+					shift += DEG360;
+			}
+			prev = x + shift;
+			min = prev < min ? prev : min;
+			xy[2 * i] = (int32_t)prev;
+			xy[2 * i + 1] = in[2 * i + 1];
+		}
+		if (min < -DEG180)
+			for (size_t i = 0; i < n; i++)
+				xy[2 * i] += (int32_t)DEG360;
+		k = n;
+	}
+	out->n += k;
+	array_grow(&out->len, &out->rcap, out->nrings + 1, sizeof *out->len);
+	out->len[out->nrings++] = (uint32_t)k;
+}
+
 size_t geo_shape_finish(struct geo_shape *sh, double *min_lat, double *min_lon,
                         double *max_lat, double *max_lon)
 {
-	/* Compact in place: drop repeated vertices, the closing one, and
-	 * rings left with fewer than 3. */
-	size_t src = 0, dst = 0, rings = 0;
+	/* Each ring without repeated vertices and its closing one, into a
+	 * new shape; rings left with fewer than 3 are dropped. */
+	struct geo_shape out = { 0 };
+	int32_t *ring = xmalloc((sh->n ? sh->n : 1) * 2 * sizeof *ring);
+	size_t src = 0;
 	for (size_t r = 0; r < sh->nrings; r++) {
-		size_t start = dst;
+		size_t m = 0;
 		for (uint32_t i = 0; i < sh->len[r]; i++, src++) {
 			int32_t x = sh->xy[2 * src], y = sh->xy[2 * src + 1];
-			if (dst > start && sh->xy[2 * (dst - 1)] == x && sh->xy[2 * (dst - 1) + 1] == y)
+			if (m > 0 && ring[2 * (m - 1)] == x && ring[2 * (m - 1) + 1] == y)
 				continue;
-			sh->xy[2 * dst] = x;
-			sh->xy[2 * dst + 1] = y;
-			dst++;
+			ring[2 * m] = x;
+			ring[2 * m++ + 1] = y;
 		}
-		if (dst - start > 1 && sh->xy[2 * start] == sh->xy[2 * (dst - 1)] &&
-		    sh->xy[2 * start + 1] == sh->xy[2 * (dst - 1) + 1])
-			dst--;
-		if (dst - start < 3) {
-			dst = start;
-			continue;
-		}
-		unwrap(sh->xy + 2 * start, dst - start);
-		sh->len[rings++] = (uint32_t)(dst - start);
+		if (m > 1 && ring[0] == ring[2 * (m - 1)] && ring[1] == ring[2 * (m - 1) + 1])
+			m--;
+		if (m >= 3)
+			put_ring(&out, ring, m);
 	}
-	sh->n = dst;
-	sh->nrings = rings;
+	free(ring);
+	free(sh->xy);
+	free(sh->len);
+	sh->xy = out.xy;
+	sh->n = out.n;
+	sh->cap = out.cap;
+	sh->len = out.len;
+	sh->nrings = out.nrings;
+	sh->rcap = out.rcap;
+	size_t rings = sh->nrings;
 
 	int64_t x0 = INT64_MAX, y0 = INT64_MAX, x1 = INT64_MIN, y1 = INT64_MIN;
 	for (size_t i = 0; i < sh->n; i++) {

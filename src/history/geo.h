@@ -9,10 +9,13 @@
  * Rings are read with the even-odd rule, so holes need no orientation.
  *
  * The antimeridian: a ring whose consecutive longitudes jump by more than
- * 180° is unwrapped (longitudes made continuous, then shifted so that
- * none is below -180°), so it may extend past +180°; a point is then
- * tested at lon and lon + 360 (geo_shape_contains does both). A ring
- * round a pole (unwrapping it would not close it) is kept as it is. */
+ * 180° (and less than 360°) is unwrapped (longitudes made continuous, then
+ * shifted so that none is below -180°), so it may extend past +180°; a
+ * point is then tested at lon and lon + 360 (geo_shape_contains does
+ * both). A ring round a pole (its longitude steps, each taken the short
+ * way, add up to a whole turn; a step of exactly 360° counts as none) is
+ * closed through that pole where it crosses the antimeridian: Natural
+ * Earth's Antarctica is a ring along its coast from -180° to +180°. */
 #ifndef MINTRAC_HISTORY_GEO_H
 #define MINTRAC_HISTORY_GEO_H
 #include <stddef.h>
