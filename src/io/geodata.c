@@ -406,10 +406,11 @@ static int read_countries(struct loader *ld, struct pendings *pend)
 		if (!name)
 			name = ne_name ? ne_name : "";
 		json_t *arcs = json_object_get(g, "arcs");
-		ld->st->countries++;
 		if (type && !strcmp(type, "Polygon")) {
+			ld->st->countries++;
 			rc = add_polygon(ld, &t, arcs, code, name, pend);
 		} else if (type && !strcmp(type, "MultiPolygon")) {
+			ld->st->countries++;
 			size_t k;
 			json_t *poly;
 			json_array_foreach(arcs, k, poly) {
