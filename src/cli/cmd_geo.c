@@ -96,7 +96,7 @@ static void print_place(double lat, double lon, const struct geo_place *p, int a
 	                                                  : json_null());
 	if (!o)
 		xalloc_die();
-	char *text = json_dumps(o, JSON_COMPACT);
+	char *text = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(10));
 	if (!text)
 		xalloc_die();
 	printf("%s\n", text);
