@@ -12,7 +12,9 @@
 #   build/asan   ASan + UBSan, the binary and unit tests the tests run
 #   build/fuzz   clang, libFuzzer instrumentation + ASan + UBSan
 CC       ?= cc
-CSTD     := -std=c17 -D_GNU_SOURCE
+# Where scripts/setup.sh installs the offline geodata (mintrac geo load).
+GEODATA  ?= $(CURDIR)/geodata/node_modules
+CSTD     := -std=c17 -D_GNU_SOURCE -DMINTRAC_GEODATA_DIR='"$(GEODATA)"'
 WARN     := -Wall -Wextra -Werror -Wstrict-prototypes -Wmissing-prototypes \
             -Wshadow -Wpointer-arith -Wcast-qual -Wformat=2
 LIBS     := -lev -lsqlite3 -lhttp_parser -ljansson -lsodium -lyajl -lexpat -lwslay -lpthread -lm

