@@ -12,6 +12,7 @@
 #include "cli/cli.h"
 #include "history/day.h"
 #include "history/engine.h"
+#include "history/geo_lookup.h"
 #include "history/localday.h"
 #include "history/stats.h"
 #include "io/hist_json.h"
@@ -68,10 +69,12 @@ static void derive(const struct cli *c, struct store *s)
 {
 	struct hist_config hc;
 	hist_config_from(&hc, &c->cfg);
-	struct hist_engine *e = hist_engine_new(s, &hc, NULL, NULL);
+	struct geo *g = geo_open(s);
+	struct hist_engine *e = hist_engine_new(s, &hc, hist_geo_namer, g);
 	if (hist_engine_run(e) < 0)
 		die("cannot bring the history up to date: %s", hist_engine_errmsg(e));
 	hist_engine_free(e);
+	geo_close(g);
 }
 
 static const char *zone_of(const struct user_rec *u)

@@ -11,6 +11,7 @@
 
 #include "base/config.h"
 #include "base/xalloc.h"
+#include "history/geo_lookup.h"
 #include "store/history_store.h"
 
 /* Segmenters kept between runs (path A), one per device; beyond this
@@ -92,6 +93,16 @@ size_t hist_parts_decode(const void *blob, size_t len, struct hist_part *out, si
 }
 
 /* ---- the engine ---- */
+
+void hist_geo_namer(void *ctx, struct place_rec *p)
+{
+	struct geo_place g;
+	if (geo_lookup(ctx, p->lat, p->lon, &g) != STORE_OK)
+		return;          /* unnamed for now; the place itself is kept */
+	snprintf(p->country, sizeof p->country, "%s", g.country);
+	snprintf(p->country_name, sizeof p->country_name, "%s", g.country_name);
+	snprintf(p->city, sizeof p->city, "%.127s", g.city);
+}
 
 void hist_config_from(struct hist_config *h, const struct config *c)
 {
@@ -237,7 +248,7 @@ static int place_for(struct hist_engine *e, int64_t user_id, double lat, double 
 	p.lon = lon;
 	p.radius = e->cfg.stay_radius;
 	if (e->namer)
-		e->namer(e->namer_ctx, lat, lon, p.city, p.country);
+		e->namer(e->namer_ctx, &p);
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	p.created_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;

@@ -25,13 +25,18 @@
 #include "history/segment.h"
 #include "store/store.h"
 
-/* Fills city (a populated place's name, "" when none) and country (ISO
- * 3166-1 alpha-2, "" when none) for a new place at lat, lon. */
-typedef void (*hist_namer_fn)(void *ctx, double lat, double lon, char city[128],
-                              char country[3]);
+/* Fills p->city (a populated place's name), p->country (ISO 3166-1
+ * alpha-2) and p->country_name for a new place at p->lat, p->lon; left
+ * "" when unknown. */
+struct place_rec;
+typedef void (*hist_namer_fn)(void *ctx, struct place_rec *p);
 
 struct hist_engine;
 struct config;
+struct geo;
+
+/* A namer from the offline geodata (geo_lookup.h); ctx is a struct geo. */
+void hist_geo_namer(void *ctx, struct place_rec *p);
 
 /* The settings' limits (stay_radius, stay_min, max_accuracy, jump_speed)
  * over hist_config_default. */

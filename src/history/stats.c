@@ -132,7 +132,7 @@ static struct stats_period *period(struct stats_period **v, size_t *n, size_t *c
 }
 
 static void count_where(struct stats_where **v, size_t *n, size_t *cap, const char *name,
-                        const char *country, int64_t day)
+                        const char *country, const char *display, int64_t day)
 {
 	struct stats_where *w = NULL;
 	for (size_t i = 0; i < *n; i++)
@@ -146,6 +146,7 @@ static void count_where(struct stats_where **v, size_t *n, size_t *cap, const ch
 		memset(w, 0, sizeof *w);
 		snprintf(w->name, sizeof w->name, "%s", name);
 		snprintf(w->country, sizeof w->country, "%s", country);
+		snprintf(w->display, sizeof w->display, "%s", display);
 		date_str(day, w->first);
 		w->last_day = -1;
 	}
@@ -247,9 +248,9 @@ int hist_stats(struct store_hist *h, int64_t device_id, int64_t user_id, const c
 		for (int64_t day = a; day <= b; day++) {
 			if (pl.country[0])
 				count_where(&st->countries, &st->ncountries, &st->capc, pl.country, pl.country,
-				            day);
+				            pl.country_name, day);
 			if (pl.city[0])
-				count_where(&st->cities, &st->ncities, &st->capt, pl.city, pl.country, day);
+				count_where(&st->cities, &st->ncities, &st->capt, pl.city, pl.country, "", day);
 		}
 	}
 	if (st->ncountries)

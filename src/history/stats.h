@@ -19,6 +19,7 @@ struct stats_period {           /* a year ("2024"), a month ("2024-05") or a day
 struct stats_where {            /* a country (code) or a city (name, country) */
 	char name[128];
 	char country[3];
+	char display[128];          /* countries: the country's name, "" unknown */
 	int  days;
 	char first[11], last[11];   /* local dates */
 	int  last_day;              /* internal: the last day index counted */

@@ -138,7 +138,8 @@ static void wheres(struct buf *b, const char *name, const struct stats_where *v,
 			buf_adds(b, "\"code\":");
 			buf_add_json_str(b, v[i].country);
 			buf_adds(b, ",\"name\":");
-			str_or_null(b, name_of ? name_of(ctx, v[i].country) : NULL);
+			str_or_null(b, v[i].display[0] ? v[i].display
+			                               : name_of ? name_of(ctx, v[i].country) : NULL);
 		}
 		buf_printf(b, ",\"days\":%d,\"first\":\"%s\",\"last\":\"%s\"}", v[i].days,
 		           v[i].first, v[i].last);

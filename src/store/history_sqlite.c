@@ -16,7 +16,8 @@
 #define SEG_COLS "start_ms, kind, end_ms, decided_ms, open, nfix, lat, lon, from_lat, from_lon," \
                  " to_lat, to_lon, distance, duration, avg_speed, max_speed, mode, gap," \
                  " place_id, parts"
-#define PLACE_COLS "id, user_id, name, lat, lon, radius, city, country, deleted, created_ms"
+#define PLACE_COLS "id, user_id, name, lat, lon, radius, city, country, deleted, created_ms, " \
+                   "country_name"
 /* A box of degrees around a point that holds every circle of the user's
  * places that could contain it (radius up to PLACE_RADIUS_MAX m). */
 #define PLACE_RADIUS_MAX 50000.0
@@ -58,7 +59,7 @@ static const char *const hist_sql[HS_MAX] = {
 	[HS_PLACE_BOX]   = "SELECT " PLACE_COLS " FROM places WHERE user_id = ? "
 	                   "AND lat BETWEEN ? AND ? AND lon BETWEEN ? AND ?",
 	[HS_PLACE_ADD]   = "INSERT INTO places(user_id, name, lat, lon, radius, city, country, "
-	                   "created_ms) VALUES(?, ?, ?, ?, ?, ?, ?, ?)",
+	                   "created_ms, country_name) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?)",
 	[HS_PLACE_GET]   = "SELECT " PLACE_COLS " FROM places WHERE user_id = ? AND id = ? "
 	                   "AND NOT deleted",
 	[HS_PLACE_NAME]  = "UPDATE places SET name = ?3 WHERE user_id = ?1 AND id = ?2 AND NOT deleted",
@@ -463,6 +464,7 @@ static void read_place(sqlite3_stmt *st, struct place_rec *p)
 	copy_text(p->country, sizeof p->country, st, 7);
 	p->deleted = sqlite3_column_int(st, 8);
 	p->created_ms = sqlite3_column_int64(st, 9);
+	copy_text(p->country_name, sizeof p->country_name, st, 10);
 }
 
 /* Degrees of latitude and longitude that PLACE_RADIUS_MAX spans at lat. */
@@ -519,7 +521,8 @@ int store_place_add(struct store_hist *h, const struct place_rec *p, int64_t *id
 	    bind_text_or_null(st, 2, p->named ? p->name : NULL) ||
 	    sqlite3_bind_double(st, 3, p->lat) || sqlite3_bind_double(st, 4, p->lon) ||
 	    sqlite3_bind_double(st, 5, p->radius) || bind_text_or_null(st, 6, p->city) ||
-	    bind_text_or_null(st, 7, p->country) || sqlite3_bind_int64(st, 8, p->created_ms)) {
+	    bind_text_or_null(st, 7, p->country) || sqlite3_bind_int64(st, 8, p->created_ms) ||
+	    bind_text_or_null(st, 9, p->country_name)) {
 		finish(st);
 		return fail(h, "place add");
 	}
@@ -600,9 +603,9 @@ int store_place_list(struct store_hist *h, int64_t user_id,
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		struct place_stat ps;
 		read_place(st, &ps.p);
-		ps.visits = sqlite3_column_int64(st, 10);
-		ps.first_ms = sqlite3_column_int64(st, 11);
-		ps.last_ms = sqlite3_column_int64(st, 12);
+		ps.visits = sqlite3_column_int64(st, 11);
+		ps.first_ms = sqlite3_column_int64(st, 12);
+		ps.last_ms = sqlite3_column_int64(st, 13);
 		int stop = cb(ctx, &ps);
 		if (stop) {
 			finish(st);

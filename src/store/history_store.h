@@ -39,6 +39,7 @@ struct place_rec {
 	double  lat, lon, radius;
 	char    city[128];           /* "" when unknown */
 	char    country[3];
+	char    country_name[128];   /* "" when unknown */
 	int     deleted;             /* a tombstone: its stays have no place */
 	int64_t created_ms;
 };

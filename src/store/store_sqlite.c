@@ -122,7 +122,7 @@ static const char *const migrations[] = {
 	" user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
 	" name TEXT,"
 	" lat REAL NOT NULL, lon REAL NOT NULL, radius REAL NOT NULL,"
-	" city TEXT, country TEXT,"
+	" city TEXT, country TEXT, country_name TEXT,"
 	" deleted INTEGER NOT NULL DEFAULT 0,"
 	" created_ms INTEGER NOT NULL);"
 	"CREATE INDEX places_user ON places(user_id, lat);"

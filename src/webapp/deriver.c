@@ -10,6 +10,7 @@
 #include "base/util.h"
 #include "base/xalloc.h"
 #include "history/engine.h"
+#include "history/geo_lookup.h"
 #include "net/workpool.h"
 #include "store/store.h"
 
@@ -19,6 +20,7 @@ struct deriver {
 	struct ev_loop     *loop;
 	struct store       *store;
 	struct hist_engine *engine;
+	struct geo         *geo;         /* names for new places */
 	struct workpool    *pool;
 	struct work         work;
 	ev_timer            tick;
@@ -88,7 +90,8 @@ struct deriver *deriver_new(struct ev_loop *loop, const struct config *cfg)
 	d->loop = loop;
 	d->store = s;
 	d->pool = pool;
-	d->engine = hist_engine_new(s, &hc, NULL, NULL);
+	d->geo = geo_open(s);
+	d->engine = hist_engine_new(s, &hc, hist_geo_namer, d->geo);
 	ev_timer_init(&d->tick, tick_cb, 0.05, DERIVE_EVERY);
 	d->tick.data = d;
 	ev_timer_start(loop, &d->tick);
@@ -115,6 +118,7 @@ void deriver_free(struct deriver *d)
 	hist_engine_cancel(d->engine);
 	workpool_free(d->pool);
 	hist_engine_free(d->engine);
+	geo_close(d->geo);
 	store_close(d->store);
 	free(d);
 }

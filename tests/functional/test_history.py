@@ -63,6 +63,8 @@ class History(ServerCase):
 
     @classmethod
     def prepare(cls):
+        # Offline names for new places (scripts/setup.sh installs the data).
+        cls.geo = cls.m.cli("geo", "load", check=False).returncode == 0
         cls.m.add_device("alice", "phone")
         cls.token = cls.m.new_token("alice", "phone")
         cls.m.add_device("bob", "bobphone")
@@ -123,6 +125,9 @@ class History(ServerCase):
         self.assertEqual(segs[4]["place"]["id"], home_id)
         self.assertNotEqual(segs[2]["place"]["id"], home_id)
         self.assertIsNone(segs[0]["place"]["name"])
+        if self.geo:
+            self.assertEqual((segs[0]["place"]["city"], segs[0]["place"]["country"]),
+                             ("Berlin", "DE"))
 
         # Places: two, home visited twice; naming it names both stays.
         st, _, places = self.alice.call("GET", "/api/places")
@@ -173,6 +178,11 @@ class History(ServerCase):
         self.assertAlmostEqual(stats["distance"], total, delta=1)
         self.assertEqual(stats["days"], 1)
         self.assertEqual(len(stats["daily"]), 366)
+        if self.geo:
+            self.assertEqual([(c["code"], c["name"], c["days"], c["first"], c["last"])
+                              for c in stats["countries"]],
+                             [("DE", "Germany", 1, "2024-05-01", "2024-05-01")])
+            self.assertIn("Berlin", [c["name"] for c in stats["cities"]])
         may = [m for m in stats["months"] if m["month"] == "2024-05"][0]
         self.assertEqual(may["days"], 1)
         self.assertAlmostEqual(may["distance"], total, delta=1)
