@@ -15,6 +15,10 @@
 #include "store/store.h"
 
 #define DERIVE_EVERY 1.0     /* seconds between runs without a kick */
+/* At most one run this often, however often fixes arrive: a phone posting
+ * every second, or a thousand of them, cost one derivation (one short
+ * write) per half second, not one per commit of the receiver's. */
+#define DERIVE_GAP   0.5
 
 struct deriver {
 	struct ev_loop     *loop;
@@ -24,6 +28,8 @@ struct deriver {
 	struct workpool    *pool;
 	struct work         work;
 	ev_timer            tick;
+	ev_timer            later;       /* a kick within DERIVE_GAP of the last run */
+	ev_tstamp           last_start;
 	int                 running, again;
 	int                 result;      /* of the last run: devices, or -1 */
 	int                 failing;     /* the last run failed: log once */
@@ -58,6 +64,15 @@ static void run_now(struct deriver *d)
 		d->again = 1;
 		return;
 	}
+	ev_tstamp wait = d->last_start + DERIVE_GAP - ev_now(d->loop);
+	if (wait > 0) {
+		if (!ev_is_active(&d->later)) {
+			ev_timer_set(&d->later, wait, 0.);
+			ev_timer_start(d->loop, &d->later);
+		}
+		return;
+	}
+	d->last_start = ev_now(d->loop);
 	d->work.run = derive_run;
 	d->work.done = derive_done;
 	if (workpool_submit(d->pool, &d->work) == 0)
@@ -73,8 +88,10 @@ static void tick_cb(struct ev_loop *loop, ev_timer *w, int revents)
 struct deriver *deriver_new(struct ev_loop *loop, const struct config *cfg)
 {
 	char err[512];
-	struct store *s = store_open(cfg->db_path, cfg->sync_full ? 0 : STORE_SYNC_NORMAL, err,
-	                             sizeof err);
+	/* Derived rows need no fsync of their own: after a power cut the
+	 * receiver's durable mark of what changed is still there, and what
+	 * was derived from it is derived again. */
+	struct store *s = store_open(cfg->db_path, STORE_SYNC_NORMAL, err, sizeof err);
 	if (!s) {
 		log_warnx("history: %s", err);
 		return NULL;
@@ -93,7 +110,8 @@ struct deriver *deriver_new(struct ev_loop *loop, const struct config *cfg)
 	d->geo = geo_open(s);
 	d->engine = hist_engine_new(s, &hc, hist_geo_namer, d->geo);
 	ev_timer_init(&d->tick, tick_cb, 0.05, DERIVE_EVERY);
-	d->tick.data = d;
+	ev_timer_init(&d->later, tick_cb, 0., 0.);
+	d->tick.data = d->later.data = d;
 	ev_timer_start(loop, &d->tick);
 	/* The timer alone must not keep the loop running at shutdown. */
 	ev_unref(loop);
@@ -112,6 +130,7 @@ void deriver_free(struct deriver *d)
 		return;
 	ev_ref(d->loop);
 	ev_timer_stop(d->loop, &d->tick);
+	ev_timer_stop(d->loop, &d->later);
 	d->again = 0;
 	/* A derivation of a long history must not hold up the shutdown: it
 	 * stops at its next fix, and what it was doing is redone next time. */
