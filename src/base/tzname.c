@@ -33,6 +33,9 @@ const char *tzname_check(const char *name)
 {
 	if (!name || !name_shape_ok(name))
 		return "not a time zone name (like Europe/Berlin)";
+	/* right/...: clocks that count leap seconds, which no phone keeps. */
+	if (strncmp(name, "right/", 6) == 0)
+		return "unknown time zone";
 	if (strcmp(name, "UTC") == 0)
 		return NULL;
 	const char *dir = getenv("TZDIR");

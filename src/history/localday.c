@@ -1,52 +1,18 @@
 /* Local days (localday.h): tz database lookups through the C library. */
 #include "history/localday.h"
+#include "base/tzname.h"
 #include "base/xalloc.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 
-#define ZONEINFO "/usr/share/zoneinfo"
-#define ZONE_MAX 64
 
-static int name_ok(const char *name)
-{
-	size_t n = strlen(name);
-	if (n == 0 || n > ZONE_MAX || name[0] == '/' || name[n - 1] == '/')
-		return 0;
-	if (strncmp(name, "right/", 6) == 0)
-		return 0;
-	for (size_t i = 0; i < n; i++) {
-		char c = name[i];
-		int ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-			 c == '_' || c == '+' || c == '-' || c == '/';
-		if (!ok)
-			return 0;
-		if (c == '/' && name[i + 1] == '/')
-			return 0;
-	}
-	/* with '.' refused above, no part can be "." or ".." */
-	return 1;
-}
-
+/* One rule for zone names, the users' (base/tzname.h). */
 int localday_zone_ok(const char *name)
 {
-	if (!name || !name_ok(name))
-		return 0;
-	char path[sizeof(ZONEINFO) + ZONE_MAX + 2];
-	snprintf(path, sizeof(path), "%s/%s", ZONEINFO, name);
-	struct stat st;
-	if (stat(path, &st) != 0 || !S_ISREG(st.st_mode))
-		return 0;
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		return 0;
-	char magic[4];
-	size_t got = fread(magic, 1, 4, f);
-	fclose(f);
-	return got == 4 && memcmp(magic, "TZif", 4) == 0;
+	return tzname_check(name) == NULL;
 }
 
 static int days_in(int y, int m)

@@ -16,7 +16,7 @@ TEST(tzname_known_and_unknown)
 	static const char *const bad[] = {
 		"", "Europe", "Europe/", "/etc/passwd", "../../../etc/passwd", "Europe/../../etc/passwd",
 		"Mars/Olympus", "Europe//Berlin", "Europe/Berlin\n", "Europe/Berlin ", ".hidden",
-		"Europe/.x", "tzdata.zi", "zone.tab",
+		"Europe/.x", "tzdata.zi", "zone.tab", "right/Europe/Berlin",
 		"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
 	};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
