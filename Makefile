@@ -51,7 +51,7 @@ REL_LIB  := build/rel/libmintrac.a
 ASAN_LIB := build/asan/libmintrac.a
 FUZZ_LIB := build/fuzz/libmintrac.a
 
-.PHONY: all test unit functional browser check fuzz bench bench-track bench-signin bench-history bench-derive stress clean
+.PHONY: all test unit functional browser check fuzz bench bench-track bench-signin bench-history bench-derive bench-geo stress clean
 # Objects reached only through pattern rules (the fuzz targets') are kept,
 # not deleted as intermediates, so a second build compiles nothing.
 .SECONDARY:
@@ -175,6 +175,13 @@ build/bench_derive: bench/derive.c $(REL_LIB)
 	$(CC) $(CSTD) $(WARN) $(CFLAGS) -DNDEBUG $(INC) -o $@ $^ $(LIBS)
 bench-derive: build/mintrac build/bench_derive
 	@MINTRAC_BIN=$(CURDIR)/build/mintrac bash bench/derive
+
+# Place names: load time and geo_lookup calls/s against a bare R*Tree box
+# query on the same database (bench/geo_bench.c).
+build/bench_geo: $(call objs,rel,bench/geo_bench.c) $(REL_LIB)
+	$(CC) $(CFLAGS) -o $@ $^ $(LIBS)
+bench-geo: build/bench_geo
+	@build/bench_geo
 
 clean:
 	rm -rf build

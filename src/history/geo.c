@@ -298,14 +298,18 @@ static double seg_dist2(double ax, double ay, double bx, double by)
 	return x * x + y * y;
 }
 
-double geo_shape_edge_distance_m(const void *blob, size_t len, double lat, double lon)
+double geo_shape_edge_distance_m(const void *blob, size_t len, double lat, double lon,
+                                 double max_m)
 {
 	uint32_t nrings;
 	const unsigned char *lens = decode(blob, len, &nrings);
 	if (!lens)
 		return -1;
 	const double my = GEO_EARTH_RADIUS_M * M_PI / 180 / UDEG;   /* m per udeg */
-	const double mx = my * cos(lat * M_PI / 180);
+	const double mx = my * fmax(cos(lat * M_PI / 180), 1e-6);
+	/* An edge with both ends beyond the window on one side is farther
+	 * than max_m: an integer test before any floating point. */
+	const int64_t wx = (int64_t)fmin(max_m / mx, 4e8) + 1, wy = (int64_t)fmin(max_m / my, 4e8) + 1;
 	int64_t py = to_udeg(lat);
 	double best = INFINITY;
 	for (int turn = 0; turn < 2; turn++) {
@@ -313,17 +317,22 @@ double geo_shape_edge_distance_m(const void *blob, size_t len, double lat, doubl
 		const unsigned char *v = lens + 4 * (size_t)nrings;
 		for (uint32_t r = 0; r < nrings; r++) {
 			uint32_t n = get32(lens + 4 * (size_t)r);
-			double ax = (double)(VX(v, n - 1) - px) * mx, ay = (double)(VY(v, n - 1) - py) * my;
+			int64_t ax = VX(v, n - 1) - px, ay = VY(v, n - 1) - py;
 			for (uint32_t i = 0; i < n; i++) {
-				double bx = (double)(VX(v, i) - px) * mx, by = (double)(VY(v, i) - py) * my;
-				double d2 = seg_dist2(ax, ay, bx, by);
-				if (d2 < best)
-					best = d2;
+				int64_t bx = VX(v, i) - px, by = VY(v, i) - py;
+				if (!((ax > wx && bx > wx) || (ax < -wx && bx < -wx) ||
+				      (ay > wy && by > wy) || (ay < -wy && by < -wy))) {
+					double d2 = seg_dist2((double)ax * mx, (double)ay * my,
+					                      (double)bx * mx, (double)by * my);
+					if (d2 < best)
+						best = d2;
+				}
 				ax = bx;
 				ay = by;
 			}
 			v += 8 * (size_t)n;
 		}
 	}
-	return sqrt(best);
+	best = sqrt(best);
+	return best <= max_m ? best : INFINITY;
 }

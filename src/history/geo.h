@@ -47,7 +47,9 @@ const unsigned char *geo_shape_blob(const struct geo_shape *sh, size_t *len);
  * when outside, -1 when the blob is malformed. */
 int geo_shape_contains(const void *blob, size_t len, double lat, double lon);
 /* Distance in metres from (lat, lon) to the nearest edge of the shape
- * (a local flat approximation, good to a few metres within tens of km),
- * or -1 when the blob is malformed. */
-double geo_shape_edge_distance_m(const void *blob, size_t len, double lat, double lon);
+ * (a local flat approximation, good to a few metres within tens of km)
+ * when it is at most max_m, else INFINITY (edges certainly farther are
+ * skipped unmeasured); -1 when the blob is malformed. */
+double geo_shape_edge_distance_m(const void *blob, size_t len, double lat, double lon,
+                                 double max_m);
 #endif

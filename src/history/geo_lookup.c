@@ -87,7 +87,7 @@ struct near {
 static int near_cb(void *ctx, const struct geo_country_rec *c)
 {
 	struct near *nr = ctx;
-	double d = geo_shape_edge_distance_m(c->shape, c->shape_len, nr->lat, nr->lon);
+	double d = geo_shape_edge_distance_m(c->shape, c->shape_len, nr->lat, nr->lon, nr->best);
 	if (d >= 0 && d < nr->best) {
 		nr->best = d;
 		set_country(nr->out, c);
@@ -207,7 +207,12 @@ int geo_lookup(struct geo *g, double lat, double lon, struct geo_place *out)
 	out->city_distance_m = -1;
 	if (!isfinite(lat) || !isfinite(lon) || fabs(lat) > 90 || fabs(lon) > 180)
 		return STORE_OK;
-	if (country_of(g, lat, lon, out) != STORE_OK)
+	if (store_geo_read_begin(g->sg) != STORE_OK)
 		return STORE_ERR;
-	return city_of(g, lat, lon, out);
+	int rc = country_of(g, lat, lon, out);
+	if (rc == STORE_OK)
+		rc = city_of(g, lat, lon, out);
+	if (store_geo_read_end(g->sg) != STORE_OK)
+		rc = STORE_ERR;
+	return rc;
 }

@@ -26,7 +26,7 @@
 
 enum geo_stmt {
 	GS_PUT_COUNTRY, GS_SET_COUNTRY, GS_PUT_CITY, GS_COUNTRIES_IN, GS_CITIES_IN,
-	GS_COUNT_COUNTRIES, GS_COUNT_CITIES, GS_MAX
+	GS_COUNT_COUNTRIES, GS_COUNT_CITIES, GS_BEGIN, GS_COMMIT, GS_MAX
 };
 
 static const char *const geo_sql[GS_MAX] = {
@@ -39,11 +39,14 @@ static const char *const geo_sql[GS_MAX] = {
 	[GS_CITIES_IN]       = "SELECT name, country, lat, lon FROM geo_cities " BOX_MEETS,
 	[GS_COUNT_COUNTRIES] = "SELECT count(*) FROM geo_countries",
 	[GS_COUNT_CITIES]    = "SELECT count(*) FROM geo_cities",
+	[GS_BEGIN]           = "BEGIN",
+	[GS_COMMIT]          = "COMMIT",
 };
 
 struct store_geo {
 	sqlite3      *db;
 	sqlite3_stmt *st[GS_MAX];
+	int           in_read;       /* store_geo_read_begin opened a transaction */
 	char          err[512];
 };
 
@@ -191,6 +194,33 @@ int store_geo_put_city(struct store_geo *g, const char *name, const char *countr
 		return STORE_ERR;
 	}
 	return exec_done(g, st, "insert city");
+}
+
+int store_geo_read_begin(struct store_geo *g)
+{
+	int missing;
+	if (!sqlite3_get_autocommit(g->db))
+		return STORE_OK;
+	sqlite3_stmt *st = stmt(g, GS_BEGIN, &missing);
+	if (!st || exec_done(g, st, "begin") != STORE_OK)
+		return STORE_ERR;
+	g->in_read = 1;
+	return STORE_OK;
+}
+
+int store_geo_read_end(struct store_geo *g)
+{
+	int missing;
+	if (!g->in_read)
+		return STORE_OK;
+	g->in_read = 0;
+	sqlite3_stmt *st = stmt(g, GS_COMMIT, &missing);
+	if (!st || exec_done(g, st, "commit") != STORE_OK) {
+		if (!sqlite3_get_autocommit(g->db))
+			sqlite3_exec(g->db, "ROLLBACK", NULL, NULL, NULL);
+		return STORE_ERR;
+	}
+	return STORE_OK;
 }
 
 static int count(struct store_geo *g, enum geo_stmt id, int64_t *out)

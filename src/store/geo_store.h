@@ -28,6 +28,12 @@ int store_geo_set_country(struct store_geo *g, int64_t id, const char *code, con
 int store_geo_put_city(struct store_geo *g, const char *name, const char *country,
                        double lat, double lon);
 
+/* A read snapshot around several queries (one lookup): the store's locks
+ * are taken once, not per query. Nothing when a transaction is open
+ * already; end closes only what begin opened. */
+int store_geo_read_begin(struct store_geo *g);
+int store_geo_read_end(struct store_geo *g);
+
 /* Counts of what is loaded (0 and 0 when nothing ever was). */
 int store_geo_count(struct store_geo *g, int64_t *countries, int64_t *cities);
 

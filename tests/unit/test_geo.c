@@ -124,7 +124,7 @@ TEST(geo_shape_degenerate_and_malformed)
 	memcpy(bad, blob, len);
 	bad[4] = 2;                                  /* a ring of 2 vertices */
 	CHECK_INT(geo_shape_contains(bad, len, 0.5, 0.5), -1);
-	CHECK(geo_shape_edge_distance_m(bad, len, 0.5, 0.5) < 0);
+	CHECK(geo_shape_edge_distance_m(bad, len, 0.5, 0.5, 1000) < 0);
 	geo_shape_free(sh);
 
 	struct ring none[] = { RING(line), { NULL, 0 } };
@@ -212,9 +212,14 @@ TEST(geo_shape_edge_distance)
 	size_t len;
 	const unsigned char *blob = geo_shape_blob(sh, &len);
 	/* 0.01° south of the edge along the equator: 1,112 m. */
-	CHECK(fabs(geo_shape_edge_distance_m(blob, len, -0.01, 2) - 1111.95) < 1);
-	CHECK(fabs(geo_shape_edge_distance_m(blob, len, 2, 2) - 111195.08) < 150);
-	CHECK(geo_shape_edge_distance_m(blob, len, 0, 2) < 0.01);
+	CHECK(fabs(geo_shape_edge_distance_m(blob, len, -0.01, 2, 2000) - 1111.95) < 1);
+	CHECK(fabs(geo_shape_edge_distance_m(blob, len, 2, 2, 2e5) - 111195.08) < 150);
+	CHECK(geo_shape_edge_distance_m(blob, len, 0, 2, 10) < 0.01);
+	/* Beyond the limit: not measured. */
+	CHECK(isinf(geo_shape_edge_distance_m(blob, len, -0.01, 2, 1000)));
+	CHECK(isinf(geo_shape_edge_distance_m(blob, len, 2, 2, 1e5)));
+	/* A long edge whose ends are both far but which passes near. */
+	CHECK(fabs(geo_shape_edge_distance_m(blob, len, 4.005, 2, 1000) - 555.98) < 1);
 	geo_shape_free(sh);
 }
 
