@@ -17,6 +17,11 @@ device=demo-phone
 password=demo-password
 
 "$bin" init
+# Offline country and city names for the places of the history (installed
+# by setup.sh; a few seconds, once).
+if ! "$bin" geo status >/dev/null 2>&1; then
+	"$bin" geo load || echo "geo load failed: places will have no city or country names"
+fi
 if ! "$bin" user list | grep -qx "$user"; then
 	printf '%s\n' "$password" | "$bin" user add "$user" --password-stdin
 fi
