@@ -23,6 +23,9 @@ void cli_device(struct store *s, const char *user, const char *dev,
 /* Read a password: first line of stdin with --password-stdin, else a
  * terminal prompt (twice). Dies on short (< 8) passwords. */
 void read_password(int from_stdin, char *out, size_t len);
+/* Brings the derived history (stays, trips, places) up to date, as the
+ * webapp's deriver would: after an import, before history is shown. */
+void cli_derive(const struct cli *c, struct store *s);
 
 int cmd_init(struct cli *c);
 int cmd_run(struct cli *c);

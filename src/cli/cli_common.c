@@ -10,6 +10,8 @@
 
 #include "base/auth.h"
 #include "cli/cli.h"
+#include "history/engine.h"
+#include "history/geo_lookup.h"
 
 void die(const char *fmt, ...)
 {
@@ -100,4 +102,16 @@ void read_password(int from_stdin, char *out, size_t len)
 	}
 	if (strlen(out) < 8)
 		die("password too short: at least 8 characters");
+}
+
+void cli_derive(const struct cli *c, struct store *s)
+{
+	struct hist_config hc;
+	hist_config_from(&hc, &c->cfg);
+	struct geo *g = geo_open(s);
+	struct hist_engine *e = hist_engine_new(s, &hc, hist_geo_namer, g);
+	if (hist_engine_run(e) < 0)
+		die("cannot bring the history up to date: %s", hist_engine_errmsg(e));
+	hist_engine_free(e);
+	geo_close(g);
 }

@@ -12,7 +12,6 @@
 #include "cli/cli.h"
 #include "history/day.h"
 #include "history/engine.h"
-#include "history/geo_lookup.h"
 #include "history/localday.h"
 #include "history/stats.h"
 #include "io/hist_json.h"
@@ -62,19 +61,6 @@ static int64_t bound(const char *flag, const char *text, int upper)
 	if (upper && strlen(text) == 10 && text[4] == '-' && text[7] == '-')
 		ms += 86400000 - 1;
 	return ms;
-}
-
-/* Brings the history up to date before it is read. */
-static void derive(const struct cli *c, struct store *s)
-{
-	struct hist_config hc;
-	hist_config_from(&hc, &c->cfg);
-	struct geo *g = geo_open(s);
-	struct hist_engine *e = hist_engine_new(s, &hc, hist_geo_namer, g);
-	if (hist_engine_run(e) < 0)
-		die("cannot bring the history up to date: %s", hist_engine_errmsg(e));
-	hist_engine_free(e);
-	geo_close(g);
 }
 
 static const char *zone_of(const struct user_rec *u)
@@ -145,7 +131,7 @@ int cmd_trips(struct cli *c)
 	struct user_rec u;
 	struct device_rec d;
 	cli_device(s, o.user, o.device, &u, &d);
-	derive(c, s);
+	cli_derive(c, s);
 	struct buf b;
 	buf_init(&b);
 	struct table t = { .h = store_hist_open(s), .user_id = u.id, .zone = zone_of(&u),
@@ -181,7 +167,7 @@ int cmd_timeline(struct cli *c)
 	int64_t start, end;
 	if (localday_bounds(zone_of(&u), y, m, dd, &start, &end) < 0)
 		die("timeline: cannot use the date %s in %s", o.date, zone_of(&u));
-	derive(c, s);
+	cli_derive(c, s);
 	struct buf b;
 	buf_init(&b);
 	struct table t = { .h = store_hist_open(s), .user_id = u.id, .zone = zone_of(&u),
@@ -231,7 +217,7 @@ int cmd_stats(struct cli *c)
 	struct user_rec u;
 	struct device_rec d;
 	cli_device(s, o.user, o.device, &u, &d);
-	derive(c, s);
+	cli_derive(c, s);
 	struct store_hist *h = store_hist_open(s);
 	struct hist_stats st;
 	char err[256];

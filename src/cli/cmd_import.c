@@ -168,6 +168,8 @@ int cmd_import(struct cli *c)
 	for (int i = 2; i < c->argc; i++)
 		import_file(&r, c->argv[i], chunk);
 	free(chunk);
+	/* Done means the trips and stays are there too. */
+	cli_derive(c, r.s);
 	store_close(r.s);
 	return 0;
 }

@@ -218,6 +218,26 @@ class History(ServerCase):
                 self.assertNotEqual(cp.returncode, 0)
                 self.assertIn(why, cp.stderr)
 
+    def test_import_is_derived_when_done(self):
+        """An import's fixes are in the history by the time it reports done."""
+        self.m.add_device("alice", "logger")
+        day = Day(self.T0 + 86400)
+        day.stay(HOME, 20)
+        day.drive(HOME, WORK, 12)
+        day.stay(WORK, 20)
+        path = self.m.root + "/day.geojson"
+        with open(path, "w") as f:
+            json.dump({"type": "FeatureCollection", "features": [
+                {"type": "Feature", "geometry": ft["geometry"],
+                 "properties": {"time": ft["properties"]["timestamp"],
+                                "accuracy": ft["properties"]["horizontal_accuracy"]}}
+                for ft in day.feats]}, f)
+        self.m.cli("import", "alice", "logger", path)
+        st, _, doc = self.trips(device="logger")
+        self.assertEqual(st, 200, doc)
+        self.assertEqual([s["kind"] for s in doc["segments"]], ["stay", "trip", "stay"])
+        self.assertEqual(doc["segments"][1]["mode"], "drive")
+
     def test_clean_points(self):
         """&clean=1 leaves out inaccurate fixes and spikes; nothing is deleted."""
         self.m.add_device("alice", "walker")
