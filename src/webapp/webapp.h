@@ -24,6 +24,7 @@ struct pwcheck;
 struct hub;
 struct live_rx;
 struct trust;
+struct streams;
 
 struct webapp {
 	struct ev_loop        *loop;       /* the process's loop (service.h runs it) */
@@ -34,6 +35,7 @@ struct webapp {
 	struct throttle       *ident_probes; /* other users' idents asked for (api_devices.c) */
 	struct pwcheck        *pwcheck;    /* password checks off the loop */
 	struct hub            *hub;        /* SSE and WebSocket subscribers */
+	struct streams        *streams;    /* their caps and credentials (streams.h) */
 	struct live_rx        *live;       /* fixes committed by the receiver */
 	struct trust          *trust;      /* trusted_proxies, trusted_origins */
 	const struct config   *cfg;
@@ -48,6 +50,9 @@ struct caller {
 	enum caller_via  via;
 	char             csrf[48];     /* the session's CSRF token; "" for Basic */
 	int64_t          session_end_ms; /* the session's absolute end (wall clock ms) */
+	/* The session's id as stored (VIA_SESSION): a live stream keeps it to
+	 * notice when the session ends (streams.h). */
+	unsigned char    session_hash[TOKEN_HASH_LEN];
 };
 
 typedef void (*route_fn)(struct webapp *app, struct conn *c, const struct http_request *req,
