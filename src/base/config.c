@@ -18,6 +18,8 @@ static void defaults(struct config *c)
 	c->stay_min = 300;
 	c->max_accuracy = 500;
 	c->jump_speed = 250;
+	c->max_streams_per_user = 16;
+	c->max_streams_per_addr = 32;
 	c->sync_full = 1;
 	c->log_level = LOG_LVL_INFO;
 	snprintf(c->tile_url, sizeof c->tile_url, "https://tile.openstreetmap.org/{z}/{x}/{y}.png");
@@ -97,6 +99,19 @@ int config_set(struct config *c, const char *key, const char *v, char *err, size
 			return -1;
 		}
 		c->max_conns_per_addr = (int)n;
+		return 0;
+	}
+	if (!strcmp(key, "max_streams_per_user") || !strcmp(key, "max_streams_per_address")) {
+		errno = 0;
+		long n = strtol(v, &end, 10);
+		if (errno || *end || n < 1 || n > 1000000) {
+			snprintf(err, errlen, "%s: expected 1..1000000, got '%s'", key, v);
+			return -1;
+		}
+		if (!strcmp(key, "max_streams_per_user"))
+			c->max_streams_per_user = (int)n;
+		else
+			c->max_streams_per_addr = (int)n;
 		return 0;
 	}
 	if (!strcmp(key, "request_timeout")) {
@@ -229,6 +244,8 @@ static const struct { const char *env, *key; } env_map[] = {
 	{ "MINTRAC_MAX_CONNECTIONS_PER_ADDRESS", "max_connections_per_address" },
 	{ "MINTRAC_REQUEST_TIMEOUT", "request_timeout" },
 	{ "MINTRAC_SESSION_LIFETIME", "session_lifetime" },
+	{ "MINTRAC_MAX_STREAMS_PER_USER", "max_streams_per_user" },
+	{ "MINTRAC_MAX_STREAMS_PER_ADDRESS", "max_streams_per_address" },
 	{ "MINTRAC_SYNCHRONOUS", "synchronous" },
 	{ "MINTRAC_LOG_LEVEL", "log_level" },
 	{ "MINTRAC_TILE_URL", "tile_url" },

@@ -18,6 +18,8 @@ struct config {
 	int    max_conns_per_addr;         /* max_connections_per_address, default 1/8 of all */
 	double request_timeout;            /* request_timeout seconds, default 30 */
 	double session_lifetime;           /* session_lifetime seconds from sign-in, default 90 days */
+	int    max_streams_per_user;       /* live streams (SSE, WebSocket) a user holds, default 16 */
+	int    max_streams_per_addr;       /* max_streams_per_address, default 32 (IPv6: a /64) */
 	int    sync_full;                  /* synchronous = full|normal, default full */
 	enum log_level log_level;          /* log_level = error|warn|info|debug */
 	char   tile_url[512];              /* map tiles (webapp) */

@@ -207,6 +207,8 @@ const char *fix_check(const struct fix *f)
 		return "value not finite";
 	if (f->time_ms < 0 || f->time_ms > MAX_TIME_MS)
 		return "time out of range";
+	if (f->attrs && strlen(f->attrs) > FIX_ATTRS_MAX)
+		return "attributes longer than 65536 bytes";
 	return NULL;
 }
 

@@ -38,7 +38,15 @@ int parse_time(const char *s, int64_t *ms);
 /* Epoch seconds as a double (JSON number) -> ms, rounding to the ms. */
 int64_t secs_to_ms(double secs);
 
-/* Range check; returns NULL when valid, else a one-line reason. */
+/* The longest attributes text a fix may carry. Every fix is read back
+ * whole (exports, the map, each live stream's event), so one client's
+ * huge extra members would cost every reader; phones send a few hundred
+ * bytes. */
+#define FIX_ATTRS_MAX (64 * 1024)
+
+/* Range check (and the attributes' size): NULL when valid, else a
+ * one-line reason. Every receiver format and every importer checks each
+ * fix here before storing it. */
 const char *fix_check(const struct fix *f);
 
 /* Receipt time helper (CLOCK_REALTIME in ms). */

@@ -373,6 +373,21 @@ void ws_start(struct ws *w, struct conn *c, const struct http_request *req)
 	ws_leave(w);
 }
 
+void ws_close(struct ws *w, uint16_t code, const char *reason)
+{
+	if (!w->c || w->gone)
+		return;
+	ws_enter(w);
+	/* The client's answering close is not waited for: nothing it could
+	 * still say matters, and a client that never answers would hold the
+	 * socket. */
+	if (wslay_event_queue_close(w->wslay, code, (const uint8_t *)reason, strlen(reason)) == 0)
+		ws_flush(w);
+	if (w->c)
+		conn_close_after_write(w->c);
+	ws_leave(w);
+}
+
 int ws_send_text(struct ws *w, const char *msg, size_t len)
 {
 	if (!w->c || w->gone)

@@ -11,6 +11,7 @@
 #define MINTRAC_WS_H
 #include <ev.h>
 #include <stddef.h>
+#include <stdint.h>
 #include "net/http.h"
 #include "net/server.h"
 
@@ -48,6 +49,10 @@ void ws_start(struct ws *w, struct conn *c, const struct http_request *req);
  * then h->on_close may already have run, so the caller must not touch w
  * or its own ctx again. */
 int ws_send_text(struct ws *w, const char *msg, size_t len);
+/* Ends the connection from our side: a close frame with code (e.g. 1008,
+ * policy violation) and reason (at most 123 bytes), then the connection
+ * closes once it is out. h->on_close may run before this returns. */
+void ws_close(struct ws *w, uint16_t code, const char *reason);
 
 /* Exposed for the unit tests. */
 #define WS_ACCEPT_LEN 28

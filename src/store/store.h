@@ -143,6 +143,15 @@ int store_session_del(struct store *s, const unsigned char id_hash[TOKEN_HASH_LE
 int64_t store_session_purge(struct store *s, int64_t now_ms);
 /* Deletes all but the `keep` newest sessions of the user; how many, or -1. */
 int64_t store_session_trim(struct store *s, int64_t user_id, int keep);
+/* What a user's credentials are now, in one query (live streams check
+ * theirs against it): STORE_OK with the password hash in pwhash and
+ * cb(ctx, id_hash, created_ms) for each session not expired at now_ms,
+ * STORE_NOTFOUND when the user is gone, STORE_ERR. */
+int store_user_creds(struct store *s, int64_t user_id, int64_t now_ms,
+                     char pwhash[PWHASH_LEN],
+                     void (*cb)(void *ctx, const unsigned char id_hash[TOKEN_HASH_LEN],
+                                int64_t created_ms),
+                     void *ctx);
 
 /* Online, consistent copy of the database into file (SQLite backup API). */
 int store_backup(struct store *s, const char *file);

@@ -159,6 +159,7 @@ enum stmt_id {
 	ST_STATS_ADD, ST_COUNT_DEV, ST_COUNT_ALL, ST_DEMO_DEL_DEV, ST_DEMO_DEL_ALL, ST_DIRTY_MARK,
 	ST_CRED_GEN,
 	ST_SESS_ADD, ST_SESS_GET, ST_SESS_TOUCH, ST_SESS_DEL, ST_SESS_PURGE, ST_SESS_TRIM,
+	ST_USER_CREDS,
 	ST_MAX
 };
 
@@ -231,6 +232,11 @@ static const char *const stmt_sql[ST_MAX] = {
 	[ST_SESS_TRIM]     = "DELETE FROM sessions WHERE user_id = ?1 AND id_hash NOT IN "
 	                     "(SELECT id_hash FROM sessions WHERE user_id = ?1 "
 	                     "ORDER BY created_ms DESC, id_hash LIMIT ?2)",
+	/* One row per live session, or one with NULLs when there is none;
+	 * no row when the user is gone. */
+	[ST_USER_CREDS]    = "SELECT u.pwhash, s.id_hash, s.created_ms FROM users u "
+	                     "LEFT JOIN sessions s ON s.user_id = u.id AND s.expires_ms > ?2 "
+	                     "WHERE u.id = ?1",
 };
 
 /* Fixes counted (inserted, or deleted as negative) per device in the open
@@ -1273,6 +1279,32 @@ int64_t store_session_trim(struct store *s, int64_t user_id, int keep)
 	if (exec_done(s, st, "session trim") != STORE_OK)
 		return -1;
 	return sqlite3_changes64(s->db);
+}
+
+int store_user_creds(struct store *s, int64_t user_id, int64_t now_ms,
+                     char pwhash[PWHASH_LEN],
+                     void (*cb)(void *ctx, const unsigned char id_hash[TOKEN_HASH_LEN],
+                                int64_t created_ms),
+                     void *ctx)
+{
+	sqlite3_stmt *st = stmt(s, ST_USER_CREDS);
+	if (!st)
+		return STORE_ERR;
+	if (sqlite3_bind_int64(st, 1, user_id) || sqlite3_bind_int64(st, 2, now_ms))
+		return bind_fail(s, st, "user credentials");
+	int rc, found = 0;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (!found)
+			copy_col(pwhash, PWHASH_LEN, st, 0);
+		found = 1;
+		if (sqlite3_column_type(st, 1) == SQLITE_BLOB &&
+		    sqlite3_column_bytes(st, 1) == TOKEN_HASH_LEN)
+			cb(ctx, sqlite3_column_blob(st, 1), sqlite3_column_int64(st, 2));
+	}
+	if (rc != SQLITE_DONE)
+		return step_error(s, st, "user credentials");
+	finish(st);
+	return found ? STORE_OK : STORE_NOTFOUND;
 }
 
 /* ---- backup ---- */

@@ -20,12 +20,14 @@
 #include <time.h>
 
 #include <jansson.h>
+#include <sodium.h>
 
 #include "base/version.h"
 #include "base/buf.h"
 #include "io/export.h"
 #include "net/http.h"
 #include "webapp/hub.h"
+#include "webapp/streams.h"
 #include "base/log.h"
 #include "base/point.h"
 #include "net/server.h"
@@ -603,11 +605,13 @@ static void route_locations(struct webapp *app, struct conn *c, const struct htt
 
 /* ---- /ws/last ----------------------------------------------------------- */
 
-/* One open /ws/last: the WebSocket and the caller's hub subscription. */
+/* One open /ws/last: the WebSocket, the caller's hub subscription and
+ * its place among the live streams (streams.h: caps, credential). */
 struct ot_live {
 	struct webapp  *app;
 	struct ws      *ws;
 	struct hub_sub *sub;
+	struct stream_slot *slot;
 	struct user_rec user;
 };
 
@@ -616,6 +620,7 @@ static void ot_live_free(struct ot_live *l)
 	if (!l)
 		return;
 	hub_unsubscribe(l->app->hub, l->sub);
+	streams_close(l->app->streams, l->slot);
 	ws_free(l->ws);
 	free(l);
 }
@@ -674,15 +679,30 @@ static void ot_live_closed(void *ctx, struct ws *w)
 	ot_live_free(l);
 }
 
+/* The credential is gone: 1008 (policy violation) with the reason; the
+ * client's reconnect then gets 401. */
+static void ot_live_end(void *ctx, const char *why)
+{
+	struct ot_live *l = ctx;
+	log_info("/ws/last of %s: %s: closing", l->user.name, why);
+	ws_close(l->ws, 1008, why);
+}
+
 static const struct ws_handler ot_live_handler = { ot_live_text, ot_live_closed };
 
-static struct ot_live *ot_live_new(struct webapp *app, const struct user_rec *u)
+/* NULL with *status and *why for the refusal. */
+static struct ot_live *ot_live_new(struct webapp *app, const struct caller *who, const char *addr,
+                                   int *status, const char **why)
 {
-	struct ot_live *l = calloc(1, sizeof *l);
-	if (!l)
-		return NULL;
+	struct ot_live *l = xcalloc(1, sizeof *l);
 	l->app = app;
-	l->user = *u;
+	l->user = who->user;
+	sodium_memzero(l->user.pwhash, sizeof l->user.pwhash);   /* the slot keeps it */
+	l->slot = streams_open(app->streams, who, addr, ot_live_end, l, status, why);
+	if (!l->slot) {
+		free(l);
+		return NULL;
+	}
 	double idle = app->cfg->idle_timeout;
 	struct ws_options o = {
 		.ping_interval = idle > 0 && idle * 5 / 6 < OT_PING_MAX ? idle * 5 / 6 : OT_PING_MAX,
@@ -690,9 +710,11 @@ static struct ot_live *ot_live_new(struct webapp *app, const struct user_rec *u)
 		.max_message = OT_WS_MESSAGE,
 	};
 	l->ws = ws_new(app->loop, &o, &ot_live_handler, l);
-	l->sub = hub_subscribe(app->hub, u->id, ot_live_deliver, l);
+	l->sub = hub_subscribe(app->hub, who->user.id, ot_live_deliver, l);
 	if (!l->ws || !l->sub) {
 		ot_live_free(l);
+		*status = 503;
+		*why = "out of memory";
 		return NULL;
 	}
 	return l;
@@ -706,9 +728,12 @@ static void route_ws_last(struct webapp *app, struct conn *c, const struct http_
 		reply_error_h(c, 400, why, HDR_API WS_BAD_HANDSHAKE_HEADERS);
 		return;
 	}
-	struct ot_live *l = ot_live_new(app, &who->user);
+	char addr[64];
+	int status;
+	webapp_client_addr(app, req, addr, sizeof addr);
+	struct ot_live *l = ot_live_new(app, who, addr, &status, &why);
 	if (!l) {
-		reply_error(c, 503, "out of memory");
+		reply_error(c, status, why);
 		return;
 	}
 	ws_start(l->ws, c, req);

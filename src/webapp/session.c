@@ -133,6 +133,7 @@ int sessions_check(struct sessions *ss, const struct http_request *req, struct c
 	who->via = VIA_SESSION;
 	snprintf(who->csrf, sizeof who->csrf, "%s", rec.csrf);
 	who->session_end_ms = end;
+	memcpy(who->session_hash, hash, sizeof who->session_hash);
 	return 1;
 }
 

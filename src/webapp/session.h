@@ -35,7 +35,7 @@ int sessions_secure(const struct sessions *ss, const struct http_request *req);
 int sessions_create(struct sessions *ss, const struct http_request *req,
                     const struct user_rec *u, struct buf *hdr, char csrf[48]);
 /* The request's session: 1 valid (fills who: user, via VIA_SESSION, csrf,
- * session_end_ms), 0 none / unknown / expired, -1 storage error. */
+ * session_end_ms, session_hash), 0 none / unknown / expired, -1 storage error. */
 int sessions_check(struct sessions *ss, const struct http_request *req, struct caller *who);
 /* Sends the request's cookie again with the full Max-Age (appends a
  * Set-Cookie line to hdr), so the browser's copy slides with the session:

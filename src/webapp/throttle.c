@@ -178,19 +178,23 @@ static void give_back(const struct throttle *t, struct ttable *tab, const char *
 	tab->e[i].at = now;
 }
 
-/* An IPv6 client usually holds a whole /64: that is the unit counted. */
-static void addr_key(const char *addr, char out[KEY_MAX])
+void throttle_addr_unit(const char *addr, char *out, size_t len)
 {
 	struct in6_addr a6;
 	char text[INET6_ADDRSTRLEN];
 	if (inet_pton(AF_INET6, addr, &a6) == 1 && !IN6_IS_ADDR_V4MAPPED(&a6)) {
 		memset(a6.s6_addr + 8, 0, 8);
 		if (inet_ntop(AF_INET6, &a6, text, sizeof text)) {
-			snprintf(out, KEY_MAX, "%s/64", text);
+			snprintf(out, len, "%s/64", text);
 			return;
 		}
 	}
-	snprintf(out, KEY_MAX, "%s", addr);
+	snprintf(out, len, "%s", addr);
+}
+
+static void addr_key(const char *addr, char out[KEY_MAX])
+{
+	throttle_addr_unit(addr, out, KEY_MAX);
 }
 
 static void pair_key(const char *user, const char *akey, char out[KEY_MAX])

@@ -21,6 +21,7 @@
  * testable. */
 #ifndef MINTRAC_THROTTLE_H
 #define MINTRAC_THROTTLE_H
+#include <stddef.h>
 
 #define THROTTLE_USER_BURST   10
 #define THROTTLE_USER_PERIOD  600.0     /* seconds per token: 6 guesses/hour */
@@ -52,4 +53,8 @@ void throttle_success(struct throttle *t, const char *addr, const char *user, do
 /* The check was not made (no room to make it): the tokens go back. */
 void throttle_cancel(struct throttle *t, const char *addr, const char *user, double now,
                      const struct throttle_ticket *tk);
+/* The unit an address is counted in (here and for live streams): an
+ * IPv6 client usually holds a whole /64, so "2001:db8:1:2::/64" for any
+ * address in it; anything else as given. */
+void throttle_addr_unit(const char *addr, char *out, size_t len);
 #endif

@@ -22,6 +22,7 @@
 #include "webapp/pwcheck.h"
 #include "webapp/session.h"
 #include "webapp/signin.h"
+#include "webapp/streams.h"
 #include "webapp/throttle.h"
 #include "webapp/webapp.h"
 #include "net/service.h"
@@ -488,9 +489,11 @@ static int web_open(struct service *svc, struct server_config *sc)
 	app->throttle = throttle_new();
 	app->ident_probes = throttle_new();
 	app->hub = hub_new();
+	app->streams = streams_new(svc->loop, app->store, (int64_t)(cfg->session_lifetime * 1000),
+	                           cfg->max_streams_per_user, cfg->max_streams_per_addr);
 	app->pwcheck = pwcheck_new(svc->loop, PWCHECK_THREADS, PWCHECK_QUEUE);
 	if (!app->auth || !app->sessions || !app->throttle || !app->ident_probes || !app->hub ||
-	    !app->pwcheck) {
+	    !app->streams || !app->pwcheck) {
 		log_warnx("webapp: out of memory");
 		return -1;
 	}
@@ -533,6 +536,7 @@ static void web_close(struct service *svc)
 {
 	struct webapp *app = &container_of(svc, struct webapp_proc, svc)->app;
 	deriver_free(app->deriver);
+	streams_free(app->streams);
 	hub_free(app->hub);
 	live_rx_free(app->live);
 	throttle_free(app->throttle);

@@ -25,6 +25,7 @@ struct deriver;
 struct hub;
 struct live_rx;
 struct trust;
+struct streams;
 
 struct webapp {
 	struct ev_loop        *loop;       /* the process's loop (service.h runs it) */
@@ -36,6 +37,7 @@ struct webapp {
 	struct pwcheck        *pwcheck;    /* password checks off the loop */
 	struct deriver        *deriver;    /* history kept current (deriver.h) */
 	struct hub            *hub;        /* SSE and WebSocket subscribers */
+	struct streams        *streams;    /* their caps and credentials (streams.h) */
 	struct live_rx        *live;       /* fixes committed by the receiver */
 	struct trust          *trust;      /* trusted_proxies, trusted_origins */
 	const struct config   *cfg;
@@ -50,6 +52,9 @@ struct caller {
 	enum caller_via  via;
 	char             csrf[48];     /* the session's CSRF token; "" for Basic */
 	int64_t          session_end_ms; /* the session's absolute end (wall clock ms) */
+	/* The session's id as stored (VIA_SESSION): a live stream keeps it to
+	 * notice when the session ends (streams.h). */
+	unsigned char    session_hash[TOKEN_HASH_LEN];
 };
 
 typedef void (*route_fn)(struct webapp *app, struct conn *c, const struct http_request *req,

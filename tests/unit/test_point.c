@@ -200,6 +200,28 @@ TEST(point_fix_check)
 	fix_free(&f);
 }
 
+/* Attributes up to FIX_ATTRS_MAX bytes pass, one byte more is refused. */
+TEST(point_fix_check_attrs_size)
+{
+	struct fix f;
+	fix_init(&f);
+	f.attrs = malloc(FIX_ATTRS_MAX + 2);
+	CHECK(f.attrs != NULL);
+	if (!f.attrs)
+		return;
+	memset(f.attrs, ' ', FIX_ATTRS_MAX + 1);
+	f.attrs[0] = '{';
+	f.attrs[FIX_ATTRS_MAX - 1] = '}';
+	f.attrs[FIX_ATTRS_MAX] = 0;
+	CHECK(fix_check(&f) == NULL);
+	f.attrs[FIX_ATTRS_MAX - 1] = ' ';
+	f.attrs[FIX_ATTRS_MAX] = '}';
+	f.attrs[FIX_ATTRS_MAX + 1] = 0;
+	const char *why = fix_check(&f);
+	CHECK(why && strstr(why, "attributes"));
+	fix_free(&f);
+}
+
 TEST(point_fix_init_free)
 {
 	struct fix f;
