@@ -253,6 +253,20 @@ static int read_int64(const char *s, int64_t *out)
 	return 0;
 }
 
+/* Degrees from an E7 integer, exact to the last digit. Some Records.json
+ * rows hold the E7 value wrapped as an unsigned 32-bit number (a latitude
+ * E7 above 900,000,000 or a longitude above 1,800,000,000 is one); other
+ * importers undo it by subtracting 2^32, and so do we. */
+static double e7_degrees(const char *text, double x, int64_t max_e7)
+{
+	int64_t e7;
+	if (read_int64(text, &e7) < 0)
+		return x / 1e7;
+	if (e7 > max_e7)
+		e7 -= INT64_C(4294967296);
+	return (double)e7 / 1e7;
+}
+
 static int record_field(struct import_json *p, enum field fld, const struct scalar *v)
 {
 	double x;
@@ -275,17 +289,11 @@ static int record_field(struct import_json *p, enum field fld, const struct scal
 		return jfail(p, "%s is not a number", p->key.data);
 	switch (fld) {
 	case F_E7LAT:
-		if (read_int64(v->text, &ms) == 0)
-			p->r.f.lat = (double)ms / 1e7;   /* exact to the last E7 digit */
-		else
-			p->r.f.lat = x / 1e7;
+		p->r.f.lat = e7_degrees(v->text, x, 900000000);
 		p->r.e7lat = 1;
 		return 1;
 	case F_E7LON:
-		if (read_int64(v->text, &ms) == 0)
-			p->r.f.lon = (double)ms / 1e7;
-		else
-			p->r.f.lon = x / 1e7;
+		p->r.f.lon = e7_degrees(v->text, x, 1800000000);
 		p->r.e7lon = 1;
 		return 1;
 	case F_SPEED:  return set_opt(p, FIX_SPEED, x);

@@ -458,6 +458,16 @@ TEST(import_takeout)
 	CHECK_STR(g.err, "lat out of range (-90..90)");
 	got_free(&g);
 
+	/* E7 values wrapped as unsigned 32-bit numbers: -33.8688, -122.4194 */
+	run(IMPORT_JSON, "{\"locations\":[{\"latitudeE7\":3956279296,\"longitudeE7\":3070773296,"
+	                 "\"timestampMs\":\"1511112871123\"},{\"latitudeE7\":900000000,"
+	                 "\"longitudeE7\":1800000000,\"timestampMs\":\"1511112871124\"}]}", &g);
+	CHECK_INT(g.rc, IMPORT_OK);
+	CHECK_INT(g.n, 2);
+	CHECK(g.f[0].lat == -33.8688 && g.f[0].lon == -122.4194);
+	CHECK(g.f[1].lat == 90 && g.f[1].lon == 180);
+	got_free(&g);
+
 	run(IMPORT_JSON, "{\"locations\":[{\"latitudeE7\":1,\"longitudeE7\":0,\n\"timestampMs\":\"12x\"}]}", &g);
 	CHECK_INT(g.rc, IMPORT_ERR);
 	CHECK_INT(g.line, 2);
