@@ -49,7 +49,7 @@ REL_LIB  := build/rel/libmintrac.a
 ASAN_LIB := build/asan/libmintrac.a
 FUZZ_LIB := build/fuzz/libmintrac.a
 
-.PHONY: all test unit functional browser check fuzz bench bench-track bench-signin stress clean
+.PHONY: all test unit functional browser check fuzz bench bench-track bench-signin bench-import stress clean
 # Objects reached only through pattern rules (the fuzz targets') are kept,
 # not deleted as intermediates, so a second build compiles nothing.
 .SECONDARY:
@@ -158,6 +158,11 @@ stress: build/asan/mintrac build/mintrac
 	MINTRAC_BIN=$(CURDIR)/build/mintrac python3 tests/functional/soak.py 2000000
 bench-signin: build/mintrac
 	@MINTRAC_BIN=$(CURDIR)/build/mintrac python3 bench/signin
+
+# `mintrac import` of a generated 1 GB Records.json and a 100 MB GPX
+# (cached in /tmp), against `cat FILE > /dev/null` in the same run.
+bench-import: build/mintrac
+	@MINTRAC_BIN=$(CURDIR)/build/mintrac python3 bench/import
 
 clean:
 	rm -rf build
