@@ -33,6 +33,8 @@ struct run {
 	uint64_t      stored, dup;    /* this file */
 	int           store_failed;
 	char         *chunk;          /* the read buffer, freed on every exit */
+	int           tag_set;        /* --tag N: one phone of a Records.json */
+	int64_t       tag;
 };
 
 static void begin(struct run *r)
@@ -150,6 +152,8 @@ static void import_file(struct run *r, const char *file, char *chunk)
 	struct importer *im = import_new(fmt, on_fix, r);
 	if (!im)
 		die("out of memory");
+	if (r->tag_set)
+		import_set_device_tag(im, r->tag);
 	r->stored = r->dup = 0;
 	begin(r);
 	int rc = IMPORT_OK;
@@ -185,6 +189,8 @@ static void import_file(struct run *r, const char *file, char *chunk)
 	       import_count(im), r->stored, r->dup);
 	if (import_skipped_notime(im))
 		printf(", skipped %" PRIu64 " points without a time", import_skipped_notime(im));
+	if (import_skipped_tag(im))
+		printf(", skipped %" PRIu64 " of other deviceTags", import_skipped_tag(im));
 	if (import_skipped_nonpoint(im))
 		printf(", skipped %" PRIu64 " features that are not points", import_skipped_nonpoint(im));
 	printf("\n");
@@ -192,12 +198,35 @@ static void import_file(struct run *r, const char *file, char *chunk)
 	import_free(im);
 }
 
+/* --tag N anywhere among the arguments; the rest move up in argv. */
+static void take_tag(struct cli *c, struct run *r)
+{
+	int n = 0;
+	for (int i = 0; i < c->argc; i++) {
+		if (strcmp(c->argv[i], "--tag") == 0) {
+			char *end;
+			if (i + 1 == c->argc)
+				die("--tag: expected a deviceTag number");
+			errno = 0;
+			long long v = strtoll(c->argv[++i], &end, 10);
+			if (errno || end == c->argv[i] || *end)
+				die("--tag: expected a deviceTag number, got '%s'", c->argv[i]);
+			r->tag_set = 1;
+			r->tag = v;
+		} else {
+			c->argv[n++] = c->argv[i];
+		}
+	}
+	c->argc = n;
+}
+
 int cmd_import(struct cli *c)
 {
-	if (c->argc < 3)
-		die("usage: mintrac import USER DEVICE FILE...");
 	struct run r;
 	memset(&r, 0, sizeof r);
+	take_tag(c, &r);
+	if (c->argc < 3)
+		die("usage: mintrac import USER DEVICE [--tag N] FILE...");
 	r.s = cli_store(c);
 	struct user_rec u;
 	struct device_rec d;

@@ -19,7 +19,7 @@ static const struct command {
 	{ "status", cmd_status, "status                       what runs, where, points stored" },
 	{ "user",   cmd_user,   "user add NAME [--password-stdin] | list | del NAME | passwd NAME [--password-stdin]" },
 	{ "device", cmd_device, "device add USER DEVICE [--ident ID] [--json] | list [USER] | del USER DEVICE | token USER DEVICE [--json]" },
-	{ "import", cmd_import, "import USER DEVICE FILE...          GPX, GeoJSON, CSV, KML, OwnTracks .rec, Google Takeout" },
+	{ "import", cmd_import, "import USER DEVICE [--tag N] FILE... GPX, GeoJSON, CSV, KML, OwnTracks .rec, Google Takeout (.gz too)" },
 	{ "export", cmd_export, "export USER [DEVICE] [--from T] [--to T] [--format gpx|geojson|csv|kml]" },
 	{ "demo",   cmd_demo,   "demo [USER DEVICE] [--date D] | demo --remove [USER [DEVICE]]   a generated demo day" },
 	{ "backup", cmd_backup, "backup FILE                  online, consistent copy of the database" },

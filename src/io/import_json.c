@@ -141,6 +141,8 @@ struct rec {
 	double     coords[3];
 	int        e7lat, e7lon;
 	int        time_set, overland;
+	int        tag_set;
+	int64_t    tag;           /* Records.json deviceTag */
 };
 
 struct import_json {
@@ -353,6 +355,8 @@ static int on_scalar(struct import_json *p, const struct scalar *v, const char *
 		return 1;
 	default: {
 		enum field f = field_of(top(p), p->key.data);
+		if (f == F_ATTR && top(p) == R_RECORD && strcmp(p->key.data, "deviceTag") == 0)
+			p->r.tag_set = v->is_num && read_int64(v->text, &p->r.tag) == 0;
 		if (f == F_ATTR)
 			return extra_attr(p, v, raw, rawlen);
 		return record_field(p, f, v);
@@ -387,6 +391,10 @@ static int emit_record(struct import_json *p)
 			return jfail(p, "a location needs both latitudeE7 and longitudeE7");
 	} else {
 		return 1;    /* not a position record */
+	}
+	if (p->st->tag_set && (!r->tag_set || r->tag != p->st->tag)) {
+		p->st->skipped_tag++;
+		return 1;
 	}
 	if (!r->time_set) {
 		p->st->skipped_notime++;

@@ -207,6 +207,23 @@ class ImportTest(unittest.TestCase):
         self.assertEqual((p1["speed"], p1["course"], p1["accuracy"], p1["altitude"]), (2, 271, 19, 409))
         self.assertEqual(p1["attributes"], {"source": "WIFI"})
 
+    def test_takeout_device_tag(self):
+        rows = [{"latitudeE7": 100000000 + i, "longitudeE7": 200000000, "deviceTag": tag,
+                 "timestampMs": str(1700000000000 + i * 1000)}
+                for i, tag in enumerate([11, -22, 11, -22, 11])]
+        p = self.write("Records.json", json.dumps({"locations": rows}))
+        dev = self.new_device("tag11")
+        out = self.m.cli("import", USER, dev, "--tag", "11", p).stdout
+        n, stored, dup, rest = summary(out, p)
+        self.assertEqual((n, stored, dup), (3, 3, 0))
+        self.assertIn("skipped 2 of other deviceTags", rest)
+        self.assertEqual([x["properties"]["attributes"]["deviceTag"] for x in self.features(dev)],
+                         [11, 11, 11])
+        dev2 = self.new_device("tag22")
+        out = self.m.cli("import", USER, dev2, p, "--tag", "-22").stdout
+        self.assertEqual(summary(out, p)[:3], (2, 2, 0))
+        self.assertIn("--tag: expected a deviceTag number", self.import_fail(dev2, "--tag", "x", p))
+
     def test_owntracks_rec(self):
         p = self.write("2024-05.rec",
                        '2024-05-01T10:15:30Z\t*                 \t{"_type":"location","tid":"ph",'

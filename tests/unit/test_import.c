@@ -480,6 +480,34 @@ TEST(import_takeout)
 	got_free(&g);
 }
 
+/* --tag: one phone's rows of an interleaved Records.json. */
+TEST(import_takeout_device_tag)
+{
+	static const char doc[] =
+		"{\"locations\":[{\"latitudeE7\":10,\"longitudeE7\":20,\"deviceTag\":7,"
+		"\"timestampMs\":\"1000\"},{\"latitudeE7\":11,\"longitudeE7\":21,"
+		"\"deviceTag\":-8,\"timestampMs\":\"2000\"},{\"latitudeE7\":12,\"longitudeE7\":22,"
+		"\"timestampMs\":\"3000\"},{\"deviceTag\":7,\"latitudeE7\":13,\"longitudeE7\":23,"
+		"\"timestampMs\":\"4000\"}]}";
+	const int64_t tags[] = { 7, -8, 99 };
+	const int want[] = { 2, 1, 0 };
+	for (int t = 0; t < 3; t++) {
+		struct got g = { 0 };
+		struct importer *im = import_new(IMPORT_JSON, collect, &g);
+		import_set_device_tag(im, tags[t]);
+		CHECK_INT(import_feed(im, doc, strlen(doc)), IMPORT_OK);
+		CHECK_INT(import_finish(im), IMPORT_OK);
+		CHECK_INT(import_count(im), want[t]);
+		CHECK_INT(import_skipped_tag(im), 4 - want[t]);
+		CHECK_INT(g.n, want[t]);
+		if (t == 0)
+			CHECK(g.n == 2 && g.f[0].time_ms == 1000 && g.f[1].time_ms == 4000 &&
+			      g.f[1].lat == 0.0000013);
+		import_free(im);
+		got_free(&g);
+	}
+}
+
 /* ---- CSV ---- */
 
 static const char csv_doc[] =
