@@ -17,7 +17,7 @@ GEODATA  ?= $(CURDIR)/geodata/node_modules
 CSTD     := -std=c17 -D_GNU_SOURCE -DMINTRAC_GEODATA_DIR='"$(GEODATA)"'
 WARN     := -Wall -Wextra -Werror -Wstrict-prototypes -Wmissing-prototypes \
             -Wshadow -Wpointer-arith -Wcast-qual -Wformat=2
-LIBS     := -lev -lsqlite3 -lhttp_parser -ljansson -lsodium -lyajl -lexpat -lwslay -lpthread -lm
+LIBS     := -lev -lsqlite3 -lhttp_parser -ljansson -lsodium -lyajl -lexpat -lz -lwslay -lpthread -lm
 CFLAGS   ?= -O2 -g
 SAN      := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 INC      := -Isrc
@@ -51,7 +51,7 @@ REL_LIB  := build/rel/libmintrac.a
 ASAN_LIB := build/asan/libmintrac.a
 FUZZ_LIB := build/fuzz/libmintrac.a
 
-.PHONY: all test unit functional browser check fuzz bench bench-track bench-signin bench-history bench-derive bench-geo stress clean
+.PHONY: all test unit functional browser check fuzz bench bench-track bench-signin bench-history bench-derive bench-geo bench-import stress clean
 # Objects reached only through pattern rules (the fuzz targets') are kept,
 # not deleted as intermediates, so a second build compiles nothing.
 .SECONDARY:
@@ -182,6 +182,11 @@ build/bench_geo: $(call objs,rel,bench/geo_bench.c) $(REL_LIB)
 	$(CC) $(CFLAGS) -o $@ $^ $(LIBS)
 bench-geo: build/bench_geo
 	@build/bench_geo
+
+# `mintrac import` of a generated 1 GB Records.json and a 100 MB GPX
+# (cached in /tmp), against `cat FILE > /dev/null` in the same run.
+bench-import: build/mintrac
+	@MINTRAC_BIN=$(CURDIR)/build/mintrac python3 bench/import
 
 clean:
 	rm -rf build

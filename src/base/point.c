@@ -196,6 +196,22 @@ int parse_time(const char *s, int64_t *ms)
 	return parse_epoch(s, ms);
 }
 
+/* The contract's T: an epoch number is seconds up to year 9999 (below
+ * 253,402,300,800) and milliseconds from there on, so `to=4102444800` is
+ * 2100 and not a day in 1970. The phones' 2^31 rule stays in parse_time. */
+int parse_time_t(const char *s, int64_t *ms)
+{
+	double v;
+	if (!s || !*s)
+		return -1;
+	if (strlen(s) >= 10 && s[4] == '-')
+		return parse_iso(s, ms);
+	if (parse_double(s, &v) < 0 || v < 0 || v > (double)MAX_TIME_MS)
+		return -1;
+	*ms = v < 253402300800.0 ? secs_to_ms(v) : round_ms(v);
+	return 0;
+}
+
 const char *fix_check(const struct fix *f)
 {
 	if (!isfinite(f->lat) || f->lat < -90 || f->lat > 90)

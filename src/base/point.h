@@ -35,6 +35,10 @@ int parse_double(const char *s, double *out);
  * 0 on success, -1 when it cannot be read. */
 int parse_time(const char *s, int64_t *ms);
 
+/* T on the command line and in the API: as parse_time, but an epoch number
+ * is seconds below 253,402,300,800 (year 10000) and milliseconds above. */
+int parse_time_t(const char *s, int64_t *ms);
+
 /* Epoch seconds as a double (JSON number) -> ms, rounding to the ms. */
 int64_t secs_to_ms(double secs);
 

@@ -19,7 +19,7 @@ static int stdout_sink(void *ctx, const char *data, size_t len)
 static int64_t parse_bound(const char *flag, const char *text, int upper)
 {
 	int64_t ms;
-	if (parse_time(text, &ms) < 0)
+	if (parse_time_t(text, &ms) < 0)
 		die("%s: cannot read time '%s' (ISO 8601 or epoch seconds)", flag, text);
 	if (upper && strlen(text) == 10 && text[4] == '-' && text[7] == '-')
 		ms += 86400000 - 1;

@@ -235,6 +235,17 @@ uint64_t import_skipped_nonpoint(const struct importer *im)
 	return im->st.skipped_nonpoint;
 }
 
+void import_set_device_tag(struct importer *im, int64_t tag)
+{
+	im->st.tag_set = 1;
+	im->st.tag = tag;
+}
+
+uint64_t import_skipped_tag(const struct importer *im)
+{
+	return im->st.skipped_tag;
+}
+
 /* ---- shared by the parsers ---- */
 
 int import_fail(struct import_state *st, uint64_t line, const char *fmt, ...)

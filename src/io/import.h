@@ -52,12 +52,19 @@ uint64_t import_error_line(const struct importer *im);
 uint64_t import_count(const struct importer *im);
 uint64_t import_skipped_notime(const struct importer *im);
 uint64_t import_skipped_nonpoint(const struct importer *im);
+/* Records.json from several phones interleaves their rows, told apart by
+ * `deviceTag`; with a tag set only that phone's rows become fixes, the
+ * others (and rows without a tag) are counted by import_skipped_tag. */
+void import_set_device_tag(struct importer *im, int64_t tag);
+uint64_t import_skipped_tag(const struct importer *im);
 
 /* ---- Internal: shared by import.c and the parsers import_*.c. ---- */
 struct import_state {
 	import_cb cb;
 	void     *ctx;
-	uint64_t  count, skipped_notime, skipped_nonpoint;
+	uint64_t  count, skipped_notime, skipped_nonpoint, skipped_tag;
+	int       tag_set;      /* only rows with deviceTag == tag */
+	int64_t   tag;
 	int       rc;           /* IMPORT_OK until the first error / abort */
 	uint64_t  err_line;
 	char      err[240];

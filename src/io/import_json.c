@@ -141,6 +141,8 @@ struct rec {
 	double     coords[3];
 	int        e7lat, e7lon;
 	int        time_set, overland;
+	int        tag_set;
+	int64_t    tag;           /* Records.json deviceTag */
 };
 
 struct import_json {
@@ -253,6 +255,20 @@ static int read_int64(const char *s, int64_t *out)
 	return 0;
 }
 
+/* Degrees from an E7 integer, exact to the last digit. Some Records.json
+ * rows hold the E7 value wrapped as an unsigned 32-bit number (a latitude
+ * E7 above 900,000,000 or a longitude above 1,800,000,000 is one); other
+ * importers undo it by subtracting 2^32, and so do we. */
+static double e7_degrees(const char *text, double x, int64_t max_e7)
+{
+	int64_t e7;
+	if (read_int64(text, &e7) < 0)
+		return x / 1e7;
+	if (e7 > max_e7)
+		e7 -= INT64_C(4294967296);
+	return (double)e7 / 1e7;
+}
+
 static int record_field(struct import_json *p, enum field fld, const struct scalar *v)
 {
 	double x;
@@ -275,17 +291,11 @@ static int record_field(struct import_json *p, enum field fld, const struct scal
 		return jfail(p, "%s is not a number", p->key.data);
 	switch (fld) {
 	case F_E7LAT:
-		if (read_int64(v->text, &ms) == 0)
-			p->r.f.lat = (double)ms / 1e7;   /* exact to the last E7 digit */
-		else
-			p->r.f.lat = x / 1e7;
+		p->r.f.lat = e7_degrees(v->text, x, 900000000);
 		p->r.e7lat = 1;
 		return 1;
 	case F_E7LON:
-		if (read_int64(v->text, &ms) == 0)
-			p->r.f.lon = (double)ms / 1e7;
-		else
-			p->r.f.lon = x / 1e7;
+		p->r.f.lon = e7_degrees(v->text, x, 1800000000);
 		p->r.e7lon = 1;
 		return 1;
 	case F_SPEED:  return set_opt(p, FIX_SPEED, x);
@@ -345,6 +355,8 @@ static int on_scalar(struct import_json *p, const struct scalar *v, const char *
 		return 1;
 	default: {
 		enum field f = field_of(top(p), p->key.data);
+		if (f == F_ATTR && top(p) == R_RECORD && strcmp(p->key.data, "deviceTag") == 0)
+			p->r.tag_set = v->is_num && read_int64(v->text, &p->r.tag) == 0;
 		if (f == F_ATTR)
 			return extra_attr(p, v, raw, rawlen);
 		return record_field(p, f, v);
@@ -379,6 +391,10 @@ static int emit_record(struct import_json *p)
 			return jfail(p, "a location needs both latitudeE7 and longitudeE7");
 	} else {
 		return 1;    /* not a position record */
+	}
+	if (p->st->tag_set && (!r->tag_set || r->tag != p->st->tag)) {
+		p->st->skipped_tag++;
+		return 1;
 	}
 	if (!r->time_set) {
 		p->st->skipped_notime++;

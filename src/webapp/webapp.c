@@ -69,7 +69,7 @@ int query_time_bound(const char *s, int is_to, int64_t *ms)
 		*ms = is_to ? INT64_MAX : INT64_MIN;
 		return 0;
 	}
-	if (parse_time(s, ms) < 0)
+	if (parse_time_t(s, ms) < 0)
 		return -1;
 	if (is_to && is_bare_date(s))
 		*ms += 86399999;

@@ -2,6 +2,7 @@
 exports again to the identical document; GPX rtept/wpt, KML, Takeout (both
 timestamp forms, E7 exact), OwnTracks .rec; duplicates skipped on re-import;
 a malformed file fails with one stderr line and stores nothing of its batch."""
+import gzip
 import json
 import os
 import re
@@ -206,6 +207,23 @@ class ImportTest(unittest.TestCase):
         self.assertEqual((p1["speed"], p1["course"], p1["accuracy"], p1["altitude"]), (2, 271, 19, 409))
         self.assertEqual(p1["attributes"], {"source": "WIFI"})
 
+    def test_takeout_device_tag(self):
+        rows = [{"latitudeE7": 100000000 + i, "longitudeE7": 200000000, "deviceTag": tag,
+                 "timestampMs": str(1700000000000 + i * 1000)}
+                for i, tag in enumerate([11, -22, 11, -22, 11])]
+        p = self.write("Records.json", json.dumps({"locations": rows}))
+        dev = self.new_device("tag11")
+        out = self.m.cli("import", USER, dev, "--tag", "11", p).stdout
+        n, stored, dup, rest = summary(out, p)
+        self.assertEqual((n, stored, dup), (3, 3, 0))
+        self.assertIn("skipped 2 of other deviceTags", rest)
+        self.assertEqual([x["properties"]["attributes"]["deviceTag"] for x in self.features(dev)],
+                         [11, 11, 11])
+        dev2 = self.new_device("tag22")
+        out = self.m.cli("import", USER, dev2, p, "--tag", "-22").stdout
+        self.assertEqual(summary(out, p)[:3], (2, 2, 0))
+        self.assertIn("--tag: expected a deviceTag number", self.import_fail(dev2, "--tag", "x", p))
+
     def test_owntracks_rec(self):
         p = self.write("2024-05.rec",
                        '2024-05-01T10:15:30Z\t*                 \t{"_type":"location","tid":"ph",'
@@ -228,6 +246,36 @@ class ImportTest(unittest.TestCase):
         cp = self.m.cli("import", USER, dev, "-", stdin="time,lat,lon\n2024-01-01T00:00:00.5Z,1,2\n")
         n, stored, _, _ = summary(cp.stdout, "-")
         self.assertEqual((n, stored), (1, 1))
+
+    def test_gz_read_directly(self):
+        csv_text = "time,lat,lon\n2024-03-01T00:00:00Z,1,2\n2024-03-01T00:00:01+02:00,1.5,2.5\n"
+        gpx_text = ('<?xml version="1.0"?><gpx version="1.1"><trk><trkseg>'
+                    '<trkpt lat="3" lon="4"><time>2024-03-02T00:00:00Z</time></trkpt>'
+                    '</trkseg></trk></gpx>')
+        dev = self.new_device("gz")
+        csv_gz = self.write("fixes.csv.gz", gzip.compress(csv_text.encode()))
+        # A renamed file is recognised by its content once inflated.
+        gpx_gz = self.write("renamed.bin", gzip.compress(gpx_text.encode()))
+        out = self.m.cli("import", USER, dev, csv_gz, gpx_gz).stdout
+        self.assertEqual(summary(out, csv_gz)[:3], (2, 2, 0))
+        self.assertEqual(summary(out, gpx_gz)[:3], (1, 1, 0))
+        self.assertEqual([x["properties"]["time"] for x in self.features(dev)],
+                         ["2024-02-29T22:00:01.000Z", "2024-03-01T00:00:00.000Z",
+                          "2024-03-02T00:00:00.000Z"])
+        # Re-importing stores nothing twice; two gzip members read as one file.
+        two = self.write("two.csv.gz", gzip.compress(csv_text.encode()) +
+                         gzip.compress(b"2024-03-01T00:00:02Z,1,2\n"))
+        self.assertEqual(summary(self.m.cli("import", USER, dev, two).stdout, two)[:3], (3, 1, 2))
+
+    def test_truncated_gz_stops_and_stores_nothing(self):
+        rows = "".join("2024-04-01T00:%02d:%02dZ,1,2\n" % (i // 60, i % 60) for i in range(2000))
+        whole = gzip.compress(("time,lat,lon\n" + rows).encode())
+        dev = self.new_device("gztrunc")
+        p = self.write("cut.csv.gz", whole[:len(whole) // 2])
+        line = self.import_fail(dev, p)
+        self.assertIn("cut.csv.gz", line)
+        self.assertIn("nothing was stored", line)
+        self.assertEqual(self.features(dev), [])
 
     # --- errors
 

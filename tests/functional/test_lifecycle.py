@@ -769,6 +769,9 @@ class TestExport(Base):
         # a date alone: from midnight; the range before it is empty
         self.check_formats(self.expected(), ["--from", "2024-05-01"], {"from": "2024-05-01"})
         self.check_formats([], ["--to", "2024-04-30"], {"to": "2024-04-30"})
+        # epoch seconds up to year 9999: 4102444800 is 2100-01-01, not a day in 1970
+        self.check_formats(self.expected(), ["--to", "4102444800"], {"to": "4102444800"})
+        self.check_formats([], ["--from", "4102444800"], {"from": "4102444800"})
 
     def test_export_empty_device(self):
         doc = json.loads(self.m.cli("export", "alice", "empty", "--format", "geojson").stdout)

@@ -458,6 +458,16 @@ TEST(import_takeout)
 	CHECK_STR(g.err, "lat out of range (-90..90)");
 	got_free(&g);
 
+	/* E7 values wrapped as unsigned 32-bit numbers: -33.8688, -122.4194 */
+	run(IMPORT_JSON, "{\"locations\":[{\"latitudeE7\":3956279296,\"longitudeE7\":3070773296,"
+	                 "\"timestampMs\":\"1511112871123\"},{\"latitudeE7\":900000000,"
+	                 "\"longitudeE7\":1800000000,\"timestampMs\":\"1511112871124\"}]}", &g);
+	CHECK_INT(g.rc, IMPORT_OK);
+	CHECK_INT(g.n, 2);
+	CHECK(g.f[0].lat == -33.8688 && g.f[0].lon == -122.4194);
+	CHECK(g.f[1].lat == 90 && g.f[1].lon == 180);
+	got_free(&g);
+
 	run(IMPORT_JSON, "{\"locations\":[{\"latitudeE7\":1,\"longitudeE7\":0,\n\"timestampMs\":\"12x\"}]}", &g);
 	CHECK_INT(g.rc, IMPORT_ERR);
 	CHECK_INT(g.line, 2);
@@ -468,6 +478,34 @@ TEST(import_takeout)
 	CHECK_INT(g.rc, IMPORT_ERR);
 	CHECK_STR(g.err, "a location needs both latitudeE7 and longitudeE7");
 	got_free(&g);
+}
+
+/* --tag: one phone's rows of an interleaved Records.json. */
+TEST(import_takeout_device_tag)
+{
+	static const char doc[] =
+		"{\"locations\":[{\"latitudeE7\":10,\"longitudeE7\":20,\"deviceTag\":7,"
+		"\"timestampMs\":\"1000\"},{\"latitudeE7\":11,\"longitudeE7\":21,"
+		"\"deviceTag\":-8,\"timestampMs\":\"2000\"},{\"latitudeE7\":12,\"longitudeE7\":22,"
+		"\"timestampMs\":\"3000\"},{\"deviceTag\":7,\"latitudeE7\":13,\"longitudeE7\":23,"
+		"\"timestampMs\":\"4000\"}]}";
+	const int64_t tags[] = { 7, -8, 99 };
+	const int want[] = { 2, 1, 0 };
+	for (int t = 0; t < 3; t++) {
+		struct got g = { 0 };
+		struct importer *im = import_new(IMPORT_JSON, collect, &g);
+		import_set_device_tag(im, tags[t]);
+		CHECK_INT(import_feed(im, doc, strlen(doc)), IMPORT_OK);
+		CHECK_INT(import_finish(im), IMPORT_OK);
+		CHECK_INT(import_count(im), want[t]);
+		CHECK_INT(import_skipped_tag(im), 4 - want[t]);
+		CHECK_INT(g.n, want[t]);
+		if (t == 0)
+			CHECK(g.n == 2 && g.f[0].time_ms == 1000 && g.f[1].time_ms == 4000 &&
+			      g.f[1].lat == 0.0000013);
+		import_free(im);
+		got_free(&g);
+	}
 }
 
 /* ---- CSV ---- */

@@ -240,3 +240,30 @@ TEST(point_now_ms)
 	CHECK(t > INT64_C(1600000000000));
 	CHECK(now_ms() >= t);
 }
+
+static int64_t ptt(const char *s)
+{
+	int64_t ms = -12345;
+	if (parse_time_t(s, &ms) < 0)
+		return -1;
+	return ms;
+}
+
+/* T on the command line and in the API: seconds up to year 9999. */
+TEST(point_parse_time_t_epoch)
+{
+	CHECK_INT(ptt("4102444800"), INT64_C(4102444800000)); /* 2100-01-01 */
+	CHECK_INT(ptt("2147483648"), INT64_C(2147483648000));
+	CHECK_INT(ptt("1714558530"), INT64_C(1714558530000));
+	CHECK_INT(ptt("1714558530.5"), INT64_C(1714558530500));
+	CHECK_INT(ptt("253402300799"), INT64_C(253402300799000));  /* last second of 9999 */
+	CHECK_INT(ptt("253402300800"), INT64_C(253402300800));     /* from here on ms */
+	CHECK_INT(ptt("1714558530123"), INT64_C(1714558530123));
+	CHECK_INT(ptt("2024-05-01T10:15:30+02:00"), INT64_C(1714551330000));
+	CHECK_INT(ptt("-1"), -1);
+	CHECK_INT(ptt("1e300"), -1);
+	CHECK_INT(ptt(""), -1);
+	CHECK_INT(ptt("12abc"), -1);
+	/* the phones' rule is unchanged: from 2^31 on it is ms */
+	CHECK_INT(pt("4102444800"), INT64_C(4102444800));
+}
