@@ -420,7 +420,7 @@ static int ot_bound(const char *s, int is_to, int64_t *ms)
 	if (ok && unit >= 4)
 		ok = s[16] == ':' && ot_digits(s + 17, 2, &tm.tm_sec) == 0;
 	if (!ok)
-		return parse_time(s, ms);
+		return parse_time_t(s, ms);
 	if (mo < 1 || mo > 12 || tm.tm_mday < 1 || tm.tm_mday > 31 || tm.tm_hour > 23 ||
 	    tm.tm_min > 59 || tm.tm_sec > 60)
 		return -1;
