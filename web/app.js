@@ -1191,7 +1191,18 @@
 		const segs = doc && Array.isArray(doc.segments) ? doc.segments : [];
 		const zone = (doc && doc.timezone) || state.zone;
 		const clock = zoneFmt(zone, { hour: '2-digit', minute: '2-digit', hourCycle: 'h23' });
-		const at = (iso) => clock.format(new Date(iso));
+		const dayOf = zoneFmt(zone, { year: 'numeric', month: '2-digit', day: '2-digit' });
+		const short = zoneFmt(zone, { month: 'short', day: 'numeric' });
+		const ymd = (d) => {
+			const p = dayOf.formatToParts(d);
+			const g = (t) => (p.find((x) => x.type === t) || {}).value;
+			return g('year') + '-' + g('month') + '-' + g('day');
+		};
+		/* A segment reaching into another day says which. */
+		const at = (iso) => {
+			const d = new Date(iso);
+			return (ymd(d) === state.day ? '' : short.format(d) + ' ') + clock.format(d);
+		};
 		list.replaceChildren();
 		let trips = 0;
 		for (const s of segs) {
@@ -1302,6 +1313,7 @@
 		$('stats-load').textContent = 'Refresh';
 		$('stats-totals').textContent = 'Total ' + fmtDistance(doc.distance || 0) + ' on ' +
 			fmtCount(doc.days || 0, 'day', 'days');
+		const monthFmt = zoneFmt('UTC', { month: 'short', year: '2-digit' });
 		const chart = $('stats-chart');
 		chart.replaceChildren();
 		const top = Math.max(1, ...months.map((m) => m.distance || 0));
@@ -1312,7 +1324,8 @@
 			bar.title = m.month + ': ' + fmtDistance(m.distance || 0) + ', ' + fmtCount(m.days || 0, 'day', 'days');
 			const fill = el('div', 'fill');
 			fill.style.height = (100 * (m.distance || 0) / top).toFixed(1) + '%';
-			bar.append(fill, el('span', 'label', m.month.slice(2)));
+			const [my, mm] = m.month.split('-').map(Number);
+			bar.append(fill, el('span', 'label', monthFmt.format(new Date(Date.UTC(my, mm - 1, 15)))));
 			chart.appendChild(bar);
 		}
 		const list = (id, rows, text) => {

@@ -731,7 +731,7 @@ test('day view: stays and trips of a day, times in the user zone, distance and m
 	for (let i = 0; i < shown.length; i++) {
 		const s = tl.segments[i];
 		assert.equal(shown[i].kind, s.kind);
-		assert.ok(shown[i].when.startsWith(clock.format(new Date(s.start))), shown[i].when);
+		assert.ok(shown[i].when.includes(clock.format(new Date(s.start)) + '\u2013'), shown[i].when);
 		if (s.kind === 'trip') {
 			assert.ok(shown[i].what.includes((s.distance / 1000).toFixed(1) + ' km'), shown[i].what);
 			assert.ok(shown[i].what.includes(s.mode), shown[i].what + ' lacks ' + s.mode);
@@ -845,21 +845,25 @@ test('stats view: month bars and totals match /api/stats', async () => {
 test('clean: the toggle adds clean=1 to the track request and is remembered', async () => {
 	const page = T.page;
 	await home(page);
-	const [req] = await Promise.all([
-		page.waitForRequest((r) => r.url().includes('/api/points?')),
+	const points = (r) => r.url().includes('/api/points?') && !r.url().includes('format=');
+	const clean = (r) => new URL(r.url()).searchParams.get('clean');
+	/* Other fetches (a zoom's) may be in flight: wait for one asked after the change. */
+	await Promise.all([
+		page.waitForRequest((r) => points(r) && clean(r) === '1'),
 		page.check('#clean'),
 	]);
-	assert.equal(new URL(req.url()).searchParams.get('clean'), '1');
 	assert.equal(new URL(await page.getAttribute('#download', 'href'), T.m.base).searchParams.get('clean'), '1');
 	await waitTrack(page, 2);
 	await page.reload();
 	await page.waitForSelector('#app', { state: 'visible' });
 	assert.equal(await page.isChecked('#clean'), true);
-	const [req2] = await Promise.all([
-		page.waitForRequest((r) => r.url().includes('/api/points?')),
+	await waitTrack(page, 2);
+	assert.equal(new URL(await page.getAttribute('#download', 'href'), T.m.base).searchParams.get('clean'), '1');
+	await Promise.all([
+		page.waitForRequest((r) => points(r) && clean(r) === null),
 		page.uncheck('#clean'),
 	]);
-	assert.equal(new URL(req2.url()).searchParams.get('clean'), null);
+	assert.equal(new URL(await page.getAttribute('#download', 'href'), T.m.base).searchParams.get('clean'), null);
 	await waitTrack(page, 2);
 });
 
