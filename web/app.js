@@ -16,6 +16,7 @@
 	const STREAM_BACKOFF_MAX = 30000;
 	const FIRST_ZOOM = 12;
 	const UNITS_KEY = 'mintrac.units';
+	const CLEAN_KEY = 'mintrac.clean';
 
 	/* Speed buckets (m/s upper bounds) and their colours; style.css has
 	 * the same colours as .speed-N for the legend. */
@@ -53,6 +54,11 @@
 		refreshTimer: null,
 		zoomTimer: null,
 		units: 'kmh',
+		clean: false,
+		zone: '',               /* the user's (GET /api/me) */
+		zoneDismissed: false,
+		day: '',                /* yyyy-mm-dd in the day view */
+		daySeq: 0,
 	};
 
 	let map = null;
@@ -287,6 +293,14 @@
 		trackLayer = L.layerGroup().addTo(map);
 		markerLayer = L.layerGroup().addTo(map);
 		map.on('zoomend', onZoomEnd);
+		/* The view, readable from outside (the browser tests). */
+		map.on('moveend', () => {
+			const b = map.getBounds();
+			const c = map.getCenter();
+			const f = (n) => n.toFixed(6);
+			$('map').dataset.bounds = [b.getSouth(), b.getWest(), b.getNorth(), b.getEast()].map(f).join(',');
+			$('map').dataset.center = f(c.lat) + ',' + f(c.lng);
+		});
 	}
 
 	function clearTrack() {
@@ -578,6 +592,8 @@
 		if (changed) {
 			chooseDefaultRange();
 			loadTrack({ fit: true });
+			loadDay();
+			if (!$('stats-body').hidden) loadStats();
 		}
 	}
 
@@ -661,6 +677,7 @@
 			from: state.range.from.toISOString(),
 			to: state.range.to.toISOString(),
 			format: fmt,
+			clean: state.clean ? 1 : undefined,
 		});
 		const ext = fmt === 'geojson' ? 'geojson' : fmt;
 		const safe = state.selected.replace(/[^A-Za-z0-9._-]+/g, '_');
@@ -678,6 +695,7 @@
 			from: state.range.from.toISOString(),
 			to: state.range.to.toISOString(),
 			zoom: Math.max(0, Math.min(24, Math.round(zoom))),
+			clean: state.clean ? 1 : undefined,
 		});
 		return api('GET', url, undefined, { signal }).then((doc) => {
 			const feats = doc && Array.isArray(doc.features) ? doc.features : [];
@@ -1061,6 +1079,267 @@
 		ul.appendChild(li);
 	}
 
+	/* ---------------------------------------------------------------- */
+	/* history: the day view, the statistics, the zone offer            */
+
+	/* The browser's zone, and the user's (GET /api/me), which the server
+	 * counts days in; the day view shows times in the user's. */
+	function browserZone() {
+		try { return Intl.DateTimeFormat().resolvedOptions().timeZone || ''; } catch (e) { return ''; }
+	}
+
+	function zoneFmt(zone, opts) {
+		try { return new Intl.DateTimeFormat(undefined, Object.assign({ timeZone: zone }, opts)); } catch (e) {
+			return new Intl.DateTimeFormat(undefined, opts);
+		}
+	}
+
+	/* yyyy-mm-dd of now in a zone. */
+	function todayIn(zone) {
+		const parts = zoneFmt(zone, { year: 'numeric', month: '2-digit', day: '2-digit' }).formatToParts(new Date());
+		const get = (t) => (parts.find((p) => p.type === t) || {}).value;
+		return get('year') + '-' + get('month') + '-' + get('day');
+	}
+
+	/* Calendar arithmetic on yyyy-mm-dd, zone-free. */
+	function shiftDate(v, n) {
+		const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(v);
+		const d = new Date(Date.UTC(+m[1], +m[2] - 1, +m[3] + n));
+		return d.toISOString().slice(0, 10);
+	}
+
+	function fmtDistance(m) {
+		if (state.units === 'mph') return (m / 1609.344).toFixed(1) + ' mi';
+		return (m / 1000).toFixed(1) + ' km';
+	}
+
+	function fmtDuration(s) {
+		const min = Math.round(s / 60);
+		if (min < 60) return min + ' min';
+		return Math.floor(min / 60) + ' h ' + String(min % 60).padStart(2, '0') + ' min';
+	}
+
+	async function loadMe() {
+		try {
+			const me = await api('GET', '/api/me');
+			state.zone = me && typeof me.timezone === 'string' ? me.timezone : '';
+		} catch (e) {
+			state.zone = '';
+		}
+		offerZone();
+	}
+
+	function offerZone() {
+		const bz = browserZone();
+		const on = !!bz && !!state.zone && bz !== state.zone && !state.zoneDismissed;
+		if (on)
+			$('zone-offer-text').textContent = 'Your days are counted in ' + state.zone +
+				'; this browser is in ' + bz + '. Use ' + bz + '?';
+		show($('zone-offer'), on);
+	}
+
+	async function useBrowserZone() {
+		const bz = browserZone();
+		try {
+			const me = await api('PATCH', '/api/me', { timezone: bz });
+			state.zone = me && typeof me.timezone === 'string' ? me.timezone : bz;
+		} catch (e) {
+			$('zone-offer-text').textContent = 'Could not change the zone: ' + e.message;
+			return;
+		}
+		offerZone();
+		state.day = todayIn(state.zone);
+		loadDay();
+		if (!$('stats-body').hidden || !$('stats-empty').hidden) loadStats();
+	}
+
+	function setDay(v) {
+		state.day = v;
+		loadDay();
+	}
+
+	async function loadDay() {
+		const list = $('day-list');
+		if (!state.selected) {
+			list.replaceChildren();
+			$('day-date').textContent = '';
+			$('day-summary').textContent = 'Pick a device to see its days.';
+			show($('day-empty'), false);
+			return;
+		}
+		if (!state.day) state.day = todayIn(state.zone || browserZone());
+		const seq = ++state.daySeq;
+		const [y, mo, d] = state.day.split('-').map(Number);
+		$('day-date').textContent = zoneFmt('UTC', { weekday: 'short', year: 'numeric', month: 'short', day: 'numeric' })
+			.format(new Date(Date.UTC(y, mo - 1, d, 12)));
+		$('day-date').dataset.date = state.day;
+		let doc;
+		try {
+			doc = await api('GET', '/api/timeline?' + new URLSearchParams({ device: state.selected, date: state.day }));
+		} catch (e) {
+			if (seq !== state.daySeq) return;
+			list.replaceChildren();
+			$('day-summary').textContent = 'Could not load the day: ' + e.message;
+			return;
+		}
+		if (seq !== state.daySeq) return;
+		renderDay(doc);
+	}
+
+	function renderDay(doc) {
+		const list = $('day-list');
+		const segs = doc && Array.isArray(doc.segments) ? doc.segments : [];
+		const zone = (doc && doc.timezone) || state.zone;
+		const clock = zoneFmt(zone, { hour: '2-digit', minute: '2-digit', hourCycle: 'h23' });
+		const dayOf = zoneFmt(zone, { year: 'numeric', month: '2-digit', day: '2-digit' });
+		const short = zoneFmt(zone, { month: 'short', day: 'numeric' });
+		const ymd = (d) => {
+			const p = dayOf.formatToParts(d);
+			const g = (t) => (p.find((x) => x.type === t) || {}).value;
+			return g('year') + '-' + g('month') + '-' + g('day');
+		};
+		/* A segment reaching into another day says which. */
+		const at = (iso) => {
+			const d = new Date(iso);
+			return (ymd(d) === state.day ? '' : short.format(d) + ' ') + clock.format(d);
+		};
+		list.replaceChildren();
+		let trips = 0;
+		for (const s of segs) {
+			const li = el('li');
+			li.dataset.kind = s.kind === 'trip' ? 'trip' : 'stay';
+			li.tabIndex = 0;
+			const when = at(s.start) + '\u2013' + (s.open ? 'now' : at(s.end));
+			if (s.kind === 'trip') {
+				trips++;
+				const mode = typeof s.mode === 'string' && s.mode ? s.mode : 'unknown';
+				li.dataset.mode = mode;
+				li.appendChild(el('span', 'what', (s.gap ? 'Gap: ' : '') + fmtDistance(s.distance || 0) + ', ' +
+					fmtDuration(s.duration || 0) + ', ' + mode));
+				li.appendChild(el('span', 'when', when));
+			} else {
+				const p = s.place;
+				const name = p ? (p.name || [p.city, p.country].filter(Boolean).join(', ') || 'Unnamed place') : 'Somewhere';
+				if (p && p.id !== undefined) li.dataset.place = String(p.id);
+				li.appendChild(el('span', 'what', name));
+				li.appendChild(el('span', 'when', when));
+				if (p && p.id !== undefined) {
+					const b = el('button', 'link-button rename-place', 'Rename');
+					b.type = 'button';
+					b.setAttribute('aria-label', 'Rename ' + name);
+					b.addEventListener('click', (ev) => { ev.stopPropagation(); renamePlace(li, p); });
+					li.appendChild(b);
+				}
+			}
+			li.addEventListener('click', () => fitEntry(li, s));
+			li.addEventListener('keydown', (ev) => {
+				if (ev.target === li && (ev.key === 'Enter' || ev.key === ' ')) { ev.preventDefault(); fitEntry(li, s); }
+			});
+			list.appendChild(li);
+		}
+		const dist = doc && typeof doc.distance === 'number' ? doc.distance : 0;
+		$('day-summary').textContent = segs.length ? fmtDistance(dist) + ' in ' + fmtCount(trips, 'trip', 'trips') +
+			', times in ' + zone : '';
+		show($('day-empty'), !segs.length);
+	}
+
+	function fitEntry(li, s) {
+		if (!map) return;
+		for (const x of $('day-list').children) x.classList.toggle('active', x === li);
+		if (s.kind === 'trip' && s.from && s.to) {
+			const b = L.latLngBounds([[s.from.lat, s.from.lon], [s.to.lat, s.to.lon]]);
+			map.fitBounds(b.pad(0.2), { animate: false, maxZoom: 16 });
+		} else if (typeof s.lat === 'number' && typeof s.lon === 'number') {
+			map.setView([s.lat, s.lon], Math.max(map.getZoom(), 15), { animate: false });
+		}
+	}
+
+	function renamePlace(li, p) {
+		if (li.querySelector('form')) return;
+		const f = el('form');
+		const input = el('input');
+		input.maxLength = 64;
+		input.required = true;
+		input.value = p.name || '';
+		input.setAttribute('aria-label', 'Place name');
+		const ok = el('button', null, 'Save');
+		ok.type = 'submit';
+		const cancel = el('button', 'link-button', 'Cancel');
+		cancel.type = 'button';
+		const err = el('span', 'error');
+		f.append(input, ok, cancel, err);
+		f.addEventListener('click', (ev) => ev.stopPropagation());
+		f.addEventListener('keydown', (ev) => {
+			ev.stopPropagation();
+			if (ev.key === 'Escape') f.remove();
+		});
+		cancel.addEventListener('click', () => f.remove());
+		f.addEventListener('submit', async (ev) => {
+			ev.preventDefault();
+			const name = input.value.trim();
+			if (!name) return;
+			try {
+				await api('PATCH', '/api/places/' + encodeURIComponent(p.id), { name });
+			} catch (e) {
+				err.textContent = e.message;
+				return;
+			}
+			loadDay();
+		});
+		li.appendChild(f);
+		input.focus();
+	}
+
+	async function loadStats() {
+		if (!state.selected) return;
+		let doc;
+		try {
+			doc = await api('GET', '/api/stats?' + new URLSearchParams({ device: state.selected }));
+		} catch (e) {
+			$('stats-empty').textContent = 'Could not load the statistics: ' + e.message;
+			show($('stats-empty'), true);
+			show($('stats-body'), false);
+			return;
+		}
+		renderStats(doc || {});
+	}
+
+	function renderStats(doc) {
+		const months = Array.isArray(doc.months) ? doc.months : [];
+		const has = months.length || (doc.days || 0) > 0;
+		$('stats-empty').textContent = 'No history yet.';
+		show($('stats-empty'), !has);
+		show($('stats-body'), !!has);
+		$('stats-load').textContent = 'Refresh';
+		$('stats-totals').textContent = 'Total ' + fmtDistance(doc.distance || 0) + ' on ' +
+			fmtCount(doc.days || 0, 'day', 'days');
+		const monthFmt = zoneFmt('UTC', { month: 'short', year: '2-digit' });
+		const chart = $('stats-chart');
+		chart.replaceChildren();
+		const top = Math.max(1, ...months.map((m) => m.distance || 0));
+		for (const m of months) {
+			const bar = el('div', 'bar');
+			bar.dataset.month = m.month;
+			bar.dataset.distance = String(m.distance || 0);
+			bar.title = m.month + ': ' + fmtDistance(m.distance || 0) + ', ' + fmtCount(m.days || 0, 'day', 'days');
+			const fill = el('div', 'fill');
+			fill.style.height = (100 * (m.distance || 0) / top).toFixed(1) + '%';
+			const [my, mm] = m.month.split('-').map(Number);
+			bar.append(fill, el('span', 'label', monthFmt.format(new Date(Date.UTC(my, mm - 1, 15)))));
+			chart.appendChild(bar);
+		}
+		const list = (id, rows, text) => {
+			const ul = $(id);
+			ul.replaceChildren();
+			for (const r of rows) ul.appendChild(el('li', null, text(r)));
+			if (!rows.length) ul.appendChild(el('li', 'note', 'None yet.'));
+		};
+		list('stats-countries', Array.isArray(doc.countries) ? doc.countries : [],
+			(c) => (c.name || c.code) + ': ' + fmtCount(c.days || 0, 'day', 'days'));
+		list('stats-cities', Array.isArray(doc.cities) ? doc.cities : [],
+			(c) => c.name + (c.country ? ' (' + c.country + ')' : '') + ': ' + fmtCount(c.days || 0, 'day', 'days'));
+	}
+
 	async function startApp(user, csrf) {
 		state.user = user || '';
 		state.csrf = csrf || '';
@@ -1072,6 +1351,8 @@
 		map.invalidateSize();
 		if (!state.range) setRange('today', false);
 		updateTrackText();
+		await loadMe();
+		if (!state.signedIn) return;
 		await loadDevices();
 		if (!state.signedIn) return;
 		if (!state.selected && state.devices.length) {
@@ -1108,6 +1389,8 @@
 		const saved = localStorage.getItem(UNITS_KEY);
 		state.units = saved === 'mph' ? 'mph' : 'kmh';
 		$('units').value = state.units;
+		state.clean = localStorage.getItem(CLEAN_KEY) === '1';
+		$('clean').checked = state.clean;
 		renderLegend();
 
 		$('login-form').addEventListener('submit', onLogin);
@@ -1135,6 +1418,17 @@
 			renderLegend();
 			if (map) map.closePopup();
 		});
+		$('clean').addEventListener('change', () => {
+			state.clean = $('clean').checked;
+			localStorage.setItem(CLEAN_KEY, state.clean ? '1' : '0');
+			updateDownload();
+			loadTrack({ fit: false });
+		});
+		$('zone-use').addEventListener('click', useBrowserZone);
+		$('zone-dismiss').addEventListener('click', () => { state.zoneDismissed = true; offerZone(); });
+		$('day-prev').addEventListener('click', () => setDay(shiftDate(state.day, -1)));
+		$('day-next').addEventListener('click', () => setDay(shiftDate(state.day, 1)));
+		$('stats-load').addEventListener('click', loadStats);
 		$('download-format').addEventListener('change', updateDownload);
 		$('add-device').addEventListener('click', () => openDialog(true));
 		$('edit-device').addEventListener('click', () => openDialog(false));

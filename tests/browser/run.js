@@ -235,6 +235,53 @@ async function home(page) {
 	await page.click('#fit');
 }
 
+/* Hours the test zone is ahead of UTC (Etc/GMT-N is UTC+N). */
+function zoneHours() {
+	const m = /^Etc\/GMT([+-]\d+)?$/.exec(T.zone);
+	return m && m[1] ? -Number(m[1]) : 0;
+}
+
+/* yyyy-mm-dd in the test zone, n days from today there. */
+function zoneDate(now, n) {
+	const h = zoneHours() * 3600000;
+	return new Date(Math.floor((now + h) / DAY_MS) * DAY_MS + n * DAY_MS).toISOString().slice(0, 10);
+}
+
+const CAR_HOME = [52.5200, 13.4000];
+const CAR_WORK = [52.5650, 13.4600];   /* ~6.5 km north-east */
+
+function carDays(now) {
+	const h = zoneHours() * 3600000;
+	const midnight = Math.floor((now + h) / DAY_MS) * DAY_MS - h;   /* today's, in UTC ms */
+	const out = [];
+	let t;
+	const stay = (at, minutes, every) => {
+		for (let i = 0; i < minutes * 60 / every; i++) {
+			const j = ((i * 7919) % 11 - 5) * 1e-5;
+			out.push({ t, lat: at[0] + j, lon: at[1] - j });
+			t += every * 1000;
+		}
+	};
+	const drive = (a, b, minutes, every) => {
+		const n = minutes * 60 / every;
+		for (let i = 1; i <= n; i++) {
+			out.push({ t, lat: a[0] + (b[0] - a[0]) * i / n, lon: a[1] + (b[1] - a[1]) * i / n });
+			t += every * 1000;
+		}
+	};
+	t = midnight - 2 * DAY_MS + 10 * 3600000;
+	stay(CAR_WORK, 30, 60);
+	t = midnight - DAY_MS + 8 * 3600000;
+	stay(CAR_HOME, 20, 30);
+	drive(CAR_HOME, CAR_WORK, 12, 10);
+	stay(CAR_WORK, 30, 60);
+	drive(CAR_WORK, CAR_HOME, 12, 10);
+	stay(CAR_HOME, 20, 30);
+	return out;
+}
+
+const DAY_MS = 86400000;
+
 const tests = [];
 /* always: run even when -k leaves the test out (later tests need it). */
 const test = (name, fn, always) => tests.push({ name, fn, always: !!always });
@@ -625,6 +672,230 @@ test('keyboard: device list items are reachable and selectable, focus is visible
 	await waitTrack(page, 2);
 });
 
+/* Runs before the day view's tests: they count days in the browser's zone. */
+test('zone: the page offers the browser zone when the user has another, and PATCHes it', async () => {
+	const page = T.page;
+	const me = await page.evaluate(async () => (await fetch('/api/me')).json());
+	const bz = await page.evaluate(() => Intl.DateTimeFormat().resolvedOptions().timeZone);
+	assert.notEqual(me.timezone, bz, 'the user starts in the browser zone; the test needs them to differ');
+	await page.waitForSelector('#zone-offer', { state: 'visible' });
+	const text = await page.textContent('#zone-offer-text');
+	assert.ok(text.includes(me.timezone) && text.includes(bz), text);
+	const [req] = await Promise.all([
+		page.waitForRequest((r) => r.url().endsWith('/api/me') && r.method() === 'PATCH'),
+		page.click('#zone-use'),
+	]);
+	assert.deepEqual(JSON.parse(req.postData()), { timezone: bz });
+	await page.waitForSelector('#zone-offer', { state: 'hidden' });
+	const after = await page.evaluate(async () => (await fetch('/api/me')).json());
+	assert.equal(after.timezone, bz);
+}, true);
+
+async function timeline(page, device, date) {
+	return page.evaluate(async (q) => (await fetch('/api/timeline?' + new URLSearchParams(q))).json(),
+		{ device, date });
+}
+
+/* The car's yesterday, once the deriver has made its stays and trips. */
+async function carDay(page) {
+	await home(page);
+	const date = zoneDate(Date.now(), -1);
+	for (let i = 0; i < 100; i++) {
+		const tl = await timeline(page, 'car', date);
+		if (tl.segments && tl.segments.filter((s) => s.kind === 'stay').length >= 3 &&
+			tl.segments.some((s) => s.kind === 'trip')) break;
+		await sleep(100);
+	}
+	await selectDevice(page, 'car');
+	await waitTrack(page, 2);
+	await page.waitForFunction(() => document.getElementById('day-date').dataset.date);
+	for (let i = 0; i < 10; i++) {
+		const shown = await page.getAttribute('#day-date', 'data-date');
+		if (shown === date) break;
+		await page.click(shown > date ? '#day-prev' : '#day-next');
+		await page.waitForFunction((d) => document.getElementById('day-date').dataset.date !== d, shown);
+	}
+	await page.waitForFunction(() => document.querySelectorAll('#day-list li[data-kind="trip"]').length >= 2);
+	return { date, tl: await timeline(page, 'car', date) };
+}
+
+test('day view: stays and trips of a day, times in the user zone, distance and mode', async () => {
+	const page = T.page;
+	const { tl } = await carDay(page);
+	const shown = await page.$$eval('#day-list li', (l) => l.map((x) => ({
+		kind: x.dataset.kind, what: x.querySelector('.what').textContent, when: x.querySelector('.when').textContent,
+	})));
+	assert.equal(shown.length, tl.segments.length);
+	const clock = new Intl.DateTimeFormat('en-US', { timeZone: tl.timezone, hour: '2-digit', minute: '2-digit', hourCycle: 'h23' });
+	assert.equal(tl.timezone, await page.evaluate(() => Intl.DateTimeFormat().resolvedOptions().timeZone));
+	for (let i = 0; i < shown.length; i++) {
+		const s = tl.segments[i];
+		assert.equal(shown[i].kind, s.kind);
+		assert.ok(shown[i].when.includes(clock.format(new Date(s.start)) + '\u2013'), shown[i].when);
+		if (s.kind === 'trip') {
+			assert.ok(shown[i].what.includes((s.distance / 1000).toFixed(1) + ' km'), shown[i].what);
+			assert.ok(shown[i].what.includes(s.mode), shown[i].what + ' lacks ' + s.mode);
+		} else if (s.place) {
+			const p = s.place;
+			assert.equal(shown[i].what, p.name || [p.city, p.country].filter(Boolean).join(', ') || 'Unnamed place');
+		}
+	}
+	/* The day's first stay starts at 08:00 in the browser's zone, the user's now. */
+	const first = shown.find((x) => x.kind === 'stay');
+	assert.ok(first.when.startsWith('08:00'), first.when);
+	assert.ok(shown.filter((x) => x.kind === 'stay').length >= 3);
+	assert.ok(tl.segments.some((s) => s.kind === 'trip' && s.distance > 5000));
+});
+
+test('day view: previous and next day change the date and the entries', async () => {
+	const page = T.page;
+	const { date } = await carDay(page);
+	await page.click('#day-prev');
+	const before = zoneDate(Date.now(), -2);
+	await page.waitForFunction((d) => document.getElementById('day-date').dataset.date === d, before);
+	/* That day: the stay at work from 10:00, then the gap to the next morning. */
+	await page.waitForFunction(() => {
+		const stays = document.querySelectorAll('#day-list li[data-kind="stay"]');
+		return stays.length === 1 && /^10:00/.test(stays[0].querySelector('.when').textContent) &&
+			document.querySelectorAll('#day-list li[data-kind="trip"]').length <= 1;
+	});
+	await page.click('#day-prev');
+	await page.waitForFunction((d) => document.getElementById('day-date').dataset.date === d, zoneDate(Date.now(), -3));
+	await page.waitForSelector('#day-empty', { state: 'visible' });
+	assert.match(await page.textContent('#day-empty'), /no stays or trips/i);
+	await page.click('#day-next');
+	await page.click('#day-next');
+	await page.waitForFunction((d) => document.getElementById('day-date').dataset.date === d, date);
+	await page.waitForFunction(() => document.querySelectorAll('#day-list li[data-kind="trip"]').length >= 2);
+	assert.equal(await page.isVisible('#day-empty'), false);
+});
+
+test('day view: a click on an entry fits the map to it', async () => {
+	const page = T.page;
+	const { tl } = await carDay(page);
+	/* The page keeps the map's view in data attributes after each move. */
+	const view = () => page.evaluate(() => {
+		const d = document.getElementById('map').dataset;
+		const [s, w, n, e] = d.bounds.split(',').map(Number);
+		const [lat, lon] = d.center.split(',').map(Number);
+		return { s, w, n, e, lat, lon };
+	});
+	const trip = tl.segments.findIndex((s) => s.kind === 'trip');
+	await page.click('#day-list li:nth-child(' + (trip + 1) + ')');
+	let v = await view();
+	const s = tl.segments[trip];
+	for (const p of [s.from, s.to])
+		assert.ok(p.lat >= v.s && p.lat <= v.n && p.lon >= v.w && p.lon <= v.e, JSON.stringify({ p, v }));
+	const stay = tl.segments.findIndex((x) => x.kind === 'stay');
+	await page.focus('#day-list li:nth-child(' + (stay + 1) + ')');
+	await page.keyboard.press('Enter');
+	v = await view();
+	const st = tl.segments[stay];
+	assert.ok(st.lat >= v.s && st.lat <= v.n && st.lon >= v.w && st.lon <= v.e, JSON.stringify({ st, v }));
+	assert.ok(v.n - v.s < 0.05, 'the stay fills the map: ' + JSON.stringify(v));
+	assert.ok(Math.abs(v.lat - st.lat) < 0.001 && Math.abs(v.lon - st.lon) < 0.001, 'centred on the stay');
+});
+
+test('day view: renaming a place in place names every stay of it', async () => {
+	const page = T.page;
+	const { tl, date } = await carDay(page);
+	const homeStays = tl.segments.filter((s) => s.kind === 'stay' && s.place &&
+		Math.abs(s.lat - CAR_HOME[0]) < 0.001);
+	assert.ok(homeStays.length >= 2, 'two stays at home: ' + JSON.stringify(tl.segments));
+	const id = String(homeStays[0].place.id);
+	assert.ok(homeStays.every((s) => String(s.place.id) === id), 'one place for home');
+	const li = '#day-list li[data-place="' + id + '"]';
+	await page.click(li + ' .rename-place');
+	await page.fill(li + ' form input', 'Home sweet home');
+	await page.keyboard.press('Enter');
+	await page.waitForFunction((sel) => {
+		const l = Array.from(document.querySelectorAll(sel));
+		return l.length >= 2 && l.every((x) => x.querySelector('.what').textContent === 'Home sweet home' && !x.querySelector('form'));
+	}, li);
+	const after = await timeline(page, 'car', date);
+	const named = after.segments.filter((s) => s.kind === 'stay' && s.place && String(s.place.id) === id);
+	assert.ok(named.length >= 2 && named.every((s) => s.place.name === 'Home sweet home'), JSON.stringify(named));
+	const places = await page.evaluate(async () => (await fetch('/api/places')).json());
+	assert.ok(JSON.stringify(places).includes('Home sweet home'));
+});
+
+test('stats view: month bars and totals match /api/stats', async () => {
+	const page = T.page;
+	await carDay(page);
+	await page.click('#stats-load');
+	await page.waitForSelector('#stats-chart .bar');
+	const st = await page.evaluate(async () => (await fetch('/api/stats?device=car')).json());
+	assert.ok(st.months.length >= 1 && st.distance > 10000, JSON.stringify(st));
+	const bars = await page.$$eval('#stats-chart .bar', (l) => l.map((b) => ({
+		month: b.dataset.month, distance: Number(b.dataset.distance), h: b.querySelector('.fill').getBoundingClientRect().height,
+	})));
+	assert.deepEqual(bars.map((b) => [b.month, b.distance]), st.months.map((m) => [m.month, m.distance]));
+	const top = Math.max(...bars.map((b) => b.distance));
+	const tallest = bars.find((b) => b.distance === top);
+	assert.ok(tallest.h > 50, 'tallest bar ' + tallest.h + ' px');
+	const totals = await page.textContent('#stats-totals');
+	assert.ok(totals.includes((st.distance / 1000).toFixed(1) + ' km'), totals);
+	assert.ok(totals.includes(st.days + ' day'), totals);
+	const countries = await page.textContent('#stats-countries');
+	for (const c of st.countries) assert.ok(countries.includes(c.name || c.code), countries);
+	const cities = await page.textContent('#stats-cities');
+	for (const c of st.cities) assert.ok(cities.includes(c.name), cities);
+});
+
+test('clean: the toggle adds clean=1 to the track request and is remembered', async () => {
+	const page = T.page;
+	await home(page);
+	const points = (r) => r.url().includes('/api/points?') && !r.url().includes('format=');
+	const clean = (r) => new URL(r.url()).searchParams.get('clean');
+	/* Other fetches (a zoom's) may be in flight: wait for one asked after the change. */
+	await Promise.all([
+		page.waitForRequest((r) => points(r) && clean(r) === '1'),
+		page.check('#clean'),
+	]);
+	assert.equal(new URL(await page.getAttribute('#download', 'href'), T.m.base).searchParams.get('clean'), '1');
+	await waitTrack(page, 2);
+	await page.reload();
+	await page.waitForSelector('#app', { state: 'visible' });
+	assert.equal(await page.isChecked('#clean'), true);
+	await waitTrack(page, 2);
+	assert.equal(new URL(await page.getAttribute('#download', 'href'), T.m.base).searchParams.get('clean'), '1');
+	await Promise.all([
+		page.waitForRequest((r) => points(r) && clean(r) === null),
+		page.uncheck('#clean'),
+	]);
+	assert.equal(new URL(await page.getAttribute('#download', 'href'), T.m.base).searchParams.get('clean'), null);
+	await waitTrack(page, 2);
+});
+
+test('history views at 390x844 and in dark mode do not overflow', async () => {
+	const page = T.page;
+	await carDay(page);
+	await page.click('#stats-load');
+	await page.waitForSelector('#stats-chart .bar');
+	await page.setViewportSize({ width: 390, height: 844 });
+	await page.emulateMedia({ colorScheme: 'dark' });
+	await page.waitForTimeout(200);
+	fs.mkdirSync(SHOTS, { recursive: true });
+	await page.screenshot({ path: path.join(SHOTS, 'history-390x844-dark.png'), fullPage: true });
+	const r = await page.evaluate(() => {
+		const out = { scrollWidth: document.documentElement.scrollWidth, wide: [] };
+		for (const e of document.querySelectorAll('#day-list li, #day-list li *, .day .section-head *, #stats-body *')) {
+			const b = e.getBoundingClientRect();
+			if (b.width && b.right > 391) out.wide.push(e.tagName + '.' + e.className + ' ' + b.right);
+		}
+		const li = document.querySelector('#day-list li');
+		out.fg = getComputedStyle(li.querySelector('.what')).color;
+		out.bg = getComputedStyle(document.getElementById('panel')).backgroundColor;
+		return out;
+	});
+	await page.emulateMedia({ colorScheme: 'light' });
+	await page.setViewportSize({ width: 1280, height: 800 });
+	assert.ok(r.scrollWidth <= 390, 'scrolls sideways: ' + r.scrollWidth);
+	assert.deepEqual(r.wide, []);
+	const lum = (c) => { const n = c.match(/\d+/g).map(Number); return n[0] + n[1] + n[2]; };
+	assert.ok(lum(r.fg) > 450 && lum(r.bg) < 200, 'dark: text ' + r.fg + ' on ' + r.bg);
+});
+
 test('empty account: says how to add a device', async () => {
 	const { ctx, page } = await newPage('newbie', { viewport: { width: 390, height: 844 } });
 	try {
@@ -701,6 +972,7 @@ async function setUp() {
 	T.tokens.phone = T.m.addDevice(USER, 'phone').token;
 	T.tokens.old = T.m.addDevice(USER, 'old trip').token;
 	T.m.addDevice(USER, EVIL_NAME);
+	T.tokens.car = T.m.addDevice(USER, 'car').token;
 	await T.m.run();
 	const now = Date.now();
 	for (const f of todayFixes(now - 60000)) {
@@ -712,6 +984,17 @@ async function setUp() {
 		const r = await T.m.receiver('GET', osmandQuery(T.tokens.old, f));
 		if (r.status !== 200) throw new Error('receiver: ' + r.status + ' ' + r.body);
 	}
+	/* The car's yesterday (in the browser's zone): home, drive, work,
+	 * drive, home; the day before: a stay at work. */
+	const feats = [];
+	for (const f of carDays(now)) {
+		feats.push({ type: 'Feature', geometry: { type: 'Point', coordinates: [f.lon, f.lat] },
+			properties: { timestamp: new Date(f.t).toISOString(), horizontal_accuracy: 8 } });
+	}
+	const ov = await T.m.receiver('POST', '/overland', {
+		Authorization: 'Bearer ' + T.tokens.car, 'Content-Type': 'application/json',
+	}, JSON.stringify({ locations: feats }));
+	if (ov.status !== 200) throw new Error('overland: ' + ov.status + ' ' + ov.body);
 	T.browser = await chromium.launch({
 		executablePath: CHROMIUM,
 		headless: true,
