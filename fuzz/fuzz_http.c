@@ -10,12 +10,14 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static size_t fuzz_body_limit(void *ctx, const char *method, const char *path)
+/* /overland takes 64 KiB; /drop's body is read and dropped unseen. */
+static void fuzz_on_head(void *ctx, const struct http_request *head, struct http_body_rule *rule)
 {
 	(void)ctx;
-	if (!method[0] || !path)
-		abort();   /* headers-complete must have filled both */
-	return strcmp(path, "/overland") == 0 ? 64 * 1024 : 2048;
+	if (!head->method[0] || !head->path || !head->query)
+		abort();   /* headers-complete must have filled them */
+	rule->limit = strcmp(head->path, "/overland") == 0 ? 64 * 1024 : 2048;
+	rule->discard = strcmp(head->path, "/drop") == 0;
 }
 
 static uint32_t next_rand(uint32_t *s)
@@ -46,7 +48,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct http_in_limits lim = {
 		.max_header_bytes = (seed & 1) ? 512 : 0,
 		.default_body_limit = 2048,
-		.body_limit = (seed & 2) ? fuzz_body_limit : NULL,
+		.on_head = (seed & 2) ? fuzz_on_head : NULL,
 	};
 	struct http_in in;
 	http_in_init(&in, &lim);
