@@ -235,3 +235,19 @@ int64_t now_ms(void)
 		return 0;
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
+
+int parse_bbox(const char *s, double box[4])
+{
+	const char *p = s;
+	for (int i = 0; i < 4; i++) {
+		char *end;
+		box[i] = strtod(p, &end);
+		if (end == p || !isfinite(box[i]) || *end != (i < 3 ? ',' : 0))
+			return -1;
+		p = end + 1;
+	}
+	if (fabs(box[0]) > 180 || fabs(box[2]) > 180 || fabs(box[1]) > 90 || fabs(box[3]) > 90 ||
+	    box[1] > box[3])
+		return -1;
+	return 0;
+}

@@ -55,4 +55,7 @@ const char *fix_check(const struct fix *f);
 
 /* Receipt time helper (CLOCK_REALTIME in ms). */
 int64_t now_ms(void);
+/* "W,S,E,N" in degrees (west > east crosses the antimeridian) -> box[4];
+ * 0, or -1 when not four numbers in range with south <= north. */
+int parse_bbox(const char *s, double box[4]);
 #endif

@@ -41,5 +41,6 @@ int cmd_demo(struct cli *c);
 int cmd_trips(struct cli *c);
 int cmd_timeline(struct cli *c);
 int cmd_stats(struct cli *c);
+int cmd_delete(struct cli *c);
 int cmd_geo(struct cli *c);
 #endif

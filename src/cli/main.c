@@ -24,6 +24,7 @@ static const struct command {
 	{ "trips",  cmd_trips,  "trips USER DEVICE [--from T] [--to T] [--json]     stays and trips" },
 	{ "timeline", cmd_timeline, "timeline USER DEVICE --date D [--json]     one local day" },
 	{ "stats",  cmd_stats,  "stats USER DEVICE [--year Y] [--json]       distance, days, places" },
+	{ "delete", cmd_delete, "delete USER DEVICE --from T --to T [--bbox W,S,E,N] [--yes]   fixes, for good" },
 	{ "demo",   cmd_demo,   "demo [USER DEVICE] [--date D] | demo --remove [USER [DEVICE]]   a generated demo day" },
 	{ "geo",    cmd_geo,    "geo load [DIR] | status | lookup LAT LON... [--json]   offline country and city names" },
 	{ "backup", cmd_backup, "backup FILE                  online, consistent copy of the database" },

@@ -121,6 +121,18 @@ int store_fix_last_in(struct store *s, int64_t device_id, int64_t from_ms, int64
  * its own transaction: not inside store_begin. */
 int64_t store_demo_delete(struct store *s, int64_t device_id);
 
+/* Fixes of a device with from_ms <= time_ms <= to_ms, and inside box
+ * (west, south, east, north in degrees; west > east crosses the
+ * antimeridian) when box is not NULL: how many, or -1. */
+int64_t store_fix_count_range(struct store *s, int64_t device_id, int64_t from_ms, int64_t to_ms,
+                              const double *box);
+/* Deletes the first max of those in one transaction of its own (the
+ * device's count and history mark go with it): how many (0 when none is
+ * left), or -1. Callers loop, so a large deletion is many short
+ * transactions and the receiver's commits never wait long. */
+int64_t store_fix_delete_batch(struct store *s, int64_t device_id, int64_t from_ms,
+                               int64_t to_ms, const double *box, int64_t max);
+
 /* Web sessions. The cookie holds a random id; only its SHA-256 is stored.
  * A session ends at expires_ms, on logout, and when its user is deleted
  * or changes password. */

@@ -157,6 +157,7 @@ enum stmt_id {
 	ST_BEGIN, ST_COMMIT, ST_ROLLBACK,
 	ST_FIX_PUT, ST_FIX_RANGE, ST_FIX_LAST, ST_FIX_FIRST_IN, ST_FIX_LAST_IN, ST_FIX_NTH_LAST,
 	ST_STATS_ADD, ST_COUNT_DEV, ST_COUNT_ALL, ST_DEMO_DEL_DEV, ST_DEMO_DEL_ALL, ST_DIRTY_MARK,
+	ST_RANGE_COUNT, ST_RANGE_DEL,
 	ST_CRED_GEN,
 	ST_SESS_ADD, ST_SESS_GET, ST_SESS_TOUCH, ST_SESS_DEL, ST_SESS_PURGE, ST_SESS_TRIM,
 	ST_USER_CREDS,
@@ -166,6 +167,10 @@ enum stmt_id {
 #define USER_COLS "SELECT id, name, pwhash, created_ms, timezone FROM users "
 #define DEV_COLS  "SELECT d.id, d.user_id, u.name, d.name, d.ident, d.created_ms " \
                   "FROM devices d JOIN users u ON u.id = d.user_id "
+/* ?4..?7: west, south, east, north of a box (west > east crosses the
+ * antimeridian), or ?4 NULL for no box. */
+#define RANGE_BOX "(?4 IS NULL OR (lat BETWEEN ?5 AND ?7 AND (CASE WHEN ?4 <= ?6 " \
+                  "THEN lon BETWEEN ?4 AND ?6 ELSE lon >= ?4 OR lon <= ?6 END)))"
 #define FIX_COLS  "SELECT time_ms, lat, lon, alt, speed, course, acc, batt, attrs FROM fixes "
 /* attrs holds "demo":true. instr() skips the JSON parse for the rows that
  * cannot match (our attrs writer never escapes ASCII letters); CASE
@@ -222,6 +227,11 @@ static const char *const stmt_sql[ST_MAX] = {
 	[ST_DEMO_DEL_DEV]  = "DELETE FROM fixes WHERE device_id = ? AND " DEMO_FIX
 	                     " RETURNING device_id, time_ms",
 	[ST_DEMO_DEL_ALL]  = "DELETE FROM fixes WHERE " DEMO_FIX " RETURNING device_id, time_ms",
+	[ST_RANGE_COUNT]   = "SELECT count(*) FROM fixes WHERE device_id = ?1 AND time_ms BETWEEN ?2 AND ?3 "
+	                     "AND " RANGE_BOX,
+	[ST_RANGE_DEL]     = "DELETE FROM fixes WHERE device_id = ?1 AND time_ms IN (SELECT time_ms "
+	                     "FROM fixes WHERE device_id = ?1 AND time_ms BETWEEN ?2 AND ?3 AND "
+	                     RANGE_BOX " ORDER BY time_ms LIMIT ?8) RETURNING device_id, time_ms",
 	[ST_CRED_GEN]      = "SELECT value FROM meta WHERE key = 'cred_gen'",
 	[ST_SESS_ADD]      = "INSERT INTO sessions(id_hash, user_id, csrf, created_ms, expires_ms) "
 	                     "VALUES(?, ?, ?, ?, ?)",
@@ -1161,6 +1171,73 @@ int64_t store_demo_delete(struct store *s, int64_t device_id)
 fail:
 	/* The first error is the one to report; a failed rollback leaves
 	 * SQLite to roll back on the next statement. */
+	(void)store_rollback(s);
+	return -1;
+}
+
+static int bind_range(sqlite3_stmt *st, int64_t device_id, int64_t from_ms, int64_t to_ms,
+                      const double *box)
+{
+	if (sqlite3_bind_int64(st, 1, device_id) || sqlite3_bind_int64(st, 2, from_ms) ||
+	    sqlite3_bind_int64(st, 3, to_ms))
+		return -1;
+	for (int i = 0; i < 4; i++)
+		if ((box ? sqlite3_bind_double(st, 4 + i, box[i]) : sqlite3_bind_null(st, 4 + i)))
+			return -1;
+	return 0;
+}
+
+int64_t store_fix_count_range(struct store *s, int64_t device_id, int64_t from_ms, int64_t to_ms,
+                              const double *box)
+{
+	sqlite3_stmt *st = stmt(s, ST_RANGE_COUNT);
+	if (!st)
+		return -1;
+	if (bind_range(st, device_id, from_ms, to_ms, box) < 0) {
+		bind_fail(s, st, "count fixes");
+		return -1;
+	}
+	if (sqlite3_step(st) != SQLITE_ROW) {
+		step_error(s, st, "count fixes");
+		return -1;
+	}
+	int64_t n = sqlite3_column_int64(st, 0);
+	finish(st);
+	return n;
+}
+
+int64_t store_fix_delete_batch(struct store *s, int64_t device_id, int64_t from_ms,
+                               int64_t to_ms, const double *box, int64_t max)
+{
+	sqlite3_stmt *st = stmt(s, ST_RANGE_DEL);
+	if (!st || store_begin(s) != STORE_OK)
+		return -1;
+	int64_t n = 0;
+	if (bind_range(st, device_id, from_ms, to_ms, box) < 0 || sqlite3_bind_int64(st, 8, max)) {
+		bind_fail(s, st, "delete fixes");
+		goto fail;
+	}
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		/* Counted like the receiver's inserts: the device's count and its
+		 * history mark go with this transaction. */
+		struct pend *count = pend_counter(s, sqlite3_column_int64(st, 0));
+		if (!count) {
+			finish(st);
+			goto fail;
+		}
+		pend_count(count, sqlite3_column_int64(st, 1), -1);
+		n++;
+	}
+	if (rc != SQLITE_DONE) {
+		step_error(s, st, "delete fixes");
+		goto fail;
+	}
+	finish(st);
+	if (store_commit(s) != STORE_OK)
+		goto fail;
+	return n;
+fail:
 	(void)store_rollback(s);
 	return -1;
 }

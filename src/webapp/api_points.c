@@ -16,7 +16,9 @@
 #include "store/store.h"
 #include "store/thin.h"
 #include "store/track.h"
+#include "base/xalloc.h"
 #include "history/engine.h"
+#include "webapp/deriver.h"
 #include "webapp/webapp.h"
 #include "webapp/web_stream.h"
 
@@ -214,7 +216,116 @@ static void route_points(struct webapp *app, struct conn *c, const struct http_r
 	kvlist_free(&q);
 }
 
+/* ---- DELETE /api/points: batches between other requests ---- */
+
+#define DELETE_BATCH 5000    /* fixes per transaction: ~25 ms of the loop */
+/* The pause between batches. SQLite's busy handler lets a waiting writer
+ * (the receiver's) retry after 1, 2, 5 ... 100 ms; batches back to back
+ * would take the lock again before it wakes, and it would wait for the
+ * whole deletion. */
+#define DELETE_GAP   0.1
+
+struct deleting {
+	struct webapp *app;
+	struct conn   *c;
+	ev_timer       next;
+	int64_t        device_id, from, to, total;
+	double         box[4];
+	int            has_box;
+};
+
+/* One batch at a time with a pause between, so the page, the streams and
+ * the receiver's commits go on meanwhile; the answer comes at the end. */
+static void delete_step(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	(void)revents;
+	struct deleting *dl = w->data;
+	int64_t k = store_fix_delete_batch(dl->app->store, dl->device_id, dl->from, dl->to,
+	                                   dl->has_box ? dl->box : NULL, DELETE_BATCH);
+	if (k > 0) {
+		dl->total += k;
+		ev_timer_set(w, DELETE_GAP, 0.);
+		ev_timer_start(loop, w);
+		return;
+	}
+	if (k < 0) {
+		reply_store_error(dl->app, dl->c, "deleting fixes");
+	} else {
+		struct buf b;
+		buf_init(&b);
+		buf_printf(&b, "{\"deleted\":%lld}", (long long)dl->total);
+		reply_json(dl->c, 200, &b);
+		buf_free(&b);
+	}
+	if (dl->total)
+		deriver_kick(dl->app->deriver);
+	free(dl);
+}
+
+static void route_points_delete(struct webapp *app, struct conn *c, const struct http_request *req,
+                                const struct caller *who)
+{
+	struct kvlist q;
+	int bad = 0;
+	query_parse(req, &q);
+	const char *device = query_val(&q, "device", &bad);
+	const char *from_s = query_val(&q, "from", &bad);
+	const char *to_s = query_val(&q, "to", &bad);
+	const char *bbox_s = query_val(&q, "bbox", &bad);
+	const char *dry_s = query_val(&q, "dry_run", &bad);
+	int64_t from, to;
+	double box[4];
+	struct device_rec d;
+	int rc;
+	if (!device) {
+		reply_error(c, 400, "device required");
+	} else if (bad) {
+		reply_error(c, 400, "bad parameter");
+	} else if (!from_s || !to_s) {
+		reply_error(c, 400, "from and to required");
+	} else if (query_time_bound(from_s, 0, &from) < 0) {
+		reply_error(c, 400, "bad from");
+	} else if (query_time_bound(to_s, 1, &to) < 0) {
+		reply_error(c, 400, "bad to");
+	} else if (bbox_s && parse_bbox(bbox_s, box) < 0) {
+		reply_error(c, 400, "bbox: W,S,E,N in degrees");
+	} else if (dry_s && strcmp(dry_s, "1") && strcmp(dry_s, "0")) {
+		reply_error(c, 400, "dry_run: 1 or 0");
+	} else if ((rc = store_device_get(app->store, who->user.id, device, &d)) == STORE_NOTFOUND) {
+		reply_error(c, 404, "no such device");
+	} else if (rc != STORE_OK) {
+		reply_store_error(app, c, "device lookup");
+	} else if (dry_s && !strcmp(dry_s, "1")) {
+		int64_t n = store_fix_count_range(app->store, d.id, from, to, bbox_s ? box : NULL);
+		if (n < 0) {
+			reply_store_error(app, c, "counting fixes");
+		} else {
+			struct buf b;
+			buf_init(&b);
+			buf_printf(&b, "{\"count\":%lld}", (long long)n);
+			reply_json(c, 200, &b);
+			buf_free(&b);
+		}
+	} else {
+		struct deleting *dl = xcalloc(1, sizeof *dl);
+		dl->app = app;
+		dl->c = c;
+		dl->device_id = d.id;
+		dl->from = from;
+		dl->to = to;
+		dl->has_box = bbox_s != NULL;
+		if (bbox_s)
+			memcpy(dl->box, box, sizeof box);
+		conn_hold(c);
+		ev_timer_init(&dl->next, delete_step, 0., 0.);
+		dl->next.data = dl;
+		ev_timer_start(app->loop, &dl->next);
+	}
+	kvlist_free(&q);
+}
+
 const struct route points_routes[] = {
+	{ "DELETE", "/api/points", R_AUTH, route_points_delete },
 	{ "GET", "/api/points", R_AUTH, route_points },
 	{ "GET", "/api/last",   R_AUTH, route_last },
 	{ NULL, NULL, 0, NULL },
