@@ -251,3 +251,16 @@ int parse_bbox(const char *s, double box[4])
 		return -1;
 	return 0;
 }
+
+int parse_time_bound(const char *s, int upper, int64_t *ms)
+{
+	if (!s) {
+		*ms = upper ? INT64_MAX : INT64_MIN;
+		return 0;
+	}
+	if (parse_time_t(s, ms) < 0)
+		return -1;
+	if (upper && strlen(s) == 10 && s[4] == '-' && s[7] == '-')
+		*ms += 86400000 - 1;
+	return 0;
+}

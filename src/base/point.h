@@ -38,6 +38,10 @@ int parse_time(const char *s, int64_t *ms);
 /* T on the command line and in the API: as parse_time, but an epoch number
  * is seconds below 253,402,300,800 (year 10000) and milliseconds above. */
 int parse_time_t(const char *s, int64_t *ms);
+/* One end of a range of T (parse_time_t): NULL is unbounded (INT64_MIN,
+ * or INT64_MAX when upper), and a bare date as the upper end means the
+ * end of that day. 0, or -1 when unreadable. */
+int parse_time_bound(const char *s, int upper, int64_t *ms);
 
 /* Epoch seconds as a double (JSON number) -> ms, rounding to the ms. */
 int64_t secs_to_ms(double secs);

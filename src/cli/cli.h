@@ -26,6 +26,8 @@ void read_password(int from_stdin, char *out, size_t len);
 /* Brings the derived history (stays, trips, places) up to date, as the
  * webapp's deriver would: after an import, before history is shown. */
 void cli_derive(const struct cli *c, struct store *s);
+/* parse_time_bound, or die naming the flag. */
+int64_t cli_time_bound(const char *flag, const char *text, int upper);
 
 int cmd_init(struct cli *c);
 int cmd_run(struct cli *c);

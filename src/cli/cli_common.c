@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "base/auth.h"
+#include "base/point.h"
 #include "cli/cli.h"
 #include "history/engine.h"
 #include "history/geo_lookup.h"
@@ -114,4 +115,12 @@ void cli_derive(const struct cli *c, struct store *s)
 		die("cannot bring the history up to date: %s", hist_engine_errmsg(e));
 	hist_engine_free(e);
 	geo_close(g);
+}
+
+int64_t cli_time_bound(const char *flag, const char *text, int upper)
+{
+	int64_t ms;
+	if (parse_time_bound(text, upper, &ms) < 0)
+		die("%s: cannot read time '%s' (ISO 8601 or epoch seconds)", flag, text);
+	return ms;
 }

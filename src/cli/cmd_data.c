@@ -15,17 +15,6 @@ static int stdout_sink(void *ctx, const char *data, size_t len)
 	return fwrite(data, 1, len, stdout) == len ? 0 : -1;
 }
 
-/* A bare date as the upper bound means the whole of that day. */
-static int64_t parse_bound(const char *flag, const char *text, int upper)
-{
-	int64_t ms;
-	if (parse_time_t(text, &ms) < 0)
-		die("%s: cannot read time '%s' (ISO 8601 or epoch seconds)", flag, text);
-	if (upper && strlen(text) == 10 && text[4] == '-' && text[7] == '-')
-		ms += 86400000 - 1;
-	return ms;
-}
-
 struct collect {
 	int64_t *ids;
 	char   **names;
@@ -57,9 +46,9 @@ int cmd_export(struct cli *c)
 				if (export_format_parse(v, &fmt) < 0)
 					die("--format: expected gpx, geojson, csv or kml, got '%s'", v);
 			} else if (a[2] == 'f') {
-				from = parse_bound(a, v, 0);
+				from = cli_time_bound(a, v, 0);
 			} else {
-				to = parse_bound(a, v, 1);
+				to = cli_time_bound(a, v, 1);
 			}
 		} else if (a[0] == '-') {
 			die("unexpected argument '%s'", a);

@@ -16,18 +16,6 @@
  * the lock: SQLite's busy handler retries after 1, 2, 5 ... 100 ms. */
 #define DELETE_GAP_US 100000
 
-static int64_t bound(const char *flag, const char *text, int upper)
-{
-	int64_t ms;
-	if (!text)
-		die("delete: %s T required (ISO 8601 or epoch seconds)", flag);
-	if (parse_time_t(text, &ms) < 0)
-		die("%s: cannot read time '%s' (ISO 8601 or epoch seconds)", flag, text);
-	if (upper && strlen(text) == 10 && text[4] == '-' && text[7] == '-')
-		ms += 86400000 - 1;
-	return ms;
-}
-
 int cmd_delete(struct cli *c)
 {
 	const char *user = NULL, *device = NULL, *from_s = NULL, *to_s = NULL, *bbox_s = NULL;
@@ -54,7 +42,9 @@ int cmd_delete(struct cli *c)
 	}
 	if (!user || !device)
 		die("usage: mintrac delete USER DEVICE --from T --to T [--bbox W,S,E,N] [--yes]");
-	int64_t from = bound("--from", from_s, 0), to = bound("--to", to_s, 1);
+	if (!from_s || !to_s)
+		die("delete: %s T required (ISO 8601 or epoch seconds)", from_s ? "--to" : "--from");
+	int64_t from = cli_time_bound("--from", from_s, 0), to = cli_time_bound("--to", to_s, 1);
 	double box[4];
 	if (bbox_s && parse_bbox(bbox_s, box) < 0)
 		die("--bbox: expected W,S,E,N in degrees, got '%s'", bbox_s);

@@ -51,18 +51,6 @@ static void parse(struct cli *c, const char *cmd, const char *flags, struct opts
 		die("usage: mintrac %s USER DEVICE %s [--json]", cmd, flags);
 }
 
-static int64_t bound(const char *flag, const char *text, int upper)
-{
-	int64_t ms;
-	if (!text)
-		return upper ? INT64_MAX : INT64_MIN;
-	if (parse_time_t(text, &ms) < 0)
-		die("%s: cannot read time '%s' (ISO 8601 or epoch seconds)", flag, text);
-	if (upper && strlen(text) == 10 && text[4] == '-' && text[7] == '-')
-		ms += 86400000 - 1;
-	return ms;
-}
-
 static const char *zone_of(const struct user_rec *u)
 {
 	return u->timezone[0] ? u->timezone : "UTC";
@@ -126,7 +114,7 @@ int cmd_trips(struct cli *c)
 {
 	struct opts o;
 	parse(c, "trips", "--from T --to T", &o);
-	int64_t from = bound("--from", o.from, 0), to = bound("--to", o.to, 1);
+	int64_t from = cli_time_bound("--from", o.from, 0), to = cli_time_bound("--to", o.to, 1);
 	struct store *s = cli_store(c);
 	struct user_rec u;
 	struct device_rec d;

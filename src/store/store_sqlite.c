@@ -1137,19 +1137,13 @@ int64_t store_count(struct store *s, int64_t device_id)
 	return n + pend_sum(s, device_id);
 }
 
-/* RETURNING hands back each deleted row's device, so the counts go
- * through the same per-device deltas as inserts, written by the commit in
- * the same transaction. */
-int64_t store_demo_delete(struct store *s, int64_t device_id)
+/* Runs a bound DELETE ... RETURNING device_id, time_ms inside the
+ * transaction begun for it: each deleted row counts through the same
+ * per-device deltas as inserts (count and history mark), written by the
+ * commit in the same transaction. How many, or -1 (rolled back). */
+static int64_t delete_counted(struct store *s, sqlite3_stmt *st, const char *what)
 {
-	sqlite3_stmt *st = stmt(s, device_id ? ST_DEMO_DEL_DEV : ST_DEMO_DEL_ALL);
-	if (!st || store_begin(s) != STORE_OK)
-		return -1;
 	int64_t n = 0;
-	if (device_id && sqlite3_bind_int64(st, 1, device_id)) {
-		bind_fail(s, st, "demo delete");
-		goto fail;
-	}
 	int rc;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		struct pend *count = pend_counter(s, sqlite3_column_int64(st, 0));
@@ -1161,7 +1155,7 @@ int64_t store_demo_delete(struct store *s, int64_t device_id)
 		n++;
 	}
 	if (rc != SQLITE_DONE) {
-		step_error(s, st, "demo delete");
+		step_error(s, st, what);
 		goto fail;
 	}
 	finish(st);
@@ -1173,6 +1167,19 @@ fail:
 	 * SQLite to roll back on the next statement. */
 	(void)store_rollback(s);
 	return -1;
+}
+
+int64_t store_demo_delete(struct store *s, int64_t device_id)
+{
+	sqlite3_stmt *st = stmt(s, device_id ? ST_DEMO_DEL_DEV : ST_DEMO_DEL_ALL);
+	if (!st || store_begin(s) != STORE_OK)
+		return -1;
+	if (device_id && sqlite3_bind_int64(st, 1, device_id)) {
+		bind_fail(s, st, "demo delete");
+		(void)store_rollback(s);
+		return -1;
+	}
+	return delete_counted(s, st, "demo delete");
 }
 
 static int bind_range(sqlite3_stmt *st, int64_t device_id, int64_t from_ms, int64_t to_ms,
@@ -1212,34 +1219,12 @@ int64_t store_fix_delete_batch(struct store *s, int64_t device_id, int64_t from_
 	sqlite3_stmt *st = stmt(s, ST_RANGE_DEL);
 	if (!st || store_begin(s) != STORE_OK)
 		return -1;
-	int64_t n = 0;
 	if (bind_range(st, device_id, from_ms, to_ms, box) < 0 || sqlite3_bind_int64(st, 8, max)) {
 		bind_fail(s, st, "delete fixes");
-		goto fail;
+		(void)store_rollback(s);
+		return -1;
 	}
-	int rc;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		/* Counted like the receiver's inserts: the device's count and its
-		 * history mark go with this transaction. */
-		struct pend *count = pend_counter(s, sqlite3_column_int64(st, 0));
-		if (!count) {
-			finish(st);
-			goto fail;
-		}
-		pend_count(count, sqlite3_column_int64(st, 1), -1);
-		n++;
-	}
-	if (rc != SQLITE_DONE) {
-		step_error(s, st, "delete fixes");
-		goto fail;
-	}
-	finish(st);
-	if (store_commit(s) != STORE_OK)
-		goto fail;
-	return n;
-fail:
-	(void)store_rollback(s);
-	return -1;
+	return delete_counted(s, st, "delete fixes");
 }
 
 int64_t store_cred_generation(struct store *s)

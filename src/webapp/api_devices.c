@@ -235,16 +235,7 @@ static int path_device(struct webapp *app, struct conn *c, const struct http_req
 		reply_error(c, 404, "not found");
 		return -1;
 	}
-	int rc = store_device_get(app->store, who->user.id, name, d);
-	if (rc == STORE_NOTFOUND) {
-		reply_error(c, 404, "no such device");
-		return -1;
-	}
-	if (rc != STORE_OK) {
-		reply_store_error(app, c, "device lookup");
-		return -1;
-	}
-	return 0;
+	return caller_device(app, c, who, name, d);
 }
 
 static void route_device_rename(struct webapp *app, struct conn *c,

@@ -79,26 +79,6 @@ static int write_seg(void *ctx, const struct seg_rec *r)
 	return 0;
 }
 
-/* The caller's device named by ?device=: 0, or -1 when answered. */
-static int caller_device(struct webapp *app, struct conn *c, const struct caller *who,
-                         const char *name, struct device_rec *d)
-{
-	if (!name) {
-		reply_error(c, 400, "device required");
-		return -1;
-	}
-	int rc = store_device_get(app->store, who->user.id, name, d);
-	if (rc == STORE_NOTFOUND) {
-		reply_error(c, 404, "no such device");
-		return -1;
-	}
-	if (rc != STORE_OK) {
-		reply_store_error(app, c, "device lookup");
-		return -1;
-	}
-	return 0;
-}
-
 /* The caller's time zone, read afresh (it may have changed since sign-in). */
 static int caller_zone(struct webapp *app, struct conn *c, const struct caller *who,
                        char zone[64])
@@ -125,9 +105,9 @@ static void route_trips(struct webapp *app, struct conn *c, const struct http_re
 	struct device_rec d;
 	if (bad)
 		reply_error(c, 400, "bad parameter");
-	else if (query_time_bound(from_s, 0, &from) < 0)
+	else if (parse_time_bound(from_s, 0, &from) < 0)
 		reply_error(c, 400, "bad from");
-	else if (query_time_bound(to_s, 1, &to) < 0)
+	else if (parse_time_bound(to_s, 1, &to) < 0)
 		reply_error(c, 400, "bad to");
 	else if (caller_device(app, c, who, device, &d) == 0) {
 		struct buf b;
@@ -312,6 +292,27 @@ static void reply_place(struct webapp *app, struct conn *c, struct store_hist *h
 	buf_free(&b);
 }
 
+/* Ends a place change begun with store_begin: committed when rc is
+ * STORE_OK, else rolled back and answered (404 for a place the user does
+ * not have, 503 for a storage error). 0 when committed: the caller
+ * answers. */
+static int place_change_end(struct webapp *app, struct conn *c, struct store_hist *h, int rc,
+                            const char *what)
+{
+	if (rc == STORE_OK)
+		rc = store_commit(app->store);
+	if (rc == STORE_OK)
+		return 0;
+	store_rollback(app->store);
+	if (rc == STORE_NOTFOUND) {
+		reply_error(c, 404, "no such place");
+	} else {
+		log_warnx("%s: %s", what, store_hist_errmsg(h));
+		reply_error(c, 503, "storage unavailable");
+	}
+	return -1;
+}
+
 /* name: a JSON string (1..100 bytes, a display name's rules) or null. */
 static int place_name_of(json_t *v, const char **name, const char **why)
 {
@@ -380,17 +381,13 @@ static void route_place_add(struct webapp *app, struct conn *c, const struct htt
 	json_decref(root);
 	struct store_hist *h = store_hist_open(app->store);
 	int64_t id = 0;
-	int ok = store_begin(app->store) == STORE_OK;
-	ok = ok && store_place_add(h, &p, &id) == STORE_OK;
-	ok = ok && store_place_claim(h, who->user.id, id, hist_dist) >= 0;
-	ok = ok && store_commit(app->store) == STORE_OK;
-	if (!ok) {
-		log_warnx("place add: %s", store_hist_errmsg(h));
-		store_rollback(app->store);
-		reply_error(c, 503, "storage unavailable");
-	} else {
+	int rc = store_begin(app->store);
+	if (rc == STORE_OK)
+		rc = store_place_add(h, &p, &id) == STORE_OK ? STORE_OK : STORE_ERR;
+	if (rc == STORE_OK && store_place_claim(h, who->user.id, id, hist_dist) < 0)
+		rc = STORE_ERR;
+	if (place_change_end(app, c, h, rc, "place add") == 0)
 		reply_place(app, c, h, who->user.id, id, 201);
-	}
 	store_hist_close(h);
 }
 
@@ -446,16 +443,7 @@ static void route_place_patch(struct webapp *app, struct conn *c, const struct h
 		rc = store_place_update(h, who->user.id, id, name ? name_copy : NULL, radius);
 	if (rc == STORE_OK && radius > 0 && store_place_claim(h, who->user.id, id, hist_dist) < 0)
 		rc = STORE_ERR;
-	if (rc == STORE_OK)
-		rc = store_commit(app->store);
-	if (rc != STORE_OK)
-		store_rollback(app->store);
-	if (rc == STORE_NOTFOUND)
-		reply_error(c, 404, "no such place");
-	else if (rc != STORE_OK) {
-		log_warnx("place change: %s", store_hist_errmsg(h));
-		reply_error(c, 503, "storage unavailable");
-	} else
+	if (place_change_end(app, c, h, rc, "place change") == 0)
 		reply_place(app, c, h, who->user.id, id, 200);
 	store_hist_close(h);
 }
@@ -470,16 +458,7 @@ static void route_place_delete(struct webapp *app, struct conn *c, const struct 
 	int rc = store_begin(app->store);
 	if (rc == STORE_OK)
 		rc = store_place_delete(h, who->user.id, id);
-	if (rc == STORE_OK)
-		rc = store_commit(app->store);
-	if (rc != STORE_OK)
-		store_rollback(app->store);
-	if (rc == STORE_NOTFOUND)
-		reply_error(c, 404, "no such place");
-	else if (rc != STORE_OK) {
-		log_warnx("place delete: %s", store_hist_errmsg(h));
-		reply_error(c, 503, "storage unavailable");
-	} else {
+	if (place_change_end(app, c, h, rc, "place delete") == 0) {
 		struct buf b;
 		buf_init(&b);
 		buf_printf(&b, "{\"deleted\":%lld}", (long long)id);

@@ -177,15 +177,14 @@ static void route_points(struct webapp *app, struct conn *c, const struct http_r
 	int has_zoom = 0, thin = 0;
 	const char *why = NULL;
 	struct device_rec d;
-	int rc;
 
 	if (!device) {
 		reply_error(c, 400, "device required");
 	} else if (bad) {
 		reply_error(c, 400, "bad parameter");
-	} else if (query_time_bound(from_s, 0, &from) < 0) {
+	} else if (parse_time_bound(from_s, 0, &from) < 0) {
 		reply_error(c, 400, "bad from");
-	} else if (query_time_bound(to_s, 1, &to) < 0) {
+	} else if (parse_time_bound(to_s, 1, &to) < 0) {
 		reply_error(c, 400, "bad to");
 	} else if (clean_s && strcmp(clean_s, "1") && strcmp(clean_s, "0")) {
 		reply_error(c, 400, "clean: 1 or 0");
@@ -195,10 +194,8 @@ static void route_points(struct webapp *app, struct conn *c, const struct http_r
 		reply_error(c, 400, why);
 	} else if (thin && fmt != EXPORT_GEOJSON) {
 		reply_error(c, 400, "thinning is for geojson");
-	} else if ((rc = store_device_get(app->store, who->user.id, device, &d)) == STORE_NOTFOUND) {
-		reply_error(c, 404, "no such device");
-	} else if (rc != STORE_OK) {
-		reply_store_error(app, c, "device lookup");
+	} else if (caller_device(app, c, who, device, &d) < 0) {
+		/* answered */
 	} else if (thin) {
 		thinned(app, c, &d, from, to, has_zoom, zoom, tol_m, clean);
 	} else {
@@ -276,25 +273,22 @@ static void route_points_delete(struct webapp *app, struct conn *c, const struct
 	int64_t from, to;
 	double box[4];
 	struct device_rec d;
-	int rc;
 	if (!device) {
 		reply_error(c, 400, "device required");
 	} else if (bad) {
 		reply_error(c, 400, "bad parameter");
 	} else if (!from_s || !to_s) {
 		reply_error(c, 400, "from and to required");
-	} else if (query_time_bound(from_s, 0, &from) < 0) {
+	} else if (parse_time_bound(from_s, 0, &from) < 0) {
 		reply_error(c, 400, "bad from");
-	} else if (query_time_bound(to_s, 1, &to) < 0) {
+	} else if (parse_time_bound(to_s, 1, &to) < 0) {
 		reply_error(c, 400, "bad to");
 	} else if (bbox_s && parse_bbox(bbox_s, box) < 0) {
 		reply_error(c, 400, "bbox: W,S,E,N in degrees");
 	} else if (dry_s && strcmp(dry_s, "1") && strcmp(dry_s, "0")) {
 		reply_error(c, 400, "dry_run: 1 or 0");
-	} else if ((rc = store_device_get(app->store, who->user.id, device, &d)) == STORE_NOTFOUND) {
-		reply_error(c, 404, "no such device");
-	} else if (rc != STORE_OK) {
-		reply_store_error(app, c, "device lookup");
+	} else if (caller_device(app, c, who, device, &d) < 0) {
+		/* answered */
 	} else if (dry_s && !strcmp(dry_s, "1")) {
 		int64_t n = store_fix_count_range(app->store, d.id, from, to, bbox_s ? box : NULL);
 		if (n < 0) {

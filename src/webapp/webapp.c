@@ -58,21 +58,22 @@ void reply_error(struct conn *c, int status, const char *msg)
 	reply_error_h(c, status, msg, HDR_API);
 }
 
-static int is_bare_date(const char *s)
+int caller_device(struct webapp *app, struct conn *c, const struct caller *who,
+                  const char *name, struct device_rec *d)
 {
-	return strlen(s) == 10 && s[4] == '-' && s[7] == '-';
-}
-
-int query_time_bound(const char *s, int is_to, int64_t *ms)
-{
-	if (!s) {
-		*ms = is_to ? INT64_MAX : INT64_MIN;
-		return 0;
-	}
-	if (parse_time_t(s, ms) < 0)
+	if (!name) {
+		reply_error(c, 400, "device required");
 		return -1;
-	if (is_to && is_bare_date(s))
-		*ms += 86399999;
+	}
+	int rc = store_device_get(app->store, who->user.id, name, d);
+	if (rc == STORE_NOTFOUND) {
+		reply_error(c, 404, "no such device");
+		return -1;
+	}
+	if (rc != STORE_OK) {
+		reply_store_error(app, c, "device lookup");
+		return -1;
+	}
 	return 0;
 }
 

@@ -89,6 +89,11 @@ void reply_error_h(struct conn *c, int status, const char *msg, const char *head
 /* A sign-in that was neither let in nor refused as wrong: 429 (throttled)
  * or 503 (no room to check now) with Retry-After (seconds, rounded up),
  * or 503 for a storage error. Login and Basic answer these alike. */
+/* The caller's device of that name: 0 with *d, or -1 when answered (400
+ * without a name, 404 for a device that is not the caller's, 503). */
+struct device_rec;
+int caller_device(struct webapp *app, struct conn *c, const struct caller *who,
+                  const char *name, struct device_rec *d);
 /* The request body as a JSON object (duplicate keys refused), or NULL
  * when it is not one (answered 400); the caller json_decref()s it. */
 struct json_t;
@@ -104,9 +109,6 @@ void reply_store_error(struct webapp *app, struct conn *c, const char *what);
 const char *query_val(const struct kvlist *q, const char *key, int *bad);
 /* Parses req->query into q (kvlist_init'ed by the call). */
 void query_parse(const struct http_request *req, struct kvlist *q);
-/* from/to of a range (T of design.md "Times"): absent = unbounded; a bare
- * date as `to` means the end of that day. 0, or -1 when unreadable. */
-int query_time_bound(const char *s, int is_to, int64_t *ms);
 
 /* The caller's devices, collected before any other query runs.
  * STORE_OK with l filled (free l->v), or STORE_ERR. */
