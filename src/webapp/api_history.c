@@ -115,7 +115,7 @@ static void route_trips(struct webapp *app, struct conn *c, const struct http_re
 		buf_adds(&b, "{\"device\":");
 		buf_add_json_str(&b, d.name);
 		buf_adds(&b, ",\"segments\":[");
-		struct seg_writer w = { .h = store_hist_open(app->store), .user_id = who->user.id,
+		struct seg_writer w = { .h = app->hist, .user_id = who->user.id,
 		                        .b = &b, .first = 1 };
 		int rc = store_hist_segments(w.h, d.id, from, to, write_seg, &w);
 		if (rc != STORE_OK) {
@@ -125,7 +125,6 @@ static void route_trips(struct webapp *app, struct conn *c, const struct http_re
 			buf_adds(&b, "]}");
 			reply_json(c, 200, &b);
 		}
-		store_hist_close(w.h);
 		free(w.places.p);
 		buf_free(&b);
 	}
@@ -154,7 +153,7 @@ static void route_timeline(struct webapp *app, struct conn *c, const struct http
 			struct buf b, segs;
 			buf_init(&b);
 			buf_init(&segs);
-			struct seg_writer w = { .h = store_hist_open(app->store), .user_id = who->user.id,
+			struct seg_writer w = { .h = app->hist, .user_id = who->user.id,
 			                        .b = &segs, .first = 1, .day_start = start,
 			                        .day_end = end };
 			int rc = store_hist_segments(w.h, d.id, start, end - 1, write_seg, &w);
@@ -175,7 +174,6 @@ static void route_timeline(struct webapp *app, struct conn *c, const struct http
 				buf_adds(&b, "]}");
 				reply_json(c, 200, &b);
 			}
-			store_hist_close(w.h);
 			free(w.places.p);
 			buf_free(&segs);
 			buf_free(&b);
@@ -205,7 +203,7 @@ static void route_stats(struct webapp *app, struct conn *c, const struct http_re
 	else if (caller_device(app, c, who, device, &d) == 0 && caller_zone(app, c, who, zone) == 0) {
 		struct buf b;
 		buf_init(&b);
-		struct store_hist *h = store_hist_open(app->store);
+		struct store_hist *h = app->hist;
 		char err[256];
 		struct hist_stats st;
 		int rc = hist_stats(h, d.id, who->user.id, zone, year, &st, err, sizeof err);
@@ -220,7 +218,6 @@ static void route_stats(struct webapp *app, struct conn *c, const struct http_re
 			log_warnx("stats: %s", err);
 			reply_error(c, 503, "storage unavailable");
 		}
-		store_hist_close(h);
 		buf_free(&b);
 	}
 	kvlist_free(&q);
@@ -244,7 +241,7 @@ static void route_places(struct webapp *app, struct conn *c, const struct http_r
 	struct buf b;
 	buf_init(&b);
 	buf_addc(&b, '[');
-	struct store_hist *h = store_hist_open(app->store);
+	struct store_hist *h = app->hist;
 	if (store_place_list(h, who->user.id, write_place, &b) != STORE_OK) {
 		log_warnx("places: %s", store_hist_errmsg(h));
 		reply_error(c, 503, "storage unavailable");
@@ -252,7 +249,6 @@ static void route_places(struct webapp *app, struct conn *c, const struct http_r
 		buf_addc(&b, ']');
 		reply_json(c, 200, &b);
 	}
-	store_hist_close(h);
 	buf_free(&b);
 }
 
@@ -379,7 +375,7 @@ static void route_place_add(struct webapp *app, struct conn *c, const struct htt
 	p.radius = radius;
 	p.created_ms = now_ms();
 	json_decref(root);
-	struct store_hist *h = store_hist_open(app->store);
+	struct store_hist *h = app->hist;
 	int64_t id = 0;
 	int rc = store_begin(app->store);
 	if (rc == STORE_OK)
@@ -388,7 +384,6 @@ static void route_place_add(struct webapp *app, struct conn *c, const struct htt
 		rc = STORE_ERR;
 	if (place_change_end(app, c, h, rc, "place add") == 0)
 		reply_place(app, c, h, who->user.id, id, 201);
-	store_hist_close(h);
 }
 
 /* The place id of the path: 0, or -1 when answered 404. */
@@ -437,7 +432,7 @@ static void route_place_patch(struct webapp *app, struct conn *c, const struct h
 	if (name)
 		snprintf(name_copy, sizeof name_copy, "%s", name);
 	json_decref(root);
-	struct store_hist *h = store_hist_open(app->store);
+	struct store_hist *h = app->hist;
 	int rc = store_begin(app->store);
 	if (rc == STORE_OK)
 		rc = store_place_update(h, who->user.id, id, name ? name_copy : NULL, radius);
@@ -445,7 +440,6 @@ static void route_place_patch(struct webapp *app, struct conn *c, const struct h
 		rc = STORE_ERR;
 	if (place_change_end(app, c, h, rc, "place change") == 0)
 		reply_place(app, c, h, who->user.id, id, 200);
-	store_hist_close(h);
 }
 
 static void route_place_delete(struct webapp *app, struct conn *c, const struct http_request *req,
@@ -454,7 +448,7 @@ static void route_place_delete(struct webapp *app, struct conn *c, const struct 
 	int64_t id;
 	if (place_id_of(c, req, &id) < 0)
 		return;
-	struct store_hist *h = store_hist_open(app->store);
+	struct store_hist *h = app->hist;
 	int rc = store_begin(app->store);
 	if (rc == STORE_OK)
 		rc = store_place_delete(h, who->user.id, id);
@@ -465,7 +459,6 @@ static void route_place_delete(struct webapp *app, struct conn *c, const struct 
 		reply_json(c, 200, &b);
 		buf_free(&b);
 	}
-	store_hist_close(h);
 }
 
 const struct route history_routes[] = {

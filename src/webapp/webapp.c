@@ -18,6 +18,7 @@
 #include "net/live.h"
 #include "base/log.h"
 #include "base/point.h"
+#include "store/history_store.h"
 #include "webapp/deriver.h"
 #include "webapp/pwcheck.h"
 #include "webapp/session.h"
@@ -498,6 +499,7 @@ static int web_open(struct service *svc, struct server_config *sc)
 		log_warnx("webapp: out of memory");
 		return -1;
 	}
+	app->hist = store_hist_open(app->store);
 	/* Without it the map still works; history then stays as it was. */
 	app->deriver = deriver_new(svc->loop, cfg);
 	/* Without the live socket the map still works, minus live updates. */
@@ -537,6 +539,7 @@ static void web_close(struct service *svc)
 {
 	struct webapp *app = &container_of(svc, struct webapp_proc, svc)->app;
 	deriver_free(app->deriver);
+	store_hist_close(app->hist);
 	streams_free(app->streams);
 	hub_free(app->hub);
 	live_rx_free(app->live);
