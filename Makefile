@@ -17,7 +17,7 @@ GEODATA  ?= $(CURDIR)/geodata/node_modules
 CSTD     := -std=c17 -D_GNU_SOURCE -DMINTRAC_GEODATA_DIR='"$(GEODATA)"'
 WARN     := -Wall -Wextra -Werror -Wstrict-prototypes -Wmissing-prototypes \
             -Wshadow -Wpointer-arith -Wcast-qual -Wformat=2
-LIBS     := -lev -lsqlite3 -lhttp_parser -ljansson -lsodium -lyajl -lexpat -lz -lwslay -lpthread -lm
+LIBS     := -lev -lsqlite3 -lhttp_parser -ljansson -lsodium -lyajl -lexpat -lz -larchive -lwslay -lpthread -lm
 CFLAGS   ?= -O2 -g
 SAN      := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 INC      := -Isrc

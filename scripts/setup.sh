@@ -17,7 +17,7 @@ done
 
 # Build + runtime libraries, and what the functional tests call.
 pkgs=(gcc make pkg-config libev-dev libsqlite3-dev libhttp-parser-dev
-      libjansson-dev libsodium-dev libyajl-dev libexpat1-dev zlib1g-dev libwslay-dev sqlite3 python3 curl)
+      libjansson-dev libsodium-dev libyajl-dev libexpat1-dev zlib1g-dev libarchive-dev libwslay-dev sqlite3 python3 curl)
 # Local days in the users' time zones read the tz database (src/history/localday.c).
 pkgs+=(tzdata)
 # The page embeds Leaflet and a QR-code library from npm (web/package-lock.json);

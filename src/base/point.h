@@ -59,6 +59,8 @@ const char *fix_check(const struct fix *f);
 
 /* Receipt time helper (CLOCK_REALTIME in ms). */
 int64_t now_ms(void);
+/* CLOCK_MONOTONIC in ms: for intervals and ages, never a date. */
+int64_t mono_ms(void);
 /* "W,S,E,N" in degrees (west > east crosses the antimeridian) -> box[4];
  * 0, or -1 when not four numbers in range with south <= north. */
 int parse_bbox(const char *s, double box[4]);

@@ -16,6 +16,8 @@ struct cli {
 _Noreturn void die(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Open the database of cfg, or die with a hint to run `mintrac init`. */
 struct store *cli_store(const struct cli *c);
+/* The same with STORE_BULK, for an import. */
+struct store *cli_store_bulk(const struct cli *c);
 /* Look up a user or device, or die naming what is missing. */
 void cli_user(struct store *s, const char *name, struct user_rec *u);
 void cli_device(struct store *s, const char *user, const char *dev,

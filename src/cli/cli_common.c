@@ -25,17 +25,28 @@ void die(const char *fmt, ...)
 	exit(1);
 }
 
-struct store *cli_store(const struct cli *c)
+static struct store *open_store(const struct cli *c, int flags)
 {
 	char err[512];
 	if (access(c->cfg.db_path, F_OK) < 0)
 		die("no database in %s: run 'mintrac -d %s init' first", c->cfg.datadir,
 		    c->cfg.datadir);
-	struct store *s = store_open(c->cfg.db_path, c->cfg.sync_full ? 0 : STORE_SYNC_NORMAL,
-	                             err, sizeof err);
+	struct store *s = store_open(c->cfg.db_path,
+	                             flags | (c->cfg.sync_full ? 0 : STORE_SYNC_NORMAL), err,
+	                             sizeof err);
 	if (!s)
 		die("%s", err);
 	return s;
+}
+
+struct store *cli_store(const struct cli *c)
+{
+	return open_store(c, 0);
+}
+
+struct store *cli_store_bulk(const struct cli *c)
+{
+	return open_store(c, STORE_BULK);
 }
 
 void cli_user(struct store *s, const char *name, struct user_rec *u)

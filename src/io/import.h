@@ -58,6 +58,26 @@ uint64_t import_skipped_nonpoint(const struct importer *im);
 void import_set_device_tag(struct importer *im, int64_t tag);
 uint64_t import_skipped_tag(const struct importer *im);
 
+
+/* The deviceTag of the fix being handed to the callback right now (Records.json rows carry one): 1 and *tag set, or 0 when the row has none. Only valid during the callback. */
+int import_fix_tag(const struct importer *im, int64_t *tag);
+struct import_visit {
+	int64_t     start_ms, end_ms;
+	double      lat, lon;
+	const char *name;
+	const char *address;
+	const char *place_id;
+	const char *semantic_type;
+	uint64_t    line;
+};
+typedef int (*import_visit_cb)(void *ctx, const struct import_visit *v);
+void import_set_visit_cb(struct importer *im, import_visit_cb cb);
+uint64_t import_visits(const struct importer *im);
+uint64_t import_rejected(const struct importer *im);
+#define IMPORT_REASONS 5
+const char *import_reject_reason(const struct importer *im, size_t i, uint64_t *line);
+const char *import_shape(const struct importer *im);
+
 /* ---- Internal: shared by import.c and the parsers import_*.c. ---- */
 struct import_state {
 	import_cb cb;

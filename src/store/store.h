@@ -21,6 +21,8 @@ enum store_flags {
 	STORE_CREATE   = 1 << 0,   /* create file and schema if missing */
 	STORE_READONLY = 1 << 1,
 	STORE_SYNC_NORMAL = 1 << 2, /* synchronous=NORMAL instead of FULL */
+	STORE_BULK        = 1 << 3, /* a 32 MiB page cache: an import's inserts
+	                             * find the B-tree's pages in memory */
 };
 
 #define NAME_MAX_BYTES 256        /* 64 UTF-8 characters at most */
@@ -132,6 +134,11 @@ int64_t store_fix_count_range(struct store *s, int64_t device_id, int64_t from_m
  * transactions and the receiver's commits never wait long. */
 int64_t store_fix_delete_batch(struct store *s, int64_t device_id, int64_t from_ms,
                                int64_t to_ms, const double *box, int64_t max);
+
+/* Deletes one fix inside the caller's transaction (its count and history
+ * mark go with it); *deleted says whether there was one. STORE_OK or
+ * STORE_ERR. An import takes back a failed file's fixes with it. */
+int store_fix_delete_at(struct store *s, int64_t device_id, int64_t time_ms, int *deleted);
 
 /* Web sessions. The cookie holds a random id; only its SHA-256 is stored.
  * A session ends at expires_ms, on logout, and when its user is deleted

@@ -10,6 +10,7 @@
 
 #include "base/log.h"
 #include "base/names.h"
+#include "base/point.h"
 #include "webapp/pwcheck.h"
 #include "webapp/throttle.h"
 #include "webapp/webapp.h"
@@ -30,14 +31,6 @@ struct pending {
 	char                    addr[64];
 	char                    name[65];
 };
-
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-	if (clock_gettime(CLOCK_MONOTONIC, &ts) < 0)
-		return 0;
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void finish(signin_done_fn done, void *ctx, enum signin_verdict v, double retry_after,
                    const struct user_rec *u)

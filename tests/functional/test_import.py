@@ -3,11 +3,13 @@ exports again to the identical document; GPX rtept/wpt, KML, Takeout (both
 timestamp forms, E7 exact), OwnTracks .rec; duplicates skipped on re-import;
 a malformed file fails with one stderr line and stores nothing of its batch."""
 import gzip
+import io
 import json
 import os
 import re
 import unittest
 import urllib.parse
+import zipfile
 
 from harness import Mintrac
 
@@ -277,6 +279,77 @@ class ImportTest(unittest.TestCase):
         self.assertIn("nothing was stored", line)
         self.assertEqual(self.features(dev), [])
 
+    def test_takeout_zip(self):
+        """A Takeout .zip: every location file inside is read, in order; the
+        rest (a page, settings, folders) is passed over; each member gets its
+        own summary line."""
+        recs = {"locations": [{"latitudeE7": 480000000 + i, "longitudeE7": 110000000,
+                               "timestamp": "2023-03-01T00:00:%02dZ" % i} for i in range(3)]}
+        gpx = ('<gpx><trk><trkseg><trkpt lat="1" lon="2"><time>2023-03-02T00:00:00Z</time></trkpt>'
+               '</trkseg></trk></gpx>')
+        buf = io.BytesIO()
+        with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+            z.writestr("Takeout/archive_browser.html", "<html><body>not xml<br></body></html>")
+            z.writestr("Takeout/Location History (Timeline)/", "")
+            z.writestr("Takeout/Location History (Timeline)/Records.json", json.dumps(recs))
+            z.writestr("Takeout/Location History (Timeline)/Settings.json", '{"createdTime":"x"}')
+            z.writestr("Takeout/old/track.gpx", gpx)
+        p = self.write("takeout-20240101.zip", buf.getvalue())
+        dev = self.new_device("zip")
+        out = self.import_ok(dev, p)
+        member = p + ":Takeout/Location History (Timeline)/Records.json"
+        self.assertEqual(summary(out, member)[:3], (3, 3, 0))
+        self.assertEqual(summary(out, p + ":Takeout/old/track.gpx")[:3], (1, 1, 0))
+        self.assertEqual(summary(out, p + ":Takeout/Location History (Timeline)/Settings.json")[:3],
+                         (0, 0, 0))
+        self.assertNotIn("archive_browser", out)
+        self.assertEqual(len(self.features(dev)), 4)
+        # Again: nothing twice.
+        out = self.import_ok(dev, p)
+        self.assertEqual(summary(out, member)[:3], (3, 0, 3))
+        self.assertEqual(len(self.features(dev)), 4)
+
+    def test_cut_off_file_is_taken_back_whole(self):
+        """A file larger than one transaction (50,000 fixes) that turns out
+        cut off leaves nothing: the batches it had committed are taken back."""
+        rows = "".join("2024-06-%02dT%02d:%02d:%02dZ,1,2\n" % (1 + i // 86400, i // 3600 % 24,
+                                                              i // 60 % 60, i % 60)
+                       for i in range(120000))
+        whole = gzip.compress(("time,lat,lon\n" + rows).encode())
+        dev = self.new_device("bigcut")
+        keep = self.write("keep.csv", "time,lat,lon\n2024-05-01T00:00:00Z,1,2\n")
+        p = self.write("big.csv.gz", whole[:len(whole) * 9 // 10])
+        line = self.import_fail(dev, keep, p)
+        self.assertIn("big.csv.gz", line)
+        self.assertIn("nothing of this file was stored; the 1 new fixes of the files before it stay",
+                      line)
+        self.assertEqual([x["properties"]["time"] for x in self.features(dev)],
+                         ["2024-05-01T00:00:00.000Z"])
+        self.assertEqual(self.m.cli("device", "list", USER).stdout.count("bigcut"), 1)
+
+    def test_takeout_several_tags_several_devices(self):
+        """Rows of several deviceTags go to one device each, "DEVICE (tag N)",
+        the first tag's too; DEVICE keeps none; a second import adds nothing."""
+        rows = [{"latitudeE7": 100000000 + i, "longitudeE7": 200000000, "deviceTag": tag,
+                 "timestampMs": str(1700000000000 + i * 1000)}
+                for i, tag in enumerate([5, 5, 5, -7, 5, -7])]
+        p = self.write("Records-tags.json", json.dumps({"locations": rows}))
+        dev = self.new_device("tags")
+        n, stored, dup, _ = summary(self.import_ok(dev, p), p)
+        self.assertEqual((n, stored, dup), (6, 6, 0))
+        self.assertEqual(self.features(dev), [])
+        self.assertEqual(len(self.features("tags (tag 5)")), 4)
+        self.assertEqual(len(self.features("tags (tag -7)")), 2)
+        n, stored, dup, _ = summary(self.import_ok(dev, p), p)
+        self.assertEqual((n, stored, dup), (6, 0, 6))
+        self.assertEqual(self.features(dev), [])
+        self.assertEqual(len(self.features("tags (tag 5)")), 4)
+        # One tag: DEVICE itself.
+        one = self.write("Records-one.json", json.dumps({"locations": rows[:3]}))
+        dev1 = self.new_device("onetag")
+        self.assertEqual(summary(self.import_ok(dev1, one), one)[:3], (3, 3, 0))
+        self.assertEqual(len(self.features(dev1)), 3)
+
     # --- errors
 
     def test_malformed_file_stores_nothing_of_its_batch(self):
@@ -287,7 +360,7 @@ class ImportTest(unittest.TestCase):
         dev = self.new_device("bad")
         line = self.import_fail(dev, good, bad)
         self.assertRegex(line, r"bad\.gpx:5: XML error")
-        self.assertIn("the 2 new fixes committed before it stay stored", line)
+        self.assertIn("nothing of this file was stored; the 2 new fixes of the files before it stay", line)
         # The earlier file stays; nothing of the failing one.
         self.assertEqual([x["properties"]["time"] for x in self.features(dev)],
                          ["2024-02-01T00:00:00.000Z", "2024-02-01T00:00:01.000Z"])

@@ -1,0 +1,843 @@
+/* An import run (import_job.h): libarchive reads the input and its
+ * members, the parsers of import.h turn each into fixes, and this file
+ * stores them: batches, the undo log that makes a file a unit, the devices
+ * of Records.json's deviceTags and the places of Google's visits. */
+#include "io/import_job.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <archive.h>
+#include <archive_entry.h>
+
+#include "base/auth.h"
+#include "history/hist.h"
+#include "store/history_store.h"
+
+/* Fixes per transaction: large enough that the commit's fsync is noise,
+ * small enough that the receiver's group commit waits a fraction of a
+ * second for the write lock at most. */
+#define BATCH      50000
+/* Keys per transaction when a failed file is taken back, or moved. */
+#define UNDO_BATCH 5000
+/* Bytes held to tell a format from its content. */
+#define HEAD_MAX   512
+#define PROGRESS_MS 200
+
+/* One fix the current file added (or moved): the undo log's record. */
+struct undo_rec {
+	int64_t device_id, time_ms;
+	int64_t first_tag;           /* 1: a row of the file's first deviceTag */
+};
+
+struct tag_dev {
+	int64_t tag, device_id;
+	int     made;                /* created by the current file */
+};
+
+/* A place named by Google's visits, once per key (placeId, else name and
+ * spot); made at the end of the file. */
+struct gplace {
+	char   key[200];
+	char   name[128];
+	double lat, lon;
+};
+
+struct import_job {
+	struct store          *s;
+	struct store_hist     *h;          /* opened at the first place */
+	struct import_job_opts o;
+	char                  *device_name;
+	import_progress_fn     progress;
+	import_report_fn       report;
+	void                  *ctx;
+	struct import_totals   t;
+	char                   err[700];
+	int64_t                last_progress_ms;
+	uint64_t               bytes_before; /* of the inputs done */
+	struct archive        *a;            /* the input being read */
+
+	/* The file being read. */
+	struct importer *im;
+	FILE            *undo;
+	uint64_t         nundo;
+	int              in_tx, store_failed;
+	uint64_t         batch, read_extra, stored, dup, visits, places;
+	struct tag_dev  *tags;
+	size_t           ntags, tagcap;
+	int              first_moved;       /* a second tag came: the first's rows move */
+	struct gplace   *pl;
+	size_t           npl, plcap;
+	size_t          *plhash;            /* plhcap slots: index + 1, 0 empty */
+	size_t           plhcap;
+	char             visit_attrs[32];
+};
+
+struct import_job *import_job_new(struct store *s, const struct import_job_opts *o,
+                                  import_progress_fn progress, import_report_fn report,
+                                  void *ctx)
+{
+	struct import_job *j = calloc(1, sizeof *j);
+	if (!j)
+		return NULL;
+	j->s = s;
+	j->o = *o;
+	j->device_name = strdup(o->device_name ? o->device_name : "");
+	j->undo = tmpfile();
+	if (!j->device_name || !j->undo) {
+		import_job_free(j);
+		return NULL;
+	}
+	j->o.device_name = j->device_name;
+	j->progress = progress;
+	j->report = report;
+	j->ctx = ctx;
+	snprintf(j->visit_attrs, sizeof j->visit_attrs, "{\"google\":\"visit\"}");
+	return j;
+}
+
+void import_job_free(struct import_job *j)
+{
+	if (!j)
+		return;
+	if (j->in_tx)
+		(void)store_rollback(j->s);
+	import_free(j->im);
+	store_hist_close(j->h);
+	if (j->undo)
+		fclose(j->undo);
+	free(j->tags);
+	free(j->pl);
+	free(j->plhash);
+	free(j->device_name);
+	free(j);
+}
+
+const char *import_job_error(const struct import_job *j)
+{
+	return j->err;
+}
+
+const struct import_totals *import_job_totals(const struct import_job *j)
+{
+	return &j->t;
+}
+
+static void tell_progress(struct import_job *j, int force)
+{
+	if (!j->progress)
+		return;
+	int64_t now = mono_ms();
+	if (!force && now - j->last_progress_ms < PROGRESS_MS)
+		return;
+	j->last_progress_ms = now;
+	j->t.bytes = j->bytes_before + (j->a ? (uint64_t)archive_filter_bytes(j->a, -1) : 0);
+	j->progress(j->ctx, &j->t);
+}
+
+/* ---- the store side of one file ---- */
+
+static int begin(struct import_job *j)
+{
+	if (store_begin(j->s) != STORE_OK)
+		return -1;
+	j->in_tx = 1;
+	j->batch = 0;
+	return 0;
+}
+
+static int commit(struct import_job *j)
+{
+	j->in_tx = 0;
+	if (store_commit(j->s) != STORE_OK) {
+		(void)store_rollback(j->s);
+		return -1;
+	}
+	return 0;
+}
+
+static int log_key(struct import_job *j, int64_t device_id, int64_t time_ms, int first_tag)
+{
+	struct undo_rec r = { device_id, time_ms, first_tag };
+	if (fwrite(&r, sizeof r, 1, j->undo) != 1)
+		return -1;
+	j->nundo++;
+	return 0;
+}
+
+/* Stores one fix of the file; 0, or 1 to stop (store_failed set). */
+static int put(struct import_job *j, int64_t device_id, const struct fix *f, int first_tag)
+{
+	int ins = 0;
+	if (store_put_fix(j->s, device_id, f, &ins) != STORE_OK)
+		goto fail;
+	j->t.fixes++;
+	if (ins) {
+		if (log_key(j, device_id, f->time_ms, first_tag) < 0)
+			goto fail;
+		j->stored++;
+		j->t.stored++;
+	} else {
+		j->dup++;
+		j->t.duplicates++;
+	}
+	if (++j->batch >= BATCH && (commit(j) < 0 || begin(j) < 0))
+		goto fail;
+	if ((j->t.fixes & 1023) == 0)
+		tell_progress(j, 0);
+	return 0;
+fail:
+	j->store_failed = 1;
+	return 1;
+}
+
+/* "DEVICE (tag N)", found or made (and remembered as made by this file). */
+static int tag_device(struct import_job *j, struct tag_dev *td)
+{
+	char name[160];
+	snprintf(name, sizeof name, "%s (tag %" PRId64 ")", j->device_name, td->tag);
+	struct device_rec d;
+	int rc = store_device_get(j->s, j->o.user_id, name, &d);
+	if (rc == STORE_OK) {
+		td->device_id = d.id;
+		return 0;
+	}
+	if (rc != STORE_NOTFOUND)
+		return -1;
+	char tok[TOKEN_LEN + 1];
+	unsigned char hash[TOKEN_HASH_LEN];
+	if (auth_init() < 0 || auth_token_new(tok) < 0)
+		return -1;
+	auth_token_hash(tok, hash);
+	if (store_device_add(j->s, j->o.user_id, name, hash, NULL, &td->device_id) != STORE_OK)
+		return -1;
+	td->made = 1;
+	return 0;
+}
+
+/* The device of a row with deviceTag tag: the first tag seen goes to
+ * DEVICE until a second one shows there are several. -1 on a store error. */
+static int64_t device_of_tag(struct import_job *j, int64_t tag, int *first)
+{
+	for (size_t i = 0; i < j->ntags; i++) {
+		if (j->tags[i].tag == tag) {
+			*first = i == 0 && !j->first_moved;
+			return j->tags[i].device_id;
+		}
+	}
+	if (j->ntags == j->tagcap) {
+		size_t cap = j->tagcap ? 2 * j->tagcap : 4;
+		struct tag_dev *t = realloc(j->tags, cap * sizeof *t);
+		if (!t)
+			return -1;
+		j->tags = t;
+		j->tagcap = cap;
+	}
+	struct tag_dev *td = &j->tags[j->ntags];
+	memset(td, 0, sizeof *td);
+	td->tag = tag;
+	if (j->ntags == 0) {
+		td->device_id = j->o.device_id;
+		*first = 1;
+		j->ntags++;
+		return td->device_id;
+	}
+	/* Several tags: every one gets its own device, the first included;
+	 * its rows stored so far move at the end of the file. */
+	if (!j->first_moved) {
+		if (tag_device(j, &j->tags[0]) < 0)
+			return -1;
+		j->first_moved = 1;
+	}
+	if (tag_device(j, td) < 0)
+		return -1;
+	j->ntags++;
+	*first = 0;
+	return td->device_id;
+}
+
+static int on_fix(void *ctx, const struct fix *f)
+{
+	struct import_job *j = ctx;
+	int64_t tag, dev = j->o.device_id;
+	int first = 0;
+	if (!j->o.tag_set && import_fix_tag(j->im, &tag)) {
+		dev = device_of_tag(j, tag, &first);
+		if (dev < 0) {
+			j->store_failed = 1;
+			return 1;
+		}
+	}
+	return put(j, dev, f, first);
+}
+
+/* ---- Google's visits: their places ---- */
+
+static uint64_t fnv(const char *s)
+{
+	uint64_t h = 1469598103934665603ull;
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ull;
+	return h;
+}
+
+static int plhash_grow(struct import_job *j)
+{
+	size_t cap = j->plhcap ? 2 * j->plhcap : 64;
+	size_t *t = calloc(cap, sizeof *t);
+	if (!t)
+		return -1;
+	for (size_t i = 0; i < j->npl; i++) {
+		size_t k = fnv(j->pl[i].key) & (cap - 1);
+		while (t[k])
+			k = (k + 1) & (cap - 1);
+		t[k] = i + 1;
+	}
+	free(j->plhash);
+	j->plhash = t;
+	j->plhcap = cap;
+	return 0;
+}
+
+/* What a visit without a name is called, from Google's semantic type. */
+static const char *semantic_name(const char *type)
+{
+	if (!type)
+		return NULL;
+	if (strcasecmp(type, "HOME") == 0 || strcasecmp(type, "INFERRED_HOME") == 0 ||
+	    strcasecmp(type, "TYPE_HOME") == 0)
+		return "Home";
+	if (strcasecmp(type, "WORK") == 0 || strcasecmp(type, "INFERRED_WORK") == 0 ||
+	    strcasecmp(type, "TYPE_WORK") == 0)
+		return "Work";
+	return NULL;
+}
+
+static int note_place(struct import_job *j, const struct import_visit *v)
+{
+	const char *name = v->name && *v->name ? v->name : semantic_name(v->semantic_type);
+	if (!name)
+		return 0;       /* the history makes an unnamed place, as for any stay */
+	char key[sizeof j->pl[0].key];
+	if (v->place_id && *v->place_id)
+		snprintf(key, sizeof key, "id:%s", v->place_id);
+	else
+		snprintf(key, sizeof key, "%s@%.4f,%.4f", name, v->lat, v->lon);
+	if ((j->npl + 1) * 2 > j->plhcap && plhash_grow(j) < 0)
+		return -1;
+	size_t k = fnv(key) & (j->plhcap - 1);
+	for (; j->plhash[k]; k = (k + 1) & (j->plhcap - 1))
+		if (strcmp(j->pl[j->plhash[k] - 1].key, key) == 0)
+			return 0;
+	if (j->npl == j->plcap) {
+		size_t cap = j->plcap ? 2 * j->plcap : 16;
+		struct gplace *p = realloc(j->pl, cap * sizeof *p);
+		if (!p)
+			return -1;
+		j->pl = p;
+		j->plcap = cap;
+	}
+	struct gplace *p = &j->pl[j->npl];
+	snprintf(p->key, sizeof p->key, "%s", key);
+	snprintf(p->name, sizeof p->name, "%s", name);
+	p->lat = v->lat;
+	p->lon = v->lon;
+	j->plhash[k] = ++j->npl;
+	return 0;
+}
+
+static int on_visit(void *ctx, const struct import_visit *v)
+{
+	struct import_job *j = ctx;
+	struct fix f;
+	fix_init(&f);
+	f.lat = v->lat;
+	f.lon = v->lon;
+	f.attrs = j->visit_attrs;
+	j->visits++;
+	j->t.visits++;
+	/* Its spot at its start and its end: the stay the history derives. */
+	int64_t at[2] = { v->start_ms, v->end_ms };
+	for (int i = 0; i < (v->end_ms > v->start_ms ? 2 : 1); i++) {
+		f.time_ms = at[i];
+		if (fix_check(&f))
+			return 0;   /* the parser checked the spot; a time out of range: no fix */
+		j->read_extra++;
+		if (put(j, j->o.device_id, &f, 0))
+			return 1;
+	}
+	if (note_place(j, v) < 0) {
+		j->store_failed = 1;
+		return 1;
+	}
+	return 0;
+}
+
+/* Gives each noted place a name on the user's map: a new place, or the
+ * unnamed one already there. Inside the file's last transaction. */
+static int make_places(struct import_job *j)
+{
+	if (!j->npl)
+		return 0;
+	if (!j->h && !(j->h = store_hist_open(j->s)))
+		return -1;
+	for (size_t i = 0; i < j->npl; i++) {
+		const struct gplace *g = &j->pl[i];
+		struct place_rec p;
+		int rc = store_place_near(j->h, j->o.user_id, g->lat, g->lon, hist_dist, &p);
+		if (rc == STORE_OK) {
+			/* A name the user gave, or a place the user deleted, stays. */
+			if (p.deleted || p.named)
+				continue;
+			if (store_place_update(j->h, j->o.user_id, p.id, g->name, 0) != STORE_OK)
+				return -1;
+			j->places++;
+			continue;
+		}
+		if (rc != STORE_NOTFOUND)
+			return -1;
+		memset(&p, 0, sizeof p);
+		p.user_id = j->o.user_id;
+		p.named = 1;
+		snprintf(p.name, sizeof p.name, "%s", g->name);
+		p.lat = g->lat;
+		p.lon = g->lon;
+		p.radius = j->o.place_radius > 0 ? j->o.place_radius : 100;
+		p.created_ms = now_ms();
+		int64_t id;
+		if (store_place_add(j->h, &p, &id) != STORE_OK ||
+		    store_place_claim(j->h, j->o.user_id, id, hist_dist) < 0)
+			return -1;
+		j->places++;
+	}
+	return 0;
+}
+
+/* ---- the undo log ---- */
+
+/* Reads records [at, at + n) of the log; how many, -1 on error. */
+static ssize_t undo_read(struct import_job *j, uint64_t at, struct undo_rec *r, size_t n)
+{
+	ssize_t got = pread(fileno(j->undo), r, n * sizeof *r, (off_t)(at * sizeof *r));
+	return got < 0 ? -1 : got / (ssize_t)sizeof *r;
+}
+
+static int undo_write(struct import_job *j, uint64_t at, const struct undo_rec *r)
+{
+	return pwrite(fileno(j->undo), r, sizeof *r, (off_t)(at * sizeof *r)) == (ssize_t)sizeof *r
+	               ? 0
+	               : -1;
+}
+
+static void undo_reset(struct import_job *j)
+{
+	fflush(j->undo);
+	if (ftruncate(fileno(j->undo), 0) == 0)
+		rewind(j->undo);
+	j->nundo = 0;
+}
+
+/* The first tag's rows stored in DEVICE go to its own device: each is
+ * copied there (a duplicate if an earlier import moved it already) and
+ * deleted from DEVICE, its log record following it. */
+static int move_first_tag(struct import_job *j)
+{
+	struct undo_rec r[256];
+	int64_t to = j->tags[0].device_id;
+	if (fflush(j->undo) != 0)
+		return -1;
+	for (uint64_t at = 0; at < j->nundo;) {
+		if (begin(j) < 0)
+			return -1;
+		uint64_t end = at + UNDO_BATCH < j->nundo ? at + UNDO_BATCH : j->nundo;
+		while (at < end) {
+			size_t want = end - at < 256 ? (size_t)(end - at) : 256;
+			ssize_t n = undo_read(j, at, r, want);
+			if (n <= 0)
+				return -1;
+			for (ssize_t i = 0; i < n; i++, at++) {
+				if (!r[i].first_tag || r[i].device_id != j->o.device_id)
+					continue;
+				struct fix f;
+				int ins = 0, del = 0;
+				if (store_fix_first_in(j->s, r[i].device_id, r[i].time_ms, r[i].time_ms,
+				                       &f) != STORE_OK)
+					return -1;
+				int rc = store_put_fix(j->s, to, &f, &ins);
+				fix_free(&f);
+				if (rc != STORE_OK ||
+				    store_fix_delete_at(j->s, r[i].device_id, r[i].time_ms, &del) != STORE_OK)
+					return -1;
+				if (!ins) {
+					j->stored--;
+					j->t.stored--;
+					j->dup++;
+					j->t.duplicates++;
+				}
+				/* Now only the moved copy, if new, is the file's. */
+				struct undo_rec nr = { ins ? to : 0, r[i].time_ms, 0 };
+				if (undo_write(j, at, &nr) < 0)
+					return -1;
+			}
+		}
+		if (commit(j) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* Takes back everything the current file stored. 0, or -1 (the store is
+ * then left with some of it; the caller says so). */
+static int undo_file(struct import_job *j)
+{
+	struct undo_rec r[256];
+	if (j->in_tx) {
+		j->in_tx = 0;
+		(void)store_rollback(j->s);
+	}
+	if (fflush(j->undo) != 0)
+		return -1;
+	for (uint64_t at = 0; at < j->nundo;) {
+		if (begin(j) < 0)
+			return -1;
+		uint64_t end = at + UNDO_BATCH < j->nundo ? at + UNDO_BATCH : j->nundo;
+		while (at < end) {
+			size_t want = end - at < 256 ? (size_t)(end - at) : 256;
+			ssize_t n = undo_read(j, at, r, want);
+			if (n <= 0)
+				goto fail;
+			for (ssize_t i = 0; i < n; i++, at++) {
+				int del = 0;
+				if (r[i].device_id &&
+				    store_fix_delete_at(j->s, r[i].device_id, r[i].time_ms, &del) != STORE_OK)
+					goto fail;
+			}
+		}
+		if (commit(j) < 0)
+			return -1;
+	}
+	/* Devices this file made hold nothing now. */
+	for (size_t i = 0; i < j->ntags; i++)
+		if (j->tags[i].made && store_device_del(j->s, j->tags[i].device_id) != STORE_OK)
+			return -1;
+	return 0;
+fail:
+	j->in_tx = 0;
+	(void)store_rollback(j->s);
+	return -1;
+}
+
+/* ---- one file ---- */
+
+static void file_reset(struct import_job *j)
+{
+	import_free(j->im);
+	j->im = NULL;
+	undo_reset(j);
+	j->store_failed = 0;
+	j->batch = j->read_extra = j->stored = j->dup = j->visits = j->places = 0;
+	j->ntags = 0;
+	j->first_moved = 0;
+	j->npl = 0;
+	if (j->plhash)
+		memset(j->plhash, 0, j->plhcap * sizeof *j->plhash);
+}
+
+static void fill_report(struct import_job *j, struct import_file_report *r, const char *name)
+{
+	memset(r, 0, sizeof *r);
+	r->name = name;
+	if (!j->im) {
+		r->shape = "";
+		return;
+	}
+	r->shape = import_shape(j->im);
+	r->read = import_count(j->im) + j->read_extra;
+	r->stored = j->stored;
+	r->duplicates = j->dup;
+	r->rejected = import_rejected(j->im);
+	r->skipped_notime = import_skipped_notime(j->im);
+	r->skipped_nonpoint = import_skipped_nonpoint(j->im);
+	r->skipped_tag = import_skipped_tag(j->im);
+	r->visits = j->visits;
+	r->places = j->places;
+	for (size_t i = 0; i < IMPORT_REASONS && i < r->rejected; i++)
+		r->reason[r->nreasons++] = import_reject_reason(j->im, i, &r->reason_line[i]);
+}
+
+/* The file stops: its fixes are taken back, the error is recorded and
+ * reported. Always -1. */
+static int file_fail(struct import_job *j, const char *name, uint64_t line, const char *why)
+{
+	char reason[400];
+	snprintf(reason, sizeof reason, "%s", why && *why ? why : "failed");
+	uint64_t stored = j->stored;
+	int undone = undo_file(j) == 0;
+	j->t.stored -= stored;
+	struct import_file_report r;
+	fill_report(j, &r, name);
+	r.stored = 0;
+	r.error = reason;
+	r.error_line = line;
+	char where[32] = "";
+	if (line)
+		snprintf(where, sizeof where, ":%" PRIu64, line);
+	if (undone)
+		snprintf(j->err, sizeof j->err, "%s%s: %s", name, where, reason);
+	else
+		snprintf(j->err, sizeof j->err,
+		         "%s%s: %s; taking its fixes back failed too (%s): some of them stay", name,
+		         where, reason, store_errmsg(j->s));
+	if (j->report)
+		j->report(j->ctx, &r);
+	file_reset(j);
+	return -1;
+}
+
+/* The parser's stop: a store failure behind the callback, or the input's fault. */
+static int parse_fail(struct import_job *j, const char *name, int rc)
+{
+	if (rc == IMPORT_ABORT || j->store_failed) {
+		char why[300];
+		snprintf(why, sizeof why, "cannot store: %s", store_errmsg(j->s));
+		return file_fail(j, name, 0, why);
+	}
+	return file_fail(j, name, import_error_line(j->im), import_error(j->im));
+}
+
+static int file_done(struct import_job *j, const char *name)
+{
+	if (commit(j) < 0 || (j->first_moved && move_first_tag(j) < 0) || begin(j) < 0 ||
+	    make_places(j) < 0 || commit(j) < 0) {
+		char why[300];
+		snprintf(why, sizeof why, "cannot store: %s", store_errmsg(j->s));
+		return file_fail(j, name, 0, why);
+	}
+	j->t.files++;
+	struct import_file_report r;
+	fill_report(j, &r, name);
+	j->t.rejected += r.rejected;
+	if (j->report)
+		j->report(j->ctx, &r);
+	file_reset(j);
+	tell_progress(j, 1);
+	return 0;
+}
+
+/* The name's format, a trailing compression suffix ignored ("x.gpx.gz"). */
+static int format_of_name(const char *name, enum import_format *f)
+{
+	static const char *const zs[] = { ".gz", ".bz2", ".xz", ".zst" };
+	char bare[512];
+	snprintf(bare, sizeof bare, "%s", name);
+	size_t n = strlen(bare);
+	for (size_t i = 0; i < sizeof zs / sizeof zs[0]; i++) {
+		size_t k = strlen(zs[i]);
+		if (n > k && strcasecmp(bare + n - k, zs[i]) == 0) {
+			bare[n - k] = 0;
+			break;
+		}
+	}
+	return import_detect_name(bare, f);
+}
+
+static int feed(struct import_job *j, const char *name, const void *data, size_t len)
+{
+	int rc = import_feed(j->im, data, len);
+	return rc == IMPORT_OK ? 0 : parse_fail(j, name, rc);
+}
+
+/* One file: the raw input, or an archive's member. In an archive, a
+ * member that is no location data (a page, a photo) is passed over. */
+static int import_entry(struct import_job *j, struct archive *a, const char *outer,
+                        const char *member)
+{
+	char name[700];
+	if (member)
+		snprintf(name, sizeof name, "%s:%s", outer, member);
+	else
+		snprintf(name, sizeof name, "%s", outer);
+	enum import_format fmt;
+	int by_name = format_of_name(member ? member : outer, &fmt) == 0;
+	if (member && !by_name)
+		return 0;
+	/* The first bytes, for a file its name does not tell. */
+	char head[HEAD_MAX];
+	size_t nhead = 0;
+	const void *blk = NULL;
+	size_t blen = 0;
+	int64_t off;
+	int r = ARCHIVE_OK;
+	while (nhead < sizeof head) {
+		r = archive_read_data_block(a, &blk, &blen, &off);
+		if (r != ARCHIVE_OK && r != ARCHIVE_WARN)
+			break;
+		size_t take = blen < sizeof head - nhead ? blen : sizeof head - nhead;
+		memcpy(head + nhead, blk, take);
+		nhead += take;
+		blk = (const char *)blk + take;
+		blen -= take;
+	}
+	if (r != ARCHIVE_OK && r != ARCHIVE_WARN && r != ARCHIVE_EOF)
+		return file_fail(j, name, 0, archive_error_string(a));
+	if (!by_name && import_detect_content(head, nhead, &fmt) < 0)
+		return file_fail(j, name, 0,
+		                 nhead == 0 ? "the file is empty"
+		                            : "cannot tell the format (GPX, KML, GeoJSON, a Google "
+		                              "export, CSV with a time,lat,lon header, or OwnTracks .rec)");
+	j->im = import_new(fmt, on_fix, j);
+	if (!j->im)
+		return file_fail(j, name, 0, "out of memory");
+	if (j->o.tag_set)
+		import_set_device_tag(j->im, j->o.tag);
+	import_set_visit_cb(j->im, on_visit);
+	if (begin(j) < 0) {
+		char why[300];
+		snprintf(why, sizeof why, "cannot store: %s", store_errmsg(j->s));
+		return file_fail(j, name, 0, why);
+	}
+	if (feed(j, name, head, nhead) < 0)
+		return -1;
+	while (r == ARCHIVE_OK || r == ARCHIVE_WARN) {
+		if (blen && feed(j, name, blk, blen) < 0)
+			return -1;
+		tell_progress(j, 0);
+		r = archive_read_data_block(a, &blk, &blen, &off);
+	}
+	if (r != ARCHIVE_EOF)
+		return file_fail(j, name, 0, archive_error_string(a));
+	int rc = import_finish(j->im);
+	if (rc != IMPORT_OK)
+		return parse_fail(j, name, rc);
+	return file_done(j, name);
+}
+
+static struct archive *reader_new(void)
+{
+	struct archive *a = archive_read_new();
+	if (!a)
+		return NULL;
+	/* Built-in decompressors only: never an external program chosen by
+	 * the bytes of an uploaded file. */
+	archive_read_support_filter_gzip(a);
+	archive_read_support_filter_bzip2(a);
+	archive_read_support_filter_xz(a);
+	archive_read_support_filter_zstd(a);
+	archive_read_support_format_zip(a);
+	archive_read_support_format_tar(a);
+	archive_read_support_format_empty(a);
+	/* Last resort, bidding lowest: the input itself is the one file. */
+	archive_read_support_format_raw(a);
+	return a;
+}
+
+/* Every file of the opened input; closes it. */
+static int run(struct import_job *j, struct archive *a, const char *outer, uint64_t total)
+{
+	struct archive_entry *e;
+	int r, rc = 0, files = 0;
+	j->a = a;
+	j->t.total = total ? j->bytes_before + total : 0;
+	while (rc == 0 && ((r = archive_read_next_header(a, &e)) == ARCHIVE_OK || r == ARCHIVE_WARN)) {
+		int raw = archive_format(a) == ARCHIVE_FORMAT_RAW;
+		if (!raw && archive_entry_filetype(e) == AE_IFDIR)
+			continue;
+		files++;
+		rc = import_entry(j, a, outer, raw ? NULL : archive_entry_pathname(e));
+	}
+	if (rc == 0 && r != ARCHIVE_EOF) {
+		snprintf(j->err, sizeof j->err, "%s: %s", outer, archive_error_string(a));
+		rc = -1;
+	} else if (rc == 0 && files == 0 && archive_format(a) == ARCHIVE_FORMAT_EMPTY) {
+		snprintf(j->err, sizeof j->err, "%s: the file is empty", outer);
+		rc = -1;
+	}
+	tell_progress(j, 1);
+	j->bytes_before += (uint64_t)archive_filter_bytes(a, -1);
+	j->a = NULL;
+	archive_read_free(a);
+	return rc;
+}
+
+int import_job_path(struct import_job *j, const char *path)
+{
+	struct archive *a = reader_new();
+	if (!a) {
+		snprintf(j->err, sizeof j->err, "%s: out of memory", path);
+		return -1;
+	}
+	int is_stdin = strcmp(path, "-") == 0;
+	struct stat st;
+	uint64_t total = 0;
+	int fd = is_stdin ? 0 : open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		snprintf(j->err, sizeof j->err, "%s: %s", path, strerror(errno));
+		if (fd > 0)
+			close(fd);
+		archive_read_free(a);
+		return -1;
+	}
+	if (S_ISREG(st.st_mode))
+		total = (uint64_t)st.st_size;
+	if (archive_read_open_fd(a, fd, 256 * 1024) != ARCHIVE_OK) {
+		snprintf(j->err, sizeof j->err, "%s: %s", path, archive_error_string(a));
+		archive_read_free(a);
+		if (!is_stdin)
+			close(fd);
+		return -1;
+	}
+	int rc = run(j, a, path, total);
+	if (!is_stdin)
+		close(fd);
+	return rc;
+}
+
+struct stream {
+	import_read_fn read;
+	void          *rctx;
+	char          *buf;
+};
+
+#define STREAM_BUF (256 * 1024)
+
+static la_ssize_t stream_read(struct archive *a, void *ctx, const void **out)
+{
+	struct stream *st = ctx;
+	const char *why = NULL;
+	ssize_t n = st->read(st->rctx, st->buf, STREAM_BUF, &why);
+	if (n < 0) {
+		archive_set_error(a, EIO, "%s", why ? why : "read failed");
+		return -1;
+	}
+	*out = st->buf;
+	return n;
+}
+
+int import_job_read(struct import_job *j, const char *name, uint64_t total,
+                    import_read_fn read, void *rctx)
+{
+	struct stream st = { read, rctx, malloc(STREAM_BUF) };
+	struct archive *a = st.buf ? reader_new() : NULL;
+	if (!a) {
+		free(st.buf);
+		snprintf(j->err, sizeof j->err, "%s: out of memory", name);
+		return -1;
+	}
+	if (archive_read_open(a, &st, NULL, stream_read, NULL) != ARCHIVE_OK) {
+		snprintf(j->err, sizeof j->err, "%s: %s", name, archive_error_string(a));
+		archive_read_free(a);
+		free(st.buf);
+		return -1;
+	}
+	int rc = run(j, a, name, total);
+	free(st.buf);
+	return rc;
+}
