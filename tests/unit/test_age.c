@@ -1,5 +1,7 @@
-/* age.c: retention's and prune's ages, and their calendar cutoffs. */
+/* age.c: the ages of retention and prune, their calendar cutoffs, and the
+ * settings retention and prune_delay. */
 #include "base/age.h"
+#include "base/config.h"
 #include "base/point.h"
 #include "test.h"
 
@@ -88,4 +90,22 @@ TEST(age_cutoff_calendar)
 	/* Before 1970 too (the longest age from now). */
 	struct tm tm = { .tm_year = 1024 - 1900, .tm_mon = 0, .tm_mday = 10 };
 	CHECK_INT(cutoff("1000y", "2024-01-10T00:00:00Z"), (int64_t)timegm(&tm) * 1000);
+}
+
+TEST(age_config_retention)
+{
+	struct config c;
+	char err[256] = "";
+	memset(&c, 0, sizeof c);
+	CHECK_INT(config_set(&c, "retention", "2y", err, sizeof err), 0);
+	CHECK(c.retention.n == 2 && c.retention.unit == 'y');
+	CHECK_INT(config_set(&c, "retention", "none", err, sizeof err), 0);
+	CHECK_INT(c.retention.n, 0);
+	CHECK_INT(config_set(&c, "retention", "18 months", err, sizeof err), -1);
+	CHECK(strstr(err, "retention: expected an age such as 30d") != NULL);
+	CHECK(strstr(err, "'18 months'") != NULL);
+	CHECK_INT(config_set(&c, "prune_delay", "5m", err, sizeof err), 0);
+	CHECK_DBL(c.prune_delay, 300);
+	CHECK_INT(config_set(&c, "prune_delay", "0", err, sizeof err), -1);
+	CHECK_INT(config_set(&c, "prune_delay", "2d", err, sizeof err), -1);
 }
