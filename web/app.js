@@ -59,6 +59,7 @@
 		zoneDismissed: false,
 		day: '',                /* yyyy-mm-dd in the day view */
 		daySeq: 0,
+		pendingDelete: null,     /* {device, from, to} counted, awaiting the second press */
 	};
 
 	let map = null;
@@ -921,10 +922,18 @@
 		show($('dlg-result'), false);
 		const d = state.selected;
 		show($('dlg-edit'), !!d && !focusAdd);
+		show($('dlg-delete-range'), !!d && !focusAdd);
 		if (d) {
 			$('dlg-device-name').textContent = d;
 			$('rename-name').value = d;
 		}
+		/* The range shown on the map is the one offered for deleting. */
+		if (state.range) {
+			$('delete-from').value = dateValue(state.range.from);
+			$('delete-to').value = dateValue(state.range.to);
+		}
+		resetDeleteRange();
+		show($('delete-done'), false);
 		$('new-device-name').value = '';
 		if (!dlg.open) dlg.showModal();
 		(focusAdd || !d ? $('new-device-name') : $('rename-name')).focus();
@@ -1052,6 +1061,82 @@
 			updateDownload();
 		} catch (e) {
 			dialogError(e);
+		}
+	}
+
+	/* Deleting a range of fixes: the count first (dry_run=1), then a
+	 * second press deletes exactly that range. Days are the browser's, as
+	 * in the time range above. */
+	function deleteRangeParams() {
+		let a = parseDateValue($('delete-from').value);
+		let b = parseDateValue($('delete-to').value);
+		if (!a || !b || !state.selected) return null;
+		if (b < a) [a, b] = [b, a];
+		return { device: state.selected, from: dayStart(a), to: dayEnd(b) };
+	}
+
+	/* A changed range or device needs a new count before anything goes. */
+	function resetDeleteRange() {
+		state.pendingDelete = null;
+		show($('delete-confirm'), false);
+	}
+
+	async function onDeleteCount(ev) {
+		ev.preventDefault();
+		resetDeleteRange();
+		show($('delete-done'), false);
+		show($('device-error'), false);
+		const p = deleteRangeParams();
+		if (!p) return;
+		const btn = $('delete-count');
+		btn.disabled = true;
+		try {
+			const r = await api('DELETE', pointsUrl({
+				device: p.device, from: p.from.toISOString(), to: p.to.toISOString(), dry_run: 1,
+			}));
+			const n = r && typeof r.count === 'number' ? r.count : 0;
+			const span = fmtDay(p.from) + (dateValue(p.from) === dateValue(p.to) ? '' : ' to ' + fmtDay(p.to));
+			$('delete-count-text').textContent = n
+				? fmtCount(n, 'fix', 'fixes') + ' of \u201c' + p.device + '\u201d on ' + span + ' will be deleted for good.'
+				: 'No fixes of \u201c' + p.device + '\u201d on ' + span + '.';
+			$('delete-range').textContent = 'Delete ' + fmtCount(n, 'fix', 'fixes');
+			show($('delete-range'), n > 0);
+			show($('delete-confirm'), true);
+			if (n > 0) state.pendingDelete = p;
+		} catch (e) {
+			dialogError(e);
+		} finally {
+			btn.disabled = false;
+		}
+	}
+
+	async function onDeleteRange() {
+		const p = state.pendingDelete;
+		if (!p || p.device !== state.selected) return;
+		const btn = $('delete-range');
+		btn.disabled = true;
+		try {
+			const r = await api('DELETE', pointsUrl({
+				device: p.device, from: p.from.toISOString(), to: p.to.toISOString(),
+			}));
+			resetDeleteRange();
+			const n = r && typeof r.deleted === 'number' ? r.deleted : 0;
+			$('delete-done').textContent = 'Deleted ' + fmtCount(n, 'fix', 'fixes') + '.';
+			show($('delete-done'), true);
+			await loadDevices();
+			loadTrack({ fit: false });
+			loadDay();
+			if (!$('stats-body').hidden) loadStats();
+			/* The history is derived again within about a second of the
+			 * deletion; the day and statistics are asked again then. */
+			setTimeout(() => {
+				loadDay();
+				if (!$('stats-body').hidden) loadStats();
+			}, 1500);
+		} catch (e) {
+			dialogError(e);
+		} finally {
+			btn.disabled = false;
 		}
 	}
 
@@ -1437,6 +1522,11 @@
 		$('rename-form').addEventListener('submit', onRename);
 		$('regen-token').addEventListener('click', onRegen);
 		$('delete-device').addEventListener('click', onDelete);
+		$('delete-range-form').addEventListener('submit', onDeleteCount);
+		$('delete-range').addEventListener('click', onDeleteRange);
+		$('delete-cancel').addEventListener('click', resetDeleteRange);
+		$('delete-from').addEventListener('change', resetDeleteRange);
+		$('delete-to').addEventListener('change', resetDeleteRange);
 		$('qr-app').addEventListener('change', () => drawQr($('qr-app').value));
 
 		await loadConfig();

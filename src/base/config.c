@@ -21,6 +21,7 @@ static void defaults(struct config *c)
 	c->max_streams_per_user = 16;
 	c->max_streams_per_addr = 32;
 	c->sync_full = 1;
+	c->prune_delay = 60;
 	c->log_level = LOG_LVL_INFO;
 	snprintf(c->tile_url, sizeof c->tile_url, "https://tile.openstreetmap.org/{z}/{x}/{y}.png");
 	snprintf(c->tile_attribution, sizeof c->tile_attribution,
@@ -160,6 +161,29 @@ int config_set(struct config *c, const char *key, const char *v, char *err, size
 		c->stay_min = d;
 		return 0;
 	}
+	if (!strcmp(key, "retention")) {
+		/* "none" too, so an environment can switch off a file's setting. */
+		if (!strcmp(v, "none")) {
+			c->retention.n = 0;
+			return 0;
+		}
+		if (parse_age(v, &c->retention) < 0) {
+			snprintf(err, errlen, "retention: expected an age such as 30d, 2w, 6m or 2y "
+			         "(days, weeks, months, years; at most 1000y) or none, got '%s'", v);
+			return -1;
+		}
+		return 0;
+	}
+	if (!strcmp(key, "prune_delay")) {
+		double d = duration(v);
+		if (!(d > 0) || d > 86400) {
+			snprintf(err, errlen, "prune_delay: expected a duration up to 1d such as 60s "
+			         "or 5m, got '%s'", v);
+			return -1;
+		}
+		c->prune_delay = d;
+		return 0;
+	}
 	if (!strcmp(key, "synchronous")) {
 		if (!strcmp(v, "full"))
 			c->sync_full = 1;
@@ -255,6 +279,8 @@ static const struct { const char *env, *key; } env_map[] = {
 	{ "MINTRAC_STAY_MIN", "stay_min" },
 	{ "MINTRAC_MAX_ACCURACY", "max_accuracy" },
 	{ "MINTRAC_JUMP_SPEED", "jump_speed" },
+	{ "MINTRAC_RETENTION", "retention" },
+	{ "MINTRAC_PRUNE_DELAY", "prune_delay" },
 };
 
 int config_load(struct config *c, const char *datadir, const char *config_file,

@@ -3,6 +3,7 @@
 #ifndef MINTRAC_CONFIG_H
 #define MINTRAC_CONFIG_H
 #include <limits.h>
+#include "base/age.h"
 #include "base/log.h"
 
 struct config {
@@ -30,6 +31,12 @@ struct config {
 	/* History: stay_radius m (100), stay_min s (300), max_accuracy m
 	 * (500), jump_speed km/h (250). */
 	double stay_radius, stay_min, max_accuracy, jump_speed;
+	/* retention: the webapp deletes fixes older than this every day
+	 * (n == 0: never, the default). prune_delay: seconds from the
+	 * webapp's start to its first prune (default 60), so a restart
+	 * prunes soon without slowing the start. */
+	struct age retention;
+	double prune_delay;
 };
 
 /* Fill defaults, then the config file, then the environment. datadir and

@@ -46,5 +46,6 @@ int cmd_trips(struct cli *c);
 int cmd_timeline(struct cli *c);
 int cmd_stats(struct cli *c);
 int cmd_delete(struct cli *c);
+int cmd_prune(struct cli *c);
 int cmd_geo(struct cli *c);
 #endif

@@ -51,6 +51,11 @@ static const char conf_template[] =
 	"#jump_speed = 250\n"
 	"#stay_radius = 100\n"
 	"#stay_min = 5m\n"
+	"# Fixes older than this (30d, 2w, 6m, 2y: days, weeks, calendar months or\n"
+	"# years) are deleted by the webapp every day, the first time prune_delay\n"
+	"# after it starts; kept for ever by default.\n"
+	"#retention = 2y\n"
+	"#prune_delay = 60s\n"
 	"#log_level = info\n";
 
 static void path_in(const struct cli *c, const char *file, char *out, size_t len)

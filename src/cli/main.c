@@ -25,6 +25,7 @@ static const struct command {
 	{ "timeline", cmd_timeline, "timeline USER DEVICE --date D [--json]     one local day" },
 	{ "stats",  cmd_stats,  "stats USER DEVICE [--year Y] [--json]       distance, days, places" },
 	{ "delete", cmd_delete, "delete USER DEVICE --from T --to T [--bbox W,S,E,N] [--yes]   fixes, for good" },
+	{ "prune",  cmd_prune,  "prune --older-than AGE [USER [DEVICE]] [--yes]   fixes older than AGE (30d, 2w, 6m, 2y), for good" },
 	{ "demo",   cmd_demo,   "demo [USER DEVICE] [--date D] | demo --remove [USER [DEVICE]]   a generated demo day" },
 	{ "geo",    cmd_geo,    "geo load [DIR] | status | lookup LAT LON... [--json]   offline country and city names" },
 	{ "backup", cmd_backup, "backup FILE                  online, consistent copy of the database" },

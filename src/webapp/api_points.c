@@ -16,9 +16,8 @@
 #include "store/store.h"
 #include "store/thin.h"
 #include "store/track.h"
-#include "base/xalloc.h"
 #include "history/engine.h"
-#include "webapp/deriver.h"
+#include "webapp/fixdel.h"
 #include "webapp/webapp.h"
 #include "webapp/web_stream.h"
 
@@ -213,50 +212,21 @@ static void route_points(struct webapp *app, struct conn *c, const struct http_r
 	kvlist_free(&q);
 }
 
-/* ---- DELETE /api/points: batches between other requests ---- */
+/* ---- DELETE /api/points: batches between other requests (fixdel.h) ---- */
 
-#define DELETE_BATCH 5000    /* fixes per transaction: ~25 ms of the loop */
-/* The pause between batches. SQLite's busy handler lets a waiting writer
- * (the receiver's) retry after 1, 2, 5 ... 100 ms; batches back to back
- * would take the lock again before it wakes, and it would wait for the
- * whole deletion. */
-#define DELETE_GAP   0.1
-
-struct deleting {
-	struct webapp *app;
-	struct conn   *c;
-	ev_timer       next;
-	int64_t        device_id, from, to, total;
-	double         box[4];
-	int            has_box;
-};
-
-/* One batch at a time with a pause between, so the page, the streams and
- * the receiver's commits go on meanwhile; the answer comes at the end. */
-static void delete_step(struct ev_loop *loop, ev_timer *w, int revents)
+/* The answer comes when the last batch is done. */
+static void delete_done(struct webapp *app, void *ctx, int64_t deleted, int failed)
 {
-	(void)revents;
-	struct deleting *dl = w->data;
-	int64_t k = store_fix_delete_batch(dl->app->store, dl->device_id, dl->from, dl->to,
-	                                   dl->has_box ? dl->box : NULL, DELETE_BATCH);
-	if (k > 0) {
-		dl->total += k;
-		ev_timer_set(w, DELETE_GAP, 0.);
-		ev_timer_start(loop, w);
+	struct conn *c = ctx;
+	if (failed) {
+		reply_store_error(app, c, "deleting fixes");
 		return;
 	}
-	if (k < 0) {
-		reply_store_error(dl->app, dl->c, "deleting fixes");
-	} else {
-		struct buf b;
-		buf_init(&b);
-		buf_printf(&b, "{\"deleted\":%lld}", (long long)dl->total);
-		reply_json(dl->c, 200, &b);
-		buf_free(&b);
-	}
-	if (dl->total)
-		deriver_kick(dl->app->deriver);
-	free(dl);
+	struct buf b;
+	buf_init(&b);
+	buf_printf(&b, "{\"deleted\":%lld}", (long long)deleted);
+	reply_json(c, 200, &b);
+	buf_free(&b);
 }
 
 static void route_points_delete(struct webapp *app, struct conn *c, const struct http_request *req,
@@ -301,19 +271,12 @@ static void route_points_delete(struct webapp *app, struct conn *c, const struct
 			buf_free(&b);
 		}
 	} else {
-		struct deleting *dl = xcalloc(1, sizeof *dl);
-		dl->app = app;
-		dl->c = c;
-		dl->device_id = d.id;
-		dl->from = from;
-		dl->to = to;
-		dl->has_box = bbox_s != NULL;
+		struct fixdel_range r = { .device_id = d.id, .from_ms = from, .to_ms = to,
+		                          .has_box = bbox_s != NULL };
 		if (bbox_s)
-			memcpy(dl->box, box, sizeof box);
+			memcpy(r.box, box, sizeof box);
 		conn_hold(c);
-		ev_timer_init(&dl->next, delete_step, 0., 0.);
-		dl->next.data = dl;
-		ev_timer_start(app->loop, &dl->next);
+		fixdel_new(app, &r, 1, delete_done, c);
 	}
 	kvlist_free(&q);
 }

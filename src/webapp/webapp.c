@@ -20,6 +20,7 @@
 #include "base/point.h"
 #include "store/history_store.h"
 #include "webapp/deriver.h"
+#include "webapp/pruner.h"
 #include "webapp/pwcheck.h"
 #include "webapp/session.h"
 #include "webapp/signin.h"
@@ -502,6 +503,7 @@ static int web_open(struct service *svc, struct server_config *sc)
 	app->hist = store_hist_open(app->store);
 	/* Without it the map still works; history then stays as it was. */
 	app->deriver = deriver_new(svc->loop, cfg);
+	app->pruner = pruner_new(app);
 	/* Without the live socket the map still works, minus live updates. */
 	app->live = live_rx_new(cfg->db_path);
 	if (app->live) {
@@ -531,6 +533,9 @@ static void web_quiesce(struct service *svc)
 	 * server is freed. */
 	pwcheck_free(wp->app.pwcheck);
 	wp->app.pwcheck = NULL;
+	/* A prune under way stops between batches; the next start goes on. */
+	pruner_free(wp->app.pruner);
+	wp->app.pruner = NULL;
 	deriver_free(wp->app.deriver);
 	wp->app.deriver = NULL;
 }
@@ -538,6 +543,7 @@ static void web_quiesce(struct service *svc)
 static void web_close(struct service *svc)
 {
 	struct webapp *app = &container_of(svc, struct webapp_proc, svc)->app;
+	pruner_free(app->pruner);
 	deriver_free(app->deriver);
 	store_hist_close(app->hist);
 	streams_free(app->streams);

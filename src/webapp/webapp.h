@@ -22,6 +22,7 @@ struct sessions;
 struct throttle;
 struct pwcheck;
 struct deriver;
+struct pruner;
 struct store_hist;
 struct hub;
 struct live_rx;
@@ -37,6 +38,7 @@ struct webapp {
 	struct throttle       *ident_probes; /* other users' idents asked for (api_devices.c) */
 	struct pwcheck        *pwcheck;    /* password checks off the loop */
 	struct deriver        *deriver;    /* history kept current (deriver.h) */
+	struct pruner         *pruner;     /* retention's daily prune, or NULL (pruner.h) */
 	struct store_hist     *hist;       /* history's queries on store, prepared once */
 	struct hub            *hub;        /* SSE and WebSocket subscribers */
 	struct streams        *streams;    /* their caps and credentials (streams.h) */

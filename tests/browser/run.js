@@ -282,6 +282,12 @@ function carDays(now) {
 
 const DAY_MS = 86400000;
 
+/* The test zone's offset as ISO 8601 (+HH:00 / -HH:00). */
+function zoneOffset() {
+	const h = zoneHours();
+	return (h < 0 ? '-' : '+') + String(Math.abs(h)).padStart(2, '0') + ':00';
+}
+
 const tests = [];
 /* always: run even when -k leaves the test out (later tests need it). */
 const test = (name, fn, always) => tests.push({ name, fn, always: !!always });
@@ -616,6 +622,66 @@ test('devices dialog: rename, new token (old one refused), delete', async () => 
 	await page.waitForSelector('#device-list li[data-device="bike 2"]', { state: 'detached' });
 	assert.match(asked, /bike 2/);
 	assert.ok(!T.m.cli('device', 'list', USER).includes('bike'), 'device still in device list');
+});
+
+test('delete a range: the count first, nothing gone until confirmed, then the track refreshes', async () => {
+	const page = T.page;
+	const token = T.m.addDevice(USER, 'walk').token;
+	const now = Date.now();
+	/* 20 fixes in the last 40 minutes (today in the browser's zone, where
+	 * it is about noon) and 10 the day before. */
+	for (let i = 0; i < 30; i++) {
+		const f = i < 20
+			? { t: now - 40 * 60000 + i * 120000, lat: 48.1 + i * 0.001, lon: 11.5, speed: 5 }
+			: { t: now - DAY_MS + (i - 20) * 60000, lat: 48.2, lon: 11.6 + i * 0.001, speed: 5 };
+		const r = await T.m.receiver('GET', osmandQuery(token, f));
+		assert.equal(r.status, 200, r.body);
+	}
+	const today = zoneDate(now, 0);
+	const yesterday = zoneDate(now, -1);
+	const day = (d) => ({ device: 'walk', from: d + 'T00:00:00' + zoneOffset(), to: d + 'T23:59:59.999' + zoneOffset() });
+	await page.evaluate(() => {
+		const d = document.getElementById('devices-dialog');
+		if (d.open) d.close();
+	});
+	await page.reload();
+	await page.waitForSelector('#app', { state: 'visible' });
+	await selectDevice(page, 'walk');
+	if ((await page.inputValue('#range-preset')) !== 'today')
+		await page.selectOption('#range-preset', 'today');
+	await waitTrack(page, 2);
+	await page.click('#edit-device');
+	await page.waitForSelector('#dlg-delete-range', { state: 'visible' });
+	/* The range shown on the map is offered. */
+	assert.equal(await page.inputValue('#delete-from'), today);
+	assert.equal(await page.inputValue('#delete-to'), today);
+	await page.click('#delete-count');
+	await page.waitForSelector('#delete-confirm', { state: 'visible' });
+	assert.match(await page.textContent('#delete-count-text'), /^20 fixes of \u201cwalk\u201d on .* will be deleted for good\.$/);
+	assert.equal(await page.textContent('#delete-range'), 'Delete 20 fixes');
+	fs.mkdirSync(SHOTS, { recursive: true });
+	await page.screenshot({ path: path.join(SHOTS, 'delete-range-1280x800.png') });
+	/* Counting deleted nothing; a changed range asks for a new count. */
+	assert.equal(await apiCount(page, { device: 'walk', from: yesterday + 'T00:00:00' + zoneOffset(),
+		to: today + 'T23:59:59' + zoneOffset() }), 30);
+	await page.fill('#delete-from', yesterday);
+	await page.waitForSelector('#delete-confirm', { state: 'hidden' });
+	await page.fill('#delete-from', today);
+	await page.click('#delete-count');
+	await page.waitForSelector('#delete-range', { state: 'visible' });
+	await page.click('#delete-range');
+	await page.waitForFunction(() => document.getElementById('delete-done').textContent === 'Deleted 20 fixes.');
+	/* The map shows today's track again: nothing left. */
+	await page.waitForFunction(() => document.getElementById('map').dataset.points === '0' &&
+		!/Loading/.test(document.getElementById('track-summary').textContent));
+	assert.equal(await apiCount(page, day(today)), 0);
+	assert.equal(await apiCount(page, day(yesterday)), 10);
+	const devs = await page.evaluate(async () => (await (await fetch('/api/devices')).json()));
+	assert.equal(devs.find((d) => d.name === 'walk').points, 10);
+	await page.click('#dialog-close');
+	T.m.cli('device', 'del', USER, 'walk');
+	await page.reload();
+	await page.waitForSelector('#app', { state: 'visible' });
 });
 
 test('screenshots: 1280x800 and 390x844 look right', async () => {
