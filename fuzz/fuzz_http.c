@@ -10,14 +10,46 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-/* /overland takes 64 KiB; /drop's body is read and dropped unseen. */
+/* A body sink's life: sink only while open, sink_end exactly once. */
+struct fuzz_sink {
+	int    open;
+	size_t got;
+};
+
+static int fuzz_sink(void *ctx, const char *data, size_t len)
+{
+	struct fuzz_sink *s = ctx;
+	if (!s->open || (len && !data))
+		abort();
+	s->got += len;
+	return s->got > 1000;   /* refuses the rest now and then */
+}
+
+static void fuzz_sink_end(void *ctx, int ok)
+{
+	struct fuzz_sink *s = ctx;
+	if (!s->open || (ok != 0 && ok != -1))
+		abort();
+	s->open = 0;
+}
+
+/* /overland takes 64 KiB; /drop's body is read and dropped unseen;
+ * /sink's goes to a sink. */
 static void fuzz_on_head(void *ctx, const struct http_request *head, struct http_body_rule *rule)
 {
-	(void)ctx;
 	if (!head->method[0] || !head->path || !head->query)
 		abort();   /* headers-complete must have filled them */
 	rule->limit = strcmp(head->path, "/overland") == 0 ? 64 * 1024 : 2048;
 	rule->discard = strcmp(head->path, "/drop") == 0;
+	if (strncmp(head->path, "/sink", 5) == 0) {
+		struct fuzz_sink *s = ctx;
+		if (s->open)
+			abort();   /* the last one never ended */
+		*s = (struct fuzz_sink){ .open = 1 };
+		rule->sink = fuzz_sink;
+		rule->sink_end = fuzz_sink_end;
+		rule->sink_ctx = s;
+	}
 }
 
 static uint32_t next_rand(uint32_t *s)
@@ -28,10 +60,12 @@ static uint32_t next_rand(uint32_t *s)
 	return *s;
 }
 
-static void check_request(const struct http_request *r)
+static void check_request(const struct http_request *r, const struct fuzz_sink *sink)
 {
 	if (!r->path || !r->query || !r->body || r->body[r->body_len] != 0)
 		abort();
+	if (r->body_sunk && (r->body_len || sink->open))
+		abort();   /* sink_end(0) comes before the request */
 	for (size_t i = 0; i < r->nheaders; i++)
 		if (!r->headers[i].name || !r->headers[i].value)
 			abort();
@@ -44,11 +78,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		seed = (seed ^ data[i]) * 16777619u;
 	if (!seed)
 		seed = 1;
+	struct fuzz_sink sink = { 0, 0 };
 	/* Small limits too, so 431/413/414 paths are reached. */
 	struct http_in_limits lim = {
 		.max_header_bytes = (seed & 1) ? 512 : 0,
 		.default_body_limit = 2048,
 		.on_head = (seed & 2) ? fuzz_on_head : NULL,
+		.ctx = &sink,
 	};
 	struct http_in in;
 	http_in_init(&in, &lim);
@@ -68,7 +104,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			if (st == HTTP_IN_READY) {
 				struct http_request req;
 				http_in_take(&in, &req);
-				check_request(&req);
+				check_request(&req, &sink);
 				http_request_free(&req);
 				continue;
 			}
@@ -84,5 +120,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 	}
 	http_in_free(&in);
+	if (sink.open)
+		abort();   /* a sink that never heard of its end */
 	return 0;
 }

@@ -46,6 +46,8 @@ struct http_request {
 	int    http11;            /* HTTP/1.1 or later (Host is then required) */
 	int    body_discarded;    /* the body was read and dropped unseen
 	                           * (http_body_rule.discard): body is "" */
+	int    body_sunk;         /* the body went to http_body_rule.sink as
+	                           * it arrived: body is "" */
 	char   peer[64];          /* "127.0.0.1:12345", for logs */
 };
 

@@ -80,6 +80,20 @@ static const char *scan_header_bytes(struct http_in *in, const char *p, size_t n
 	return NULL;
 }
 
+/* The sink hears of its request's end, once; never called again. */
+static void end_sink(struct http_in *in, int ok)
+{
+	void (*sink_end)(void *, int) = in->sink_end;
+	void *ctx = in->sink_ctx;
+	int had = in->sink != NULL;
+	in->sink = NULL;
+	in->sink_end = NULL;
+	in->sink_ctx = NULL;
+	in->sink_failed = 0;
+	if (had && sink_end)
+		sink_end(ctx, ok);
+}
+
 static int on_message_begin(http_parser *p)
 {
 	struct http_in *in = from_parser(p);
@@ -145,8 +159,12 @@ static int on_body(http_parser *p, const char *at, size_t len)
 	if (len > in->body_limit || in->body_seen > in->body_limit - len)
 		return fail(in, 413, "request body too large");
 	in->body_seen += len;
-	if (!in->discard)
+	if (in->sink) {
+		if (!in->sink_failed && in->sink(in->sink_ctx, at, len) != 0)
+			in->sink_failed = 1;
+	} else if (!in->discard) {
 		buf_add(&in->body, at, len);
+	}
 	return 0;
 }
 
@@ -156,7 +174,8 @@ static int on_message_complete(http_parser *p)
 	struct http_request *r = &in->req;
 	r->body_len = in->body.len;
 	r->body = take_buf(&in->body);
-	r->body_discarded = in->discard;
+	r->body_discarded = in->discard && !in->sink;
+	r->body_sunk = in->sink != NULL;
 	/* An Upgrade (WebSocket) or CONNECT request switches protocols; nothing
 	 * here speaks the next one, so that connection ends after the reply. */
 	r->keep_alive = http_should_keep_alive(p) && !p->upgrade;
@@ -194,9 +213,11 @@ void http_in_init(struct http_in *in, const struct http_in_limits *lim)
 	buf_init(&in->body);
 }
 
-/* Forget the request being built (its strings are freed). */
+/* Forget the request being built (its strings are freed; its sink, if
+ * still open, hears that the request will not complete). */
 static void reset_request(struct http_in *in)
 {
+	end_sink(in, -1);
 	http_request_free(&in->req);
 	memset(&in->req, 0, sizeof in->req);
 	in->nheaders_cap = 0;
@@ -278,11 +299,16 @@ static int headers_accepted(struct http_in *in)
 	snprintf(in->req.method, sizeof in->req.method, "%s",
 	         http_method_str((enum http_method)p->method));
 	split_target(in);
-	struct http_body_rule rule = { in->lim.default_body_limit, 0 };
+	struct http_body_rule rule = { .limit = in->lim.default_body_limit };
 	if (in->lim.on_head)
 		in->lim.on_head(in->lim.ctx, &in->req, &rule);
 	in->body_limit = rule.limit;
 	in->discard = rule.discard != 0;
+	if (rule.sink) {
+		in->sink = rule.sink;
+		in->sink_end = rule.sink_end;
+		in->sink_ctx = rule.sink_ctx;
+	}
 	if ((p->flags & F_CONTENTLENGTH) && p->content_length > in->body_limit)
 		return fail(in, 413, "request body too large");
 	in->continue_due = wants_continue(in);
@@ -382,6 +408,8 @@ enum http_in_status http_in_feed(struct http_in *in, const char *data, size_t le
 	}
 	if (st == HTTP_IN_NEED_MORE && report_continue)
 		st = HTTP_IN_CONTINUE;
+	if (st == HTTP_IN_ERROR)
+		end_sink(in, -1);   /* nothing more is read: the body is cut off */
 	*consumed = pos;
 	return st;
 }
@@ -392,6 +420,9 @@ void http_in_take(struct http_in *in, struct http_request *out)
 		memset(out, 0, sizeof *out);
 		return;
 	}
+	/* The body is complete: the sink hears so just before the request
+	 * goes to its handler. */
+	end_sink(in, 0);
 	*out = in->req;
 	memset(&in->req, 0, sizeof in->req);
 	if (!out->keep_alive)
@@ -422,6 +453,16 @@ int http_in_partial(const struct http_in *in)
 size_t http_in_body_seen(const struct http_in *in)
 {
 	return in->body_seen;
+}
+
+int http_in_sinking(const struct http_in *in)
+{
+	return in->sink != NULL;
+}
+
+void http_in_cancel(struct http_in *in)
+{
+	end_sink(in, -1);
 }
 
 size_t http_in_body_bytes(const struct http_in *in)

@@ -40,6 +40,33 @@ struct http_body_rule {
 	 * body_discarded set and an empty body, so nothing of it is held
 	 * or parsed. */
 	int    discard;
+	/* Set by on_head to receive the body as it arrives instead of
+	 * buffered (an upload of gigabytes): each decoded piece of it
+	 * (Content-Length or chunked, any sizes) goes to sink(sink_ctx, data,
+	 * len) in order, none of it is held, and the request comes out with
+	 * body_sunk set and an empty body. `limit` still applies; discard is
+	 * ignored. The calls come from the server's loop as bytes are read:
+	 * a sink that blocks stalls every connection.
+	 *
+	 * sink returns 0 to go on. Non-zero refuses the rest: sink is not
+	 * called again, the remaining body is read and dropped (within limit
+	 * and the server's deadline) and the request comes out as usual, so
+	 * the handler answers with the status and reason its ctx recorded
+	 * (a browser shows an answer to an upload only once it has sent the
+	 * whole body).
+	 *
+	 * sink_end(sink_ctx, ok) is called exactly once for every request
+	 * whose on_head set a sink, whatever happens, and sink never after:
+	 *   ok 0:  the whole body arrived (maybe none, or refused by sink).
+	 *          Called by http_in_take(), so in the server just before
+	 *          on_request, on the same call stack: sink_end can leave ctx
+	 *          where on_request finds it.
+	 *   ok -1: the request will not complete (client gone or reset, body
+	 *          cut off, framing error, limit exceeded, timeout, server
+	 *          shut down); on_request is not called for it. Free ctx. */
+	int  (*sink)(void *sink_ctx, const char *data, size_t len);
+	void (*sink_end)(void *sink_ctx, int ok);
+	void  *sink_ctx;
 };
 
 struct http_in_limits {
@@ -72,6 +99,12 @@ struct http_in {
 	unsigned closed : 1;       /* a non-keep-alive request was taken */
 	unsigned http11 : 1;       /* version of the last complete request */
 	unsigned discard : 1;      /* this request's body is dropped (on_head) */
+	unsigned sink_failed : 1;  /* the sink refused: drop the rest */
+	/* Set (by on_head) until sink_end was called: this request's body
+	 * goes there. */
+	int  (*sink)(void *sink_ctx, const char *data, size_t len);
+	void (*sink_end)(void *sink_ctx, int ok);
+	void  *sink_ctx;
 	unsigned char scan;        /* where the raw header scan is (http_parse.c) */
 };
 
@@ -100,4 +133,10 @@ int  http_in_partial(const struct http_in *in);
 size_t http_in_body_bytes(const struct http_in *in);
 /* Body bytes of the request being read so far, held or dropped. */
 size_t http_in_body_seen(const struct http_in *in);
+/* 1 while the request being read has its body going to a sink. */
+int  http_in_sinking(const struct http_in *in);
+/* The request being read will not be completed (the connection is closing
+ * or stops reading requests): its sink hears sink_end(-1) now. Idempotent;
+ * http_in_free() does it too. */
+void http_in_cancel(struct http_in *in);
 #endif

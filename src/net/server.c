@@ -100,6 +100,10 @@ struct conn {
 	ev_timer       idle;
 	ev_timer       deadline;    /* the request being read must be in by then */
 	ev_tstamp      req_start;   /* when its first byte came */
+	/* A sunk body's current window (see conn_sink_window): since when,
+	 * and its body bytes seen then. */
+	ev_tstamp      win_start;
+	size_t         win_seen;
 	struct peer   *addr;        /* the client address's counts; NULL: none */
 	size_t         buffered;    /* body bytes counted in addr and the server */
 	struct http_in in;
@@ -286,6 +290,9 @@ static void conn_close(struct conn *c, const char *reason)
 	c->fd = -1;
 	s->nconns--;
 	conn_count_buffered(c, 0);
+	/* A body being sunk is cut off: its owner hears so now, not when
+	 * the struct is freed. */
+	http_in_cancel(&c->in);
 	if (c->addr) {
 		c->addr->conns--;
 		peers_put(s->peers, c->addr);
@@ -543,6 +550,7 @@ void conn_reply_close(struct conn *c, int status, const char *ctype, const char 
 static void conn_reject(struct conn *c, int status, const char *reason)
 {
 	assert(c->phase == CONN_READING);
+	http_in_cancel(&c->in);   /* no request of this connection is read any more */
 	char body[160];
 	int n = snprintf(body, sizeof body, "%s\n", reason);
 	if (n < 0 || (size_t)n >= sizeof body)
@@ -824,7 +832,8 @@ static void conn_arm_deadline(struct conn *c)
 	}
 	if (ev_is_active(&c->deadline))
 		return;
-	c->req_start = ev_now(loop);
+	c->req_start = c->win_start = ev_now(loop);
+	c->win_seen = 0;
 	ev_timer_set(&c->deadline, c->srv->cfg.request_timeout, 0.);
 	ev_timer_start(loop, &c->deadline);
 }
@@ -997,15 +1006,40 @@ static void idle_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	conn_unref(c);
 }
 
+/* A sunk body may be gigabytes long: the credit its first bytes earn
+ * under conn_request_due would let the client stall (a byte per idle
+ * timeout) for days. Instead it must keep up min_body_rate over each
+ * window of request_timeout seconds: true when this window did, and a
+ * new one begins (the timer fires again at its end). */
+static bool conn_sink_window(struct conn *c)
+{
+	const struct server_config *cfg = &c->srv->cfg;
+	ev_tstamp now = ev_now(c->srv->loop);
+	size_t seen = http_in_body_seen(&c->in);
+	size_t got = seen >= c->win_seen ? seen - c->win_seen : seen;
+	if ((double)got < (now - c->win_start) * (double)cfg->min_body_rate)
+		return false;
+	c->win_start = now;
+	c->win_seen = seen;
+	ev_timer_set(&c->deadline, cfg->request_timeout, 0.);
+	ev_timer_start(c->srv->loop, &c->deadline);
+	return true;
+}
+
 static void deadline_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	(void)revents;
 	struct conn *c = container_of(w, struct conn, deadline);
-	ev_tstamp left = conn_request_due(c) - ev_now(loop);
-	if (left > 0.01) {   /* body bytes came meanwhile: more time */
-		ev_timer_set(w, left, 0.);
-		ev_timer_start(loop, w);
-		return;
+	if (http_in_sinking(&c->in)) {
+		if (conn_sink_window(c))
+			return;
+	} else {
+		ev_tstamp left = conn_request_due(c) - ev_now(loop);
+		if (left > 0.01) {   /* body bytes came meanwhile: more time */
+			ev_timer_set(w, left, 0.);
+			ev_timer_start(loop, w);
+			return;
+		}
 	}
 	conn_ref(c);
 	conn_refused(c->srv, c->peer, "request took too long");

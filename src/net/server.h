@@ -25,21 +25,29 @@ struct server_config {
 	/* Request bodies being received, held in memory: a request that
 	 * would take the total or its address's share past these gets 503
 	 * and is closed. Defaults 96 MiB and 32 MiB (two of the largest
-	 * body a route accepts). */
+	 * body a route accepts). Sunk bodies (http_body_rule.sink) are not
+	 * held and do not count. */
 	size_t max_buffered;
 	size_t max_buffered_per_addr;
 	/* A request, head and body, must arrive within request_timeout
 	 * seconds (default 30) plus one second per min_body_rate bytes of
 	 * body received (default 8 KiB/s), or it gets 408: the idle timer
 	 * alone is re-armed by every byte, so a client sending a byte now
-	 * and then would hold its slot for ever. */
+	 * and then would hold its slot for ever. A sunk body (up to
+	 * gigabytes) earns no such credit: it must come at min_body_rate or
+	 * faster over every request_timeout window (an upload at 64 kbit/s
+	 * lasts as long as it needs, one that falls below gets 408), and the
+	 * idle timeout closes it when it stops altogether. */
 	double request_timeout;
 	size_t min_body_rate;
 	/* Called once a request's headers are complete, before its body:
 	 * sets the body's limit (e.g. Overland 8 MiB; preset to
-	 * default_body_limit) and whether it is read and dropped unseen
-	 * (struct http_body_rule); NULL keeps the preset. The request then
-	 * reaches on_request as usual, with body_discarded set. */
+	 * default_body_limit), whether it is read and dropped unseen, or
+	 * whether it goes to a sink as it arrives (struct http_body_rule in
+	 * http_parse.h, which says when sink_end is called); NULL keeps the
+	 * preset. The request then reaches on_request as usual, with
+	 * body_discarded or body_sunk set. A 100-continue is answered after
+	 * on_head (unless it set a limit below the Content-Length: 413). */
 	void   (*on_head)(void *ctx, const struct http_request *head, struct http_body_rule *rule);
 	/* A complete request. The handler owns nothing in req beyond the call
 	 * and must answer exactly once with conn_reply() or conn_stream_*(),

@@ -16,123 +16,20 @@
 #include <strings.h>
 
 #include "base/buf.h"
+#include "net/multipart.h"
 #include "proto/proto_attrs.h"
 #include "proto/proto_kv.h"
 #include "base/util.h"
 
 #define UL_COOKIE "ulogger"
 #define UL_OK "{\"error\":false}"
-#define UL_BOUNDARY_MAX 200
+#define UL_BOUNDARY_MAX MULTIPART_BOUNDARY_MAX
 #define UL_CRED_MAX 512
 
 /* ---- multipart/form-data ---------------------------------------------- */
 
-/* The boundary parameter of a multipart/form-data Content-Type, quoted or
- * not. 1 = multipart with boundary, 0 = not multipart, -1 = no boundary. */
-static int ul_boundary(const char *ct, char *out, size_t len)
-{
-	static const char mp[] = "multipart/form-data";
-	while (*ct == ' ' || *ct == '\t')
-		ct++;
-	if (strncasecmp(ct, mp, sizeof mp - 1) != 0)
-		return 0;
-	const char *p = ct + sizeof mp - 1;
-	while ((p = strchr(p, ';')) != NULL) {
-		p++;
-		while (*p == ' ' || *p == '\t')
-			p++;
-		if (strncasecmp(p, "boundary", 8) != 0)
-			continue;
-		p += 8;
-		while (*p == ' ' || *p == '\t')
-			p++;
-		if (*p != '=')
-			continue;
-		p++;
-		while (*p == ' ' || *p == '\t')
-			p++;
-		size_t n;
-		if (*p == '"') {
-			const char *q = strchr(++p, '"');
-			if (!q)
-				return -1;
-			n = (size_t)(q - p);
-		} else {
-			n = strcspn(p, "; \t");
-		}
-		if (n == 0 || n >= len)
-			return -1;
-		memcpy(out, p, n);
-		out[n] = 0;
-		return 1;
-	}
-	return -1;
-}
-
-/* One parameter value of a Content-Disposition line: quoted (up to the next
- * quote) or a token. NULL when the quote is not closed. */
-static const char *ul_param_value(const char *p, const char *end, size_t *n)
-{
-	if (p < end && *p == '"') {
-		const char *q = memchr(p + 1, '"', (size_t)(end - p - 1));
-		if (!q)
-			return NULL;
-		*n = (size_t)(q - p - 1);
-		return p + 1;
-	}
-	const char *q = p;
-	while (q < end && *q != ';' && *q != ' ' && *q != '\t')
-		q++;
-	*n = (size_t)(q - p);
-	return p;
-}
-
-struct ul_part {
-	const char *name;      /* into the body; not NUL-terminated */
-	size_t      name_len;
-	int         has_name;
-	int         is_file;
-};
-
-/* Content-Disposition: form-data; name="x"[; filename="y"]. -1 malformed. */
-static int ul_disposition(const char *p, const char *end, struct ul_part *part)
-{
-	while (p < end) {
-		const char *semi = memchr(p, ';', (size_t)(end - p));
-		if (!semi)
-			return 0;
-		p = semi + 1;
-		while (p < end && (*p == ' ' || *p == '\t'))
-			p++;
-		const char *next = memchr(p, ';', (size_t)(end - p));
-		const char *eq = memchr(p, '=', (size_t)((next ? next : end) - p));
-		if (!eq)
-			continue;          /* a parameter without a value */
-		size_t klen = (size_t)(eq - p), vlen;
-		while (klen && (p[klen - 1] == ' ' || p[klen - 1] == '\t'))
-			klen--;
-		const char *v = eq + 1;
-		while (v < end && (*v == ' ' || *v == '\t'))
-			v++;
-		const char *val = ul_param_value(v, end, &vlen);
-		if (!val)
-			return -1;
-		if (klen == 4 && strncasecmp(p, "name", 4) == 0) {
-			part->name = val;
-			part->name_len = vlen;
-			part->has_name = 1;
-		} else if ((klen == 8 && strncasecmp(p, "filename", 8) == 0) ||
-		           (klen == 9 && strncasecmp(p, "filename*", 9) == 0)) {
-			part->is_file = 1;
-		}
-		/* Continue after the value (a quoted one may contain ';'). */
-		p = val + vlen + (val > v ? 1 : 0);
-	}
-	return 0;
-}
-
 /* Part headers up to the empty line; *pp moves past it. -1 malformed. */
-static int ul_part_headers(const char **pp, const char *end, struct ul_part *part)
+static int ul_part_headers(const char **pp, const char *end, struct multipart_disposition *part)
 {
 	static const char cd[] = "content-disposition:";
 	const char *p = *pp;
@@ -146,7 +43,7 @@ static int ul_part_headers(const char **pp, const char *end, struct ul_part *par
 			return 0;
 		}
 		if ((size_t)(le - p) >= sizeof cd - 1 && strncasecmp(p, cd, sizeof cd - 1) == 0 &&
-		    ul_disposition(p + sizeof cd - 1, le, part) < 0)
+		    multipart_disposition(p + sizeof cd - 1, le, part) < 0)
 			return -1;
 		p = nl + 1;
 	}
@@ -182,16 +79,16 @@ static int ul_multipart(const char *body, size_t len, const char *boundary,
 		if (p >= end || *p != '\n')
 			return -1;
 		p++;
-		struct ul_part part = { NULL, 0, 0, 0 };
+		struct multipart_disposition part = { 0 };
 		if (ul_part_headers(&p, end, &part) < 0)
 			return -1;
 		const char *m = memmem(p, (size_t)(end - p), delim, (size_t)dl);
 		if (!m)
 			return -1;
 		const char *ce = m > p && m[-1] == '\r' ? m - 1 : m;
-		if (part.is_file)
+		if (part.filename || part.filename_ext)
 			(*files)++;
-		else if (part.has_name && part.name_len)
+		else if (part.name && part.name_len)
 			kvlist_add(form, part.name, part.name_len, p, (size_t)(ce - p));
 		p = m + dl;
 	}
@@ -203,7 +100,7 @@ static int ul_form(const struct http_request *r, struct kvlist *form, int *files
 {
 	char boundary[UL_BOUNDARY_MAX + 1];
 	const char *ct = http_header(r, "Content-Type");
-	int mp = ct ? ul_boundary(ct, boundary, sizeof boundary) : 0;
+	int mp = ct ? multipart_boundary(ct, boundary, sizeof boundary) : 0;
 	if (mp < 0)
 		return decode_fail(d, 1, "multipart body without a usable boundary");
 	if (mp == 0)

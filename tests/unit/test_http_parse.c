@@ -457,3 +457,111 @@ TEST(http_parse_partial)
 	CHECK(http_in_partial(&in));
 	http_in_free(&in);
 }
+
+/* ---- body sinks ---- */
+
+struct sunk {
+	char   got[256];
+	size_t len;
+	int    ends[2];   /* sink_end(0), sink_end(-1) */
+	int    open;      /* on_head set the sink, sink_end not yet */
+};
+
+static int sunk_sink(void *ctx, const char *data, size_t len)
+{
+	struct sunk *s = ctx;
+	if (!s->open || s->len + len > sizeof s->got)
+		abort();   /* after its end, or more than was sent */
+	memcpy(s->got + s->len, data, len);
+	s->len += len;
+	return 0;
+}
+
+static void sunk_end(void *ctx, int ok)
+{
+	struct sunk *s = ctx;
+	if (!s->open)
+		abort();   /* twice */
+	s->open = 0;
+	s->ends[ok == 0 ? 0 : 1]++;
+}
+
+static void sink_rule(void *ctx, const struct http_request *head, struct http_body_rule *rule)
+{
+	rule->limit = strcmp(head->path, "/small") == 0 ? 4 : 1024;
+	rule->sink = sunk_sink;
+	rule->sink_end = sunk_end;
+	rule->sink_ctx = ctx;
+	((struct sunk *)ctx)->open = 1;
+}
+
+/* Chunked (with a trailer) and Content-Length bodies, fed a byte at a time
+ * and whole: the sink gets the decoded bytes, NUL included, the request
+ * body_sunk and no body, sink_end(0) once each. */
+TEST(http_parse_sink)
+{
+	static const char wire[] =
+		"POST /u HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+		"3\r\na\0b\r\n1\r\n\n\r\n0\r\nX-Trailer: 1\r\n\r\n"
+		"POST /u HTTP/1.1\r\nContent-Length: 2\r\n\r\nzz"
+		"GET /u HTTP/1.1\r\n\r\n";
+	for (size_t step = 1; step <= sizeof wire; step += sizeof wire - 1) {
+		struct sunk s = { .len = 0 };
+		struct http_in_limits lim = { .on_head = sink_rule, .ctx = &s };
+		struct parsed p;
+		parse_steps(&p, wire, sizeof wire - 1, step, &lim);
+		CHECK_INT(p.n, 3);
+		CHECK_INT(p.status, 0);
+		CHECK_INT(s.len, 6);
+		CHECK(memcmp(s.got, "a\0b\nzz", 6) == 0);
+		CHECK_INT(s.ends[0], 3);
+		CHECK_INT(s.ends[1], 0);
+		for (int i = 0; i < p.n; i++) {
+			CHECK_INT(p.req[i].body_sunk, 1);
+			CHECK_INT(p.req[i].body_discarded, 0);
+			CHECK_INT(p.req[i].body_len, 0);
+			CHECK_STR(p.req[i].body, "");
+		}
+		parsed_free(&p);
+	}
+}
+
+/* The body cut off (the reader freed mid-body), a framing error in it,
+ * over the limit: sink_end(-1) once, no request. */
+TEST(http_parse_sink_cut_off)
+{
+	static const char *const wires[] = {
+		"POST /u HTTP/1.1\r\nContent-Length: 10\r\n\r\nabc",
+		"POST /u HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\nzz\r\n",
+		"POST /small HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n3\r\ndef\r\n",
+		"POST /small HTTP/1.1\r\nContent-Length: 5\r\n\r\n",
+	};
+	for (size_t i = 0; i < sizeof wires / sizeof wires[0]; i++) {
+		struct sunk s = { .len = 0 };
+		struct http_in_limits lim = { .on_head = sink_rule, .ctx = &s };
+		struct parsed p;
+		parse_steps(&p, wires[i], strlen(wires[i]), 1, &lim);
+		CHECK_INT(p.n, 0);
+		CHECK_INT(s.ends[0], 0);
+		CHECK_INT(s.ends[1], 1);
+		CHECK_INT(p.status, i == 0 ? 0 : i == 1 ? 400 : 413);
+		CHECK(s.len <= 4);
+	}
+	/* http_in_cancel ends it at once; freeing after does not again. */
+	struct sunk s = { .len = 0 };
+	struct http_in_limits lim = { .on_head = sink_rule, .ctx = &s };
+	struct http_in in;
+	http_in_init(&in, &lim);
+	size_t used;
+	static const char head[] = "POST /u HTTP/1.1\r\nContent-Length: 10\r\n\r\nab";
+	CHECK_INT(http_in_feed(&in, head, sizeof head - 1, &used), HTTP_IN_NEED_MORE);
+	CHECK_INT(http_in_sinking(&in), 1);
+	CHECK_INT(http_in_body_bytes(&in), 0);
+	CHECK_INT(http_in_body_seen(&in), 2);
+	http_in_cancel(&in);
+	CHECK_INT(s.ends[1], 1);
+	CHECK_INT(http_in_sinking(&in), 0);
+	http_in_free(&in);
+	CHECK_INT(s.ends[1], 1);
+	CHECK_INT(s.ends[0], 0);
+}

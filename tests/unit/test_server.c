@@ -23,6 +23,20 @@
 
 #define MAXDEFER 8
 
+/* What a body sink (http_body_rule.sink) was told. */
+struct sinkrec {
+	struct buf got;          /* every byte handed to sink, in order */
+	int        pieces;
+	int        ends_ok;      /* sink_end(0) calls */
+	int        ends_fail;    /* sink_end(-1) calls */
+	int        ok_pending;   /* sink_end(0) came, its on_request not yet */
+	int        ended;        /* sink_end came since rec_reset */
+	size_t     refuse_at;    /* > 0: refuse once this many bytes came */
+	int        refused;
+	int        sunk_requests; /* on_request with body_sunk */
+	int        misordered;   /* a sunk on_request without sink_end(0) first */
+};
+
 struct tserver {
 	struct ev_loop *loop;
 	int             lfd;
@@ -35,7 +49,43 @@ struct tserver {
 	int             requests;
 	int             owners_closed;   /* conn_ops.on_close calls */
 	char            last_peer[64];
+	struct sinkrec  sink;
 };
+
+static int rec_sink(void *ctx, const char *data, size_t len)
+{
+	struct sinkrec *r = ctx;
+	if (r->ended)
+		r->misordered = 1;   /* called after its end */
+	r->pieces++;
+	buf_add(&r->got, data, len);
+	if (r->refuse_at && r->got.len >= r->refuse_at) {
+		r->refused = 1;
+		return 1;
+	}
+	return 0;
+}
+
+static void rec_end(void *ctx, int ok)
+{
+	struct sinkrec *r = ctx;
+	r->ended = 1;
+	if (ok == 0) {
+		r->ends_ok++;
+		r->ok_pending = 1;
+	} else {
+		r->ends_fail++;
+	}
+}
+
+/* A fresh record for the next sunk request (the counts stay). */
+static void rec_reset(struct sinkrec *r)
+{
+	buf_reset(&r->got);
+	r->pieces = 0;
+	r->refused = 0;
+	r->ended = 0;
+}
 
 /* ---- a pull-mode stream: n pieces, or a failure at piece fail_at ---- */
 
@@ -166,6 +216,19 @@ static void handler(void *ctx, struct conn *c, const struct http_request *req)
 		conn_abort(c, "test");
 		return;
 	}
+	if (strncmp(req->path, "/sink", 5) == 0) {
+		/* sink_end(0) came just before, on this call stack. */
+		if (!req->body_sunk || req->body_discarded || req->body_len != 0 ||
+		    !t->sink.ok_pending)
+			t->sink.misordered = 1;
+		t->sink.ok_pending = 0;
+		t->sink.sunk_requests++;
+		char b[64];
+		int n = snprintf(b, sizeof b, "%s:%zu", t->sink.refused ? "refused" : "sunk",
+		                 t->sink.got.len);
+		conn_reply(c, t->sink.refused ? 400 : 200, "text/plain", b, (size_t)n, NULL);
+		return;
+	}
 	if (strcmp(req->path, "/echo") == 0) {
 		struct buf b;
 		buf_init(&b);
@@ -177,13 +240,27 @@ static void handler(void *ctx, struct conn *c, const struct http_request *req)
 	conn_reply(c, 404, "text/plain", "not found\n", 10, NULL);
 }
 
+/* /sink's body goes to t->sink (4 MiB; /sink/small 1000 bytes). */
 static void body_limit(void *ctx, const struct http_request *head, struct http_body_rule *rule)
 {
-	(void)ctx;
+	struct tserver *t = ctx;
 	rule->limit = strcmp(head->path, "/big") == 0 ? 8u * 1024 * 1024 : 1024;
+	if (strncmp(head->path, "/sink", 5) == 0) {
+		rule->limit = strcmp(head->path, "/sink/small") == 0 ? 1000 : 4u * 1024 * 1024;
+		rule->sink = rec_sink;
+		rule->sink_end = rec_end;
+		rule->sink_ctx = &t->sink;
+		rule->discard = 1;   /* ignored with a sink */
+	}
 }
 
-static void tserver_start(struct tserver *t, int max_conns)
+struct tserver_opts {
+	double request_timeout;
+	size_t min_body_rate;
+	size_t max_buffered_per_addr;
+};
+
+static void tserver_start_opts(struct tserver *t, int max_conns, const struct tserver_opts *o)
 {
 	memset(t, 0, sizeof *t);
 	log_set_level(LOG_LVL_ERROR);   /* rejected requests are expected here */
@@ -206,10 +283,21 @@ static void tserver_start(struct tserver *t, int max_conns)
 		.ctx = t,
 		.name = "test",
 	};
+	if (o) {
+		cfg.request_timeout = o->request_timeout;
+		cfg.min_body_rate = o->min_body_rate;
+		cfg.max_buffered_per_addr = o->max_buffered_per_addr;
+	}
 	t->srv = server_new(t->loop, t->lfd, &cfg);
 	CHECK(t->srv != NULL);
 	ev_init(&t->defer_timer, defer_cb);
 	t->defer_timer.data = t;
+	buf_init(&t->sink.got);
+}
+
+static void tserver_start(struct tserver *t, int max_conns)
+{
+	tserver_start_opts(t, max_conns, NULL);
 }
 
 static void tserver_stop(struct tserver *t)
@@ -220,6 +308,7 @@ static void tserver_stop(struct tserver *t)
 	server_free(t->srv);
 	close(t->lfd);
 	ev_loop_destroy(t->loop);
+	buf_free(&t->sink.got);
 	log_set_level(LOG_LVL_INFO);
 }
 
@@ -857,5 +946,326 @@ TEST(server_web_stream_errors)
 	CHECK_INT(cl.nresp, 0);
 	CHECK_INT(t.owners_closed, 2);
 	client_close(&cl);
+	tserver_stop(&t);
+}
+
+/* ---- body sinks --------------------------------------------------------- */
+
+/* n bytes of every value, NUL and CR LF included. */
+static void make_body(struct buf *b, size_t n)
+{
+	buf_reset(b);
+	for (size_t i = 0; i < n; i++)
+		buf_addc(b, (char)((i * 7 + i / 256) & 0xff));
+}
+
+/* Sends data in pieces of odd sizes, running the server between them. */
+static void send_pieces(struct tserver *t, struct client *cl, const char *data, size_t len)
+{
+	static const size_t sizes[] = { 1, 7, 2, 13, 4096, 3, 65537, 1, 999 };
+	struct client *one[1] = { cl };
+	for (size_t off = 0, i = 0; off < len; i++) {
+		size_t n = sizes[i % (sizeof sizes / sizeof sizes[0])];
+		if (n > len - off)
+			n = len - off;
+		client_send(t, cl, data + off, n);
+		off += n;
+		run_until(t, one, 1, NULL, 0.0005);
+	}
+}
+
+static void chunk_encode(struct buf *out, const struct buf *body)
+{
+	static const size_t sizes[] = { 5, 1, 4000, 17, 70000, 2 };
+	buf_reset(out);
+	for (size_t off = 0, i = 0; off < body->len; i++) {
+		size_t n = sizes[i % (sizeof sizes / sizeof sizes[0])];
+		if (n > body->len - off)
+			n = body->len - off;
+		buf_printf(out, "%zx\r\n", n);
+		buf_add(out, body->data + off, n);
+		buf_adds(out, "\r\n");
+		off += n;
+	}
+	buf_adds(out, "0\r\n\r\n");
+}
+
+/* The sink gets exactly the body, Content-Length or chunked, sent in odd
+ * pieces; on_request follows sink_end(0), once each, with body_sunk and no
+ * body; the connection goes on (a pipelined request behind a sunk body
+ * in the same write is served). Sunk bytes do not count as buffered: 1 MiB
+ * goes through a server whose per-address cap is 100 KiB, where a buffered
+ * 200 KiB body is refused. */
+TEST(server_sink_receives_body)
+{
+	struct tserver t;
+	struct tserver_opts o = { .max_buffered_per_addr = 100 * 1024 };
+	tserver_start_opts(&t, 16, &o);
+	struct client cl;
+	client_open(&cl, t.port);
+	struct buf body, wire;
+	buf_init(&body);
+	buf_init(&wire);
+	make_body(&body, 1024 * 1024 + 3);
+
+	buf_printf(&wire, "POST /sink HTTP/1.1\r\nContent-Length: %zu\r\n\r\n", body.len);
+	buf_add(&wire, body.data, body.len);
+	send_pieces(&t, &cl, wire.data, wire.len);
+	CHECK(wait_responses(&t, &cl, 1, 3.0));
+	CHECK_INT(cl.r[0].status, 200);
+	CHECK_STR(cl.r[0].body, "sunk:1048579");
+	CHECK(t.sink.got.len == body.len && memcmp(t.sink.got.data, body.data, body.len) == 0);
+	CHECK(t.sink.pieces > 1);
+	CHECK_INT(t.sink.ends_ok, 1);
+	CHECK_INT(t.sink.ends_fail, 0);
+	CHECK_INT(t.sink.sunk_requests, 1);
+
+	rec_reset(&t.sink);
+	make_body(&body, 300 * 1024 + 11);
+	buf_reset(&wire);
+	buf_adds(&wire, "POST /sink HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n");
+	struct buf chunked;
+	buf_init(&chunked);
+	chunk_encode(&chunked, &body);
+	buf_add(&wire, chunked.data, chunked.len);
+	buf_free(&chunked);
+	buf_adds(&wire, "GET /echo?after HTTP/1.1\r\n\r\n");
+	send_pieces(&t, &cl, wire.data, wire.len);
+	CHECK(wait_responses(&t, &cl, 3, 3.0));
+	CHECK_INT(cl.r[1].status, 200);
+	CHECK_STR(cl.r[1].body, "sunk:307211");
+	CHECK(t.sink.got.len == body.len && memcmp(t.sink.got.data, body.data, body.len) == 0);
+	CHECK_STR(cl.r[2].body, "/echo?after|");
+
+	/* Sunk body and the next request in one write. */
+	rec_reset(&t.sink);
+	client_sends(&t, &cl, "POST /sink HTTP/1.1\r\nContent-Length: 5\r\n\r\nab\r\ncGET /echo?next HTTP/1.1\r\n\r\n");
+	CHECK(wait_responses(&t, &cl, 5, 2.0));
+	CHECK_STR(cl.r[3].body, "sunk:5");
+	CHECK_STR(t.sink.got.data, "ab\r\nc");
+	CHECK_STR(cl.r[4].body, "/echo?next|");
+
+	/* 100-continue: answered, then the body goes to the sink. */
+	rec_reset(&t.sink);
+	client_sends(&t, &cl, "POST /sink HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 3\r\n\r\n");
+	CHECK(wait_responses(&t, &cl, 6, 1.0));
+	CHECK_INT(cl.r[5].status, 100);
+	client_sends(&t, &cl, "xyz");
+	CHECK(wait_responses(&t, &cl, 7, 1.0));
+	CHECK_STR(cl.r[6].body, "sunk:3");
+	CHECK_INT(t.sink.ends_ok, 4);
+	CHECK_INT(t.sink.ends_fail, 0);
+	CHECK_INT(t.sink.sunk_requests, 4);
+	CHECK(!t.sink.misordered);
+	CHECK(!cl.eof && !cl.bad);
+
+	/* The same cap still holds for buffered bodies. */
+	make_body(&body, 200 * 1024);
+	buf_reset(&wire);
+	buf_printf(&wire, "POST /big HTTP/1.1\r\nContent-Length: %zu\r\n\r\n", body.len);
+	buf_add(&wire, body.data, body.len);
+	client_send(&t, &cl, wire.data, wire.len);
+	CHECK(wait_eof(&t, &cl, 2.0));
+	CHECK_INT(cl.r[7].status, 503);
+	buf_free(&body);
+	buf_free(&wire);
+	client_close(&cl);
+	tserver_stop(&t);
+}
+
+/* The client leaves mid-body, or resets: sink_end(-1) once, no on_request. */
+TEST(server_sink_client_gone)
+{
+	struct tserver t;
+	tserver_start(&t, 16);
+	for (int reset = 0; reset < 2; reset++) {
+		struct client cl;
+		client_open(&cl, t.port);
+		client_sends(&t, &cl, "POST /sink HTTP/1.1\r\nContent-Length: 100000\r\n\r\n0123456789");
+		struct client *one[1] = { &cl };
+		for (int i = 0; i < 200 && t.sink.got.len < 10; i++)
+			run_until(&t, one, 1, NULL, 0.001);
+		CHECK_INT(t.sink.got.len, 10);
+		if (reset) {
+			struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+			setsockopt(cl.fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+		}
+		client_close(&cl);
+		for (int i = 0; i < 200 && t.sink.ends_fail < reset + 1; i++)
+			run_until(&t, NULL, 0, NULL, 0.001);
+		CHECK_INT(t.sink.ends_fail, reset + 1);
+		rec_reset(&t.sink);
+	}
+	CHECK(run_until(&t, NULL, 0, none_waiting, 1.0));
+	CHECK_INT(t.sink.ends_ok, 0);
+	CHECK_INT(t.sink.ends_fail, 2);
+	CHECK_INT(t.requests, 0);
+	tserver_stop(&t);
+	CHECK_INT(t.sink.ends_fail, 2);
+}
+
+/* Over the limit: a Content-Length above it gets 413 before any byte; a
+ * chunked body crossing it mid-stream gets 413 and the connection closes.
+ * Either way sink_end(-1) once and no on_request. */
+TEST(server_sink_limit)
+{
+	struct tserver t;
+	tserver_start(&t, 16);
+	struct client a, b;
+	client_open(&a, t.port);
+	client_sends(&t, &a, "POST /sink/small HTTP/1.1\r\nContent-Length: 1001\r\n\r\n");
+	CHECK(wait_eof(&t, &a, 2.0));
+	CHECK_INT(a.nresp, 1);
+	CHECK_INT(a.r[0].status, 413);
+	CHECK_INT(t.sink.got.len, 0);
+	CHECK_INT(t.sink.ends_fail, 1);
+
+	client_open(&b, t.port);
+	client_sends(&t, &b, "POST /sink/small HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n");
+	struct buf piece;
+	buf_init(&piece);
+	buf_adds(&piece, "190\r\n");   /* 400 bytes a chunk: the third crosses 1000 */
+	for (int i = 0; i < 400; i++)
+		buf_addc(&piece, 'z');
+	buf_adds(&piece, "\r\n");
+	for (int i = 0; i < 3; i++)
+		client_send(&t, &b, piece.data, piece.len);
+	buf_free(&piece);
+	CHECK(wait_eof(&t, &b, 2.0));
+	CHECK_INT(b.nresp, 1);
+	CHECK_INT(b.r[0].status, 413);
+	CHECK(t.sink.got.len <= 1000);
+	CHECK_INT(t.sink.ends_fail, 2);
+	CHECK_INT(t.sink.ends_ok, 0);
+	CHECK_INT(t.requests, 0);
+	client_close(&a);
+	client_close(&b);
+	tserver_stop(&t);
+	CHECK_INT(t.sink.ends_fail, 2);
+}
+
+/* A sink that refuses is not called again; the rest of the body is read
+ * and dropped and the handler answers (its own status), on a connection
+ * that goes on. */
+TEST(server_sink_refuses)
+{
+	struct tserver t;
+	tserver_start(&t, 16);
+	t.sink.refuse_at = 100;
+	struct client cl;
+	client_open(&cl, t.port);
+	struct buf body, wire;
+	buf_init(&body);
+	buf_init(&wire);
+	make_body(&body, 50000);
+	buf_printf(&wire, "POST /sink HTTP/1.1\r\nContent-Length: %zu\r\n\r\n", body.len);
+	buf_add(&wire, body.data, body.len);
+	buf_adds(&wire, "GET /echo?after HTTP/1.1\r\n\r\n");
+	send_pieces(&t, &cl, wire.data, wire.len);
+	CHECK(wait_responses(&t, &cl, 2, 2.0));
+	CHECK_INT(cl.r[0].status, 400);
+	CHECK(strncmp(cl.r[0].body, "refused:", 8) == 0);
+	CHECK(t.sink.got.len >= 100 && t.sink.got.len < body.len);
+	CHECK_STR(cl.r[1].body, "/echo?after|");
+	CHECK_INT(t.sink.ends_ok, 1);
+	CHECK_INT(t.sink.ends_fail, 0);
+	CHECK(!t.sink.misordered);
+	buf_free(&body);
+	buf_free(&wire);
+	client_close(&cl);
+	tserver_stop(&t);
+}
+
+/* The server shuts down while a body is being sunk: sink_end(-1) once. */
+TEST(server_sink_server_free)
+{
+	struct tserver t;
+	tserver_start(&t, 16);
+	struct client cl;
+	client_open(&cl, t.port);
+	client_sends(&t, &cl, "POST /sink HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n");
+	struct client *one[1] = { &cl };
+	for (int i = 0; i < 200 && t.sink.got.len < 3; i++)
+		run_until(&t, one, 1, NULL, 0.001);
+	CHECK_INT(t.sink.got.len, 3);
+	CHECK_INT(t.sink.ends_fail, 0);
+	tserver_stop(&t);
+	CHECK_INT(t.sink.ends_fail, 1);
+	CHECK_INT(t.sink.ends_ok, 0);
+	client_close(&cl);
+}
+
+/* Sends body bytes at `rate` a second for `secs` seconds, or until the
+ * server answers or closes. */
+static void drip(struct tserver *t, struct client *cl, size_t rate, double secs)
+{
+	struct client *one[1] = { cl };
+	double start = now_s(), step = 0.02;
+	size_t sent = 0;
+	char x[4096];
+	memset(x, 'x', sizeof x);
+	while (now_s() - start < secs && !cl->eof && cl->nresp == 0) {
+		size_t due = (size_t)((now_s() - start) * (double)rate);
+		if (due > sent) {
+			size_t n = due - sent < sizeof x ? due - sent : sizeof x;
+			if (send(cl->fd, x, n, MSG_NOSIGNAL) > 0)
+				sent += n;
+		}
+		run_until(t, one, 1, NULL, step);
+	}
+}
+
+/* A sunk upload outlasting request_timeout is served while it keeps up
+ * min_body_rate, however long it takes; one below it gets 408 after about
+ * a window, although the bytes it sent first were fast (no credit). A
+ * buffered body below the rate still gets 408. */
+TEST(server_sink_slow_upload)
+{
+	struct tserver t;
+	struct tserver_opts o = { .request_timeout = 0.4, .min_body_rate = 2000 };
+	tserver_start_opts(&t, 16, &o);
+	struct client a, b, c;
+	client_open(&a, t.port);
+	client_sends(&t, &a, "POST /sink HTTP/1.1\r\nContent-Length: 1000000\r\n\r\n");
+	drip(&t, &a, 6000, 1.3);   /* well past request_timeout: not cut */
+	CHECK_INT(a.nresp, 0);
+	CHECK(!a.eof);
+	CHECK(t.sink.got.len > 5000);
+	CHECK_INT(t.sink.ends_fail, 0);
+	client_close(&a);
+	for (int i = 0; i < 200 && t.sink.ends_fail < 1; i++)
+		run_until(&t, NULL, 0, NULL, 0.001);
+	CHECK_INT(t.sink.ends_fail, 1);
+
+	/* Fast first (100 KB would earn 50 s of credit), then trickling. */
+	client_open(&b, t.port);
+	struct buf body;
+	buf_init(&body);
+	make_body(&body, 100000);
+	client_sends(&t, &b, "POST /sink HTTP/1.1\r\nContent-Length: 1000000\r\n\r\n");
+	client_send(&t, &b, body.data, body.len);
+	buf_free(&body);
+	double start = now_s();
+	drip(&t, &b, 200, 3.0);
+	double took = now_s() - start;
+	CHECK(wait_eof(&t, &b, 1.0));
+	CHECK_INT(b.nresp, 1);
+	CHECK_INT(b.r[0].status, 408);
+	CHECK(took < 1.5);
+
+	client_open(&c, t.port);
+	client_sends(&t, &c, "POST /big HTTP/1.1\r\nContent-Length: 100000\r\n\r\n");
+	start = now_s();
+	drip(&t, &c, 200, 3.0);
+	took = now_s() - start;
+	CHECK(wait_eof(&t, &c, 1.0));
+	CHECK_INT(c.nresp, 1);
+	CHECK_INT(c.r[0].status, 408);
+	CHECK(took < 1.5);
+
+	CHECK_INT(t.sink.ends_fail, 2);   /* b's too */
+	client_close(&b);
+	client_close(&c);
+	CHECK_INT(t.sink.ends_ok, 0);
 	tserver_stop(&t);
 }
