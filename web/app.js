@@ -923,6 +923,7 @@
 		const d = state.selected;
 		show($('dlg-edit'), !!d && !focusAdd);
 		show($('dlg-delete-range'), !!d && !focusAdd);
+		show($('dlg-import'), !!d && !focusAdd);
 		if (d) {
 			$('dlg-device-name').textContent = d;
 			$('rename-name').value = d;
@@ -934,6 +935,11 @@
 		}
 		resetDeleteRange();
 		show($('delete-done'), false);
+		if (!$('import-submit').disabled) {
+			show($('import-progress-row'), false);
+			show($('import-summary'), false);
+			$('import-file').value = '';
+		}
 		$('new-device-name').value = '';
 		if (!dlg.open) dlg.showModal();
 		(focusAdd || !d ? $('new-device-name') : $('rename-name')).focus();
@@ -1134,6 +1140,110 @@
 				if (!$('stats-body').hidden) loadStats();
 			}, 1500);
 		} catch (e) {
+			dialogError(e);
+		} finally {
+			btn.disabled = false;
+		}
+	}
+
+	/* Importing a file: the file itself is the body (the server reads it
+	 * as it arrives and parses it meanwhile), so the bar follows the
+	 * upload first, then the server's parsing from GET /api/imports/ID. */
+	function importUpload(device, file, onProgress) {
+		return new Promise((resolve, reject) => {
+			const q = new URLSearchParams({ device, name: file.name });
+			const xhr = new XMLHttpRequest();
+			xhr.open('POST', '/api/imports?' + q.toString());
+			xhr.setRequestHeader('Content-Type', 'application/octet-stream');
+			if (state.csrf) xhr.setRequestHeader('X-CSRF-Token', state.csrf);
+			xhr.upload.onprogress = (e) => { if (e.lengthComputable) onProgress(e.loaded, e.total); };
+			xhr.onload = () => {
+				let data = null;
+				try { data = JSON.parse(xhr.responseText); } catch (e) { data = null; }
+				if (xhr.status === 202 && data && typeof data.id === 'number') resolve(data);
+				else reject(new ApiError(xhr.status, data && data.error ? data.error : 'upload failed (' + xhr.status + ')',
+					xhr.getResponseHeader('Retry-After')));
+			};
+			xhr.onerror = () => reject(new ApiError(0, 'the upload was interrupted'));
+			xhr.send(file);
+		});
+	}
+
+	function fmtBytes(n) {
+		const u = ['B', 'KB', 'MB', 'GB'];
+		let i = 0;
+		while (n >= 1000 && i < u.length - 1) { n /= 1000; i++; }
+		return (i ? n.toFixed(1) : String(n)) + ' ' + u[i];
+	}
+
+	function showImportJob(job) {
+		const frac = job.total ? Math.min(1, job.bytes / job.total) : 0;
+		$('import-progress').value = job.state === 'running' ? frac : 1;
+		$('import-status').textContent = job.state === 'running'
+			? 'Reading: ' + fmtBytes(job.bytes) + (job.total ? ' of ' + fmtBytes(job.total) : '') + ', ' + fmtCount(job.fixes, 'fix', 'fixes')
+			: job.state === 'done' ? 'Done.' : 'Failed.';
+		if (job.state === 'running') return;
+		const sum = $('import-summary');
+		let text = fmtCount(job.fixes, 'fix', 'fixes') + ' read, ' + job.stored + ' stored, ' +
+			job.duplicates + ' already stored';
+		if (job.rejected) text += ', ' + job.rejected + ' rejected';
+		if (job.visits) text += ', ' + fmtCount(job.visits, 'visit', 'visits');
+		$('import-summary-text').textContent = job.state === 'failed'
+			? 'Import failed: ' + job.error + '. Nothing of that file was stored.'
+			: text + '.';
+		$('import-summary-text').className = job.state === 'failed' ? 'error' : '';
+		const files = $('import-files');
+		files.replaceChildren();
+		if ((job.files || []).length > 1) {
+			for (const f of job.files) {
+				const li = document.createElement('li');
+				li.textContent = f.name + ': ' + f.stored + ' stored, ' + f.duplicates + ' already stored' +
+					(f.rejected ? ', ' + f.rejected + ' rejected' : '');
+				files.appendChild(li);
+			}
+		}
+		const reasons = $('import-reasons');
+		reasons.replaceChildren();
+		for (const r of job.reasons || []) {
+			const li = document.createElement('li');
+			li.textContent = 'Rejected: ' + r;
+			reasons.appendChild(li);
+		}
+		show(sum, true);
+	}
+
+	async function onImport(ev) {
+		ev.preventDefault();
+		const file = $('import-file').files[0];
+		const device = state.selected;
+		if (!file || !device) return;
+		const btn = $('import-submit');
+		btn.disabled = true;
+		show($('device-error'), false);
+		show($('import-summary'), false);
+		show($('import-progress-row'), true);
+		$('import-progress').value = 0;
+		$('import-status').textContent = 'Sending\u2026';
+		try {
+			const { id } = await importUpload(device, file, (loaded, total) => {
+				$('import-progress').value = total ? loaded / total : 0;
+				$('import-status').textContent = 'Sending: ' + fmtBytes(loaded) + ' of ' + fmtBytes(total);
+			});
+			let job;
+			for (;;) {
+				job = await api('GET', '/api/imports/' + id);
+				showImportJob(job);
+				if (job.state !== 'running') break;
+				await new Promise((r) => setTimeout(r, 400));
+			}
+			if (job.state === 'done' && job.stored > 0) {
+				await loadDevices();
+				loadTrack({ fit: true });
+				loadDay();
+				if (!$('stats-body').hidden) loadStats();
+			}
+		} catch (e) {
+			show($('import-progress-row'), false);
 			dialogError(e);
 		} finally {
 			btn.disabled = false;
@@ -1523,6 +1633,7 @@
 		$('regen-token').addEventListener('click', onRegen);
 		$('delete-device').addEventListener('click', onDelete);
 		$('delete-range-form').addEventListener('submit', onDeleteCount);
+		$('import-form').addEventListener('submit', onImport);
 		$('delete-range').addEventListener('click', onDeleteRange);
 		$('delete-cancel').addEventListener('click', resetDeleteRange);
 		$('delete-from').addEventListener('change', resetDeleteRange);

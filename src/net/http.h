@@ -48,6 +48,8 @@ struct http_request {
 	                           * (http_body_rule.discard): body is "" */
 	int    body_sunk;         /* the body went to http_body_rule.sink as
 	                           * it arrived: body is "" */
+	void  *sink_ctx;          /* with body_sunk: the rule's sink_ctx, so the
+	                           * handler finds what the body went to */
 	char   peer[64];          /* "127.0.0.1:12345", for logs */
 };
 

@@ -176,6 +176,7 @@ static int on_message_complete(http_parser *p)
 	r->body = take_buf(&in->body);
 	r->body_discarded = in->discard && !in->sink;
 	r->body_sunk = in->sink != NULL;
+	r->sink_ctx = in->sink ? in->sink_ctx : NULL;
 	/* An Upgrade (WebSocket) or CONNECT request switches protocols; nothing
 	 * here speaks the next one, so that connection ends after the reply. */
 	r->keep_alive = http_should_keep_alive(p) && !p->upgrade;

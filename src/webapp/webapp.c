@@ -20,6 +20,7 @@
 #include "base/point.h"
 #include "store/history_store.h"
 #include "webapp/deriver.h"
+#include "webapp/imports.h"
 #include "webapp/pruner.h"
 #include "webapp/pwcheck.h"
 #include "webapp/session.h"
@@ -190,7 +191,7 @@ int path_segment(const char *path, const char *prefix, char *out, size_t outlen,
 
 static const struct route *const tables[] = {
 	static_routes, session_routes, me_routes, device_routes, points_routes, history_routes,
-	stream_routes,
+	stream_routes,      import_routes,
 	owntracks_routes,
 };
 
@@ -270,6 +271,29 @@ static void reply_unauthorized(struct conn *c, const struct route *r, const char
 	                  : HDR_API);
 }
 
+int head_caller(struct webapp *app, const struct http_request *req, struct caller *who)
+{
+	memset(who, 0, sizeof *who);
+	if (http_host_error(req) || !trust_origin_ok(app->trust, req))
+		return 0;
+	int rc = sessions_check(app->sessions, req, who);
+	if (rc > 0)
+		return is_safe_method(req->method) || csrf_ok(req, who);
+	if (rc < 0)
+		return 0;
+	char user[128], pass[256];
+	unsigned char key[WEBAUTH_KEY_LEN];
+	if (http_basic_auth(req, user, sizeof user, pass, sizeof pass) < 0)
+		return 0;
+	webauth_key(app->auth, user, pass, key);
+	sodium_memzero(pass, sizeof pass);
+	if (store_user_get(app->store, user, &who->user) != STORE_OK ||
+	    !webauth_cached(app->auth, key, &who->user, mono_ms()))
+		return 0;
+	who->via = VIA_BASIC;
+	return 1;
+}
+
 /* A request whose caller gives HTTP Basic credentials: its route runs
  * once the password check is back (signin.c), on a copy of the request. */
 struct basic_wait {
@@ -347,6 +371,12 @@ static int authenticate(struct webapp *app, struct conn *c, const struct http_re
 	signin_check(app, addr, user, pass, basic_checked, w);
 	sodium_memzero(pass, sizeof pass);
 	return 0;
+}
+
+static void on_head(void *ctx, const struct http_request *head, struct http_body_rule *rule)
+{
+	if (strcmp(head->method, "POST") == 0 && head->path && strcmp(head->path, "/api/imports") == 0)
+		imports_head(ctx, head, rule);
 }
 
 static void on_request(void *ctx, struct conn *c, const struct http_request *req)
@@ -501,6 +531,8 @@ static int web_open(struct service *svc, struct server_config *sc)
 		return -1;
 	}
 	app->hist = store_hist_open(app->store);
+	/* Without it uploads are refused (503); the rest works. */
+	app->imports = imports_new(cfg);
 	/* Without it the map still works; history then stays as it was. */
 	app->deriver = deriver_new(svc->loop, cfg);
 	app->pruner = pruner_new(app);
@@ -512,6 +544,7 @@ static int web_open(struct service *svc, struct server_config *sc)
 	}
 	ev_timer_start(svc->loop, &wp->purge);
 	sc->default_body_limit = 64 * 1024;   /* JSON bodies of the UI are small */
+	sc->on_head = on_head;
 	sc->on_request = on_request;
 	sc->ctx = app;
 	return 0;
@@ -538,6 +571,9 @@ static void web_quiesce(struct service *svc)
 	wp->app.pruner = NULL;
 	deriver_free(wp->app.deriver);
 	wp->app.deriver = NULL;
+	/* A running import's current file is taken back before the exit. */
+	imports_free(wp->app.imports);
+	wp->app.imports = NULL;
 }
 
 static void web_close(struct service *svc)
@@ -545,6 +581,7 @@ static void web_close(struct service *svc)
 	struct webapp *app = &container_of(svc, struct webapp_proc, svc)->app;
 	pruner_free(app->pruner);
 	deriver_free(app->deriver);
+	imports_free(app->imports);
 	store_hist_close(app->hist);
 	streams_free(app->streams);
 	hub_free(app->hub);

@@ -28,6 +28,7 @@ struct hub;
 struct live_rx;
 struct trust;
 struct streams;
+struct imports;
 
 struct webapp {
 	struct ev_loop        *loop;       /* the process's loop (service.h runs it) */
@@ -44,6 +45,7 @@ struct webapp {
 	struct streams        *streams;    /* their caps and credentials (streams.h) */
 	struct live_rx        *live;       /* fixes committed by the receiver */
 	struct trust          *trust;      /* trusted_proxies, trusted_origins */
+	struct imports        *imports;    /* uploads being parsed (imports.h) */
 	const struct config   *cfg;
 	char                   receiver_url[512];  /* for device settings */
 };
@@ -134,6 +136,16 @@ void webapp_client_addr(const struct webapp *app, const struct http_request *req
 int path_segment(const char *path, const char *prefix, char *out, size_t outlen,
                  const char **rest);
 
+/* The caller from the head alone, without a password check: a session
+ * (with its CSRF token on a write), or HTTP Basic credentials verified
+ * within WEBAUTH_TTL_MS. 1 with *who filled, 0 otherwise. */
+int head_caller(struct webapp *app, const struct http_request *req, struct caller *who);
+/* on_head of POST /api/imports (api_imports.c): a known caller's body goes
+ * to an import as it arrives. */
+struct http_body_rule;
+void imports_head(struct webapp *app, const struct http_request *head,
+                  struct http_body_rule *rule);
+
 /* Route tables of the modules (terminated by a {NULL} entry). */
 extern const struct route static_routes[];    /* web_static.c: /, /static/... */
 extern const struct route session_routes[];   /* api_session.c: login, logout, session, config */
@@ -142,6 +154,7 @@ extern const struct route points_routes[];    /* api_points.c: points (full, thi
 extern const struct route me_routes[];        /* api_me.c: the caller's settings */
 extern const struct route history_routes[];   /* api_history.c: trips, timeline, stats, places */
 extern const struct route stream_routes[];    /* api_stream.c: /api/stream (SSE) */
+extern const struct route import_routes[];    /* api_imports.c: uploads, their progress */
 extern const struct route owntracks_routes[]; /* api_owntracks.c: /api/0/..., /ws/last */
 
 #endif

@@ -684,6 +684,53 @@ test('delete a range: the count first, nothing gone until confirmed, then the tr
 	await page.waitForSelector('#app', { state: 'visible' });
 });
 
+test('import dialog: a file uploads with a progress bar, then its summary; a bad one says why', async () => {
+	const page = T.page;
+	T.m.addDevice(USER, 'imported');
+	await page.reload();
+	await page.waitForSelector('#app', { state: 'visible' });
+	await selectDevice(page, 'imported');
+	await page.click('#edit-device');
+	await page.waitForSelector('#dlg-import', { state: 'visible' });
+	/* 400 fixes of a GPX track an hour ago, one a second. */
+	const t0 = Date.now() - 3600 * 1000;
+	let pts = '';
+	for (let i = 0; i < 400; i++)
+		pts += '<trkpt lat="' + (48.1 + i * 1e-4).toFixed(6) + '" lon="11.5"><time>' +
+			new Date(t0 + i * 1000).toISOString() + '</time></trkpt>\n';
+	const gpx = '<gpx version="1.1"><trk><trkseg>\n' + pts + '</trkseg></trk></gpx>\n';
+	await page.setInputFiles('#import-file', { name: 'walk.gpx', mimeType: 'application/gpx+xml',
+		buffer: Buffer.from(gpx) });
+	await page.click('#import-submit');
+	await page.waitForSelector('#import-summary', { state: 'visible' });
+	assert.equal(await page.textContent('#import-summary-text'), '400 fixes read, 400 stored, 0 already stored.');
+	assert.equal(await page.evaluate(() => document.getElementById('import-progress').value), 1);
+	assert.equal(await page.textContent('#import-status'), 'Done.');
+	fs.mkdirSync(SHOTS, { recursive: true });
+	await page.screenshot({ path: path.join(SHOTS, 'import-1280x800.png') });
+	const devs = await page.evaluate(async () => (await (await fetch('/api/devices')).json()));
+	assert.equal(devs.find((d) => d.name === 'imported').points, 400);
+	/* The same file again: nothing twice. A cut-off file: nothing of it, and why. */
+	await page.setInputFiles('#import-file', { name: 'walk.gpx', mimeType: 'application/gpx+xml',
+		buffer: Buffer.from(gpx) });
+	await page.click('#import-submit');
+	await page.waitForFunction(() => document.getElementById('import-summary-text').textContent ===
+		'400 fixes read, 0 stored, 400 already stored.');
+	await page.setInputFiles('#import-file', { name: 'cut.gpx', mimeType: 'application/gpx+xml',
+		buffer: Buffer.from(gpx.slice(0, gpx.length / 2)) });
+	await page.click('#import-submit');
+	await page.waitForFunction(() => /^Import failed: cut\.gpx.*Nothing of that file was stored\.$/.test(
+		document.getElementById('import-summary-text').textContent));
+	const jobs = await page.evaluate(async () => (await (await fetch('/api/imports')).json()));
+	assert.deepEqual(jobs.map((j) => j.state), ['failed', 'done', 'done']);
+	const after = await page.evaluate(async () => (await (await fetch('/api/devices')).json()));
+	assert.equal(after.find((d) => d.name === 'imported').points, 400);
+	await page.click('#dialog-close');
+	T.m.cli('device', 'del', USER, 'imported');
+	await page.reload();
+	await page.waitForSelector('#app', { state: 'visible' });
+});
+
 test('screenshots: 1280x800 and 390x844 look right', async () => {
 	const page = T.page;
 	await home(page);
