@@ -28,6 +28,13 @@ void read_password(int from_stdin, char *out, size_t len);
 /* Brings the derived history (stays, trips, places) up to date, as the
  * webapp's deriver would: after an import, before history is shown. */
 void cli_derive(const struct cli *c, struct store *s);
+/* Device ids: cli_collect_id appends d's (a store_device_list callback,
+ * or called directly); free id. */
+struct cli_ids {
+	int64_t *id;
+	size_t   n, cap;
+};
+int cli_collect_id(void *ctx, const struct device_rec *d);
 /* parse_time_bound, or die naming the flag. */
 int64_t cli_time_bound(const char *flag, const char *text, int upper);
 

@@ -10,6 +10,7 @@
 
 #include "base/auth.h"
 #include "base/point.h"
+#include "base/xalloc.h"
 #include "cli/cli.h"
 #include "history/engine.h"
 #include "history/geo_lookup.h"
@@ -134,4 +135,12 @@ int64_t cli_time_bound(const char *flag, const char *text, int upper)
 	if (parse_time_bound(text, upper, &ms) < 0)
 		die("%s: cannot read time '%s' (ISO 8601 or epoch seconds)", flag, text);
 	return ms;
+}
+
+int cli_collect_id(void *ctx, const struct device_rec *d)
+{
+	struct cli_ids *ids = ctx;
+	array_grow(&ids->id, &ids->cap, ids->n + 1, sizeof *ids->id);
+	ids->id[ids->n++] = d->id;
+	return 0;
 }

@@ -12,7 +12,6 @@
 #include "base/age.h"
 #include "base/buf.h"
 #include "base/point.h"
-#include "base/xalloc.h"
 #include "cli/cli.h"
 
 #define DELETE_BATCH 5000
@@ -48,12 +47,6 @@ static void delete_batches(struct store *s, int64_t device_id, int64_t from, int
 	if (k < 0)
 		die("deleting stopped after %lld fixes: %s", (long long)*total, store_errmsg(s));
 }
-
-/* The devices a prune goes through. */
-struct devices {
-	struct device_rec *v;
-	size_t             n, cap;
-};
 
 int cmd_delete(struct cli *c)
 {
@@ -110,14 +103,6 @@ int cmd_delete(struct cli *c)
 	return 0;
 }
 
-static int collect_device(void *ctx, const struct device_rec *d)
-{
-	struct devices *l = ctx;
-	array_grow(&l->v, &l->cap, l->n + 1, sizeof *l->v);
-	l->v[l->n++] = *d;
-	return 0;
-}
-
 int cmd_prune(struct cli *c)
 {
 	const char *user = NULL, *device = NULL, *age_s = NULL;
@@ -141,27 +126,28 @@ int cmd_prune(struct cli *c)
 		}
 	}
 	if (!age_s)
-		die("usage: mintrac prune --older-than AGE [USER [DEVICE]] [--yes]   (AGE: 30d, 2w, 6m, 2y)");
+		die("usage: mintrac prune --older-than AGE [USER [DEVICE]] [--yes]   (AGE: 30d, 6m, 2y)");
 	struct age age;
 	if (parse_age(age_s, &age) < 0)
 		die("--older-than: expected an age such as 30d, 2w, 6m or 2y (days, weeks, months, "
 		    "years; at most 1000y), got '%s'", age_s);
 	int64_t cutoff = age_cutoff_ms(&age, now_ms());
 	struct store *s = cli_store(c);
-	struct devices l = { 0 };
+	struct cli_ids ids = { NULL, 0, 0 };
 	struct user_rec u;
 	if (device) {
-		array_grow(&l.v, &l.cap, 1, sizeof *l.v);
-		cli_device(s, user, device, &u, &l.v[l.n++]);
+		struct device_rec d;
+		cli_device(s, user, device, &u, &d);
+		cli_collect_id(&ids, &d);
 	} else {
 		if (user)
 			cli_user(s, user, &u);
-		if (store_device_list(s, user ? u.id : 0, collect_device, &l) != STORE_OK)
+		if (store_device_list(s, user ? u.id : 0, cli_collect_id, &ids) != STORE_OK)
 			die("cannot list devices: %s", store_errmsg(s));
 	}
 	int64_t n = 0;
-	for (size_t i = 0; i < l.n; i++) {
-		int64_t k = store_fix_count_range(s, l.v[i].id, INT64_MIN, cutoff - 1, NULL);
+	for (size_t i = 0; i < ids.n; i++) {
+		int64_t k = store_fix_count_range(s, ids.id[i], INT64_MIN, cutoff - 1, NULL);
 		if (k < 0)
 			die("cannot count fixes: %s", store_errmsg(s));
 		n += k;
@@ -175,12 +161,12 @@ int cmd_prune(struct cli *c)
 	int64_t total = 0;
 	if (n > 0) {
 		confirm(yes);
-		for (size_t i = 0; i < l.n; i++)
-			delete_batches(s, l.v[i].id, INT64_MIN, cutoff - 1, NULL, &total);
+		for (size_t i = 0; i < ids.n; i++)
+			delete_batches(s, ids.id[i], INT64_MIN, cutoff - 1, NULL, &total);
 		cli_derive(c, s);
 		printf("deleted %lld fixes\n", (long long)total);
 	}
-	free(l.v);
+	free(ids.id);
 	store_close(s);
 	return 0;
 }

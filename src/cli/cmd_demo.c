@@ -10,7 +10,6 @@
 #include <string.h>
 #include <time.h>
 
-#include "base/xalloc.h"
 #include "cli/cli.h"
 #include "io/demo.h"
 
@@ -167,33 +166,20 @@ static int demo_add(struct cli *c, const char *user, const char *dev, const char
 	return 0;
 }
 
-struct ids {
-	int64_t *id;
-	size_t   n, cap;
-};
-
-static int collect(void *ctx, const struct device_rec *d)
-{
-	struct ids *ids = ctx;
-	array_grow(&ids->id, &ids->cap, ids->n + 1, sizeof *ids->id);
-	ids->id[ids->n++] = d->id;
-	return 0;
-}
-
 static int demo_remove(struct cli *c, const char *user, const char *dev)
 {
 	struct store *s = cli_store(c);
-	struct ids ids = { NULL, 0, 0 };
+	struct cli_ids ids = { NULL, 0, 0 };
 	struct user_rec u;
 	struct device_rec d;
 	if (!user || dev) {
 		memset(&d, 0, sizeof d);          /* id 0: every device */
 		if (user)
 			lookup(s, user, dev, 0, &u, &d);
-		collect(&ids, &d);
+		cli_collect_id(&ids, &d);
 	} else {
 		lookup(s, user, NULL, 0, &u, NULL);
-		if (store_device_list(s, u.id, collect, &ids) != STORE_OK)
+		if (store_device_list(s, u.id, cli_collect_id, &ids) != STORE_OK)
 			die("cannot list the devices of '%s': %s", user, store_errmsg(s));
 	}
 	int64_t removed = 0;
