@@ -26,6 +26,12 @@
  * small enough that the receiver's group commit waits a fraction of a
  * second for the write lock at most. */
 #define BATCH      50000
+/* ... and at most this long, so a receiver waiting for the write lock
+ * waits a fraction of a second, whatever the machine's speed. */
+#define TX_MAX_MS  200
+/* The pause after a commit in which a waiting writer takes the lock
+ * (store_sqlite.c's busy handler tries every millisecond). */
+#define GAP_US     3000
 /* Keys per transaction when a failed file is taken back, or moved. */
 #define UNDO_BATCH 5000
 /* Bytes held to tell a format from its content. */
@@ -64,12 +70,14 @@ struct import_job {
 	int64_t                last_progress_ms;
 	uint64_t               bytes_before; /* of the inputs done */
 	struct archive        *a;            /* the input being read */
+	uint64_t               given;        /* bytes a stream handed to it */
 
 	/* The file being read. */
 	struct importer *im;
 	FILE            *undo;
 	uint64_t         nundo;
 	int              in_tx, store_failed;
+	int64_t          tx_start;          /* mono ms */
 	uint64_t         batch, read_extra, stored, dup, visits, places;
 	struct tag_dev  *tags;
 	size_t           ntags, tagcap;
@@ -139,7 +147,10 @@ static void tell_progress(struct import_job *j, int force)
 	if (!force && now - j->last_progress_ms < PROGRESS_MS)
 		return;
 	j->last_progress_ms = now;
-	j->t.bytes = j->bytes_before + (j->a ? (uint64_t)archive_filter_bytes(j->a, -1) : 0);
+	/* libarchive counts a block once it is used up: a stream's own count
+	 * is not a block behind. */
+	uint64_t used = j->a ? (uint64_t)archive_filter_bytes(j->a, -1) : 0;
+	j->t.bytes = j->bytes_before + (j->given > used ? j->given : used);
 	j->progress(j->ctx, &j->t);
 }
 
@@ -151,6 +162,7 @@ static int begin(struct import_job *j)
 		return -1;
 	j->in_tx = 1;
 	j->batch = 0;
+	j->tx_start = mono_ms();
 	return 0;
 }
 
@@ -162,6 +174,15 @@ static int commit(struct import_job *j)
 		return -1;
 	}
 	return 0;
+}
+
+/* Commits the batch and begins the next, with a gap between. */
+static int next_tx(struct import_job *j)
+{
+	if (commit(j) < 0)
+		return -1;
+	usleep(GAP_US);
+	return begin(j);
 }
 
 static int log_key(struct import_job *j, int64_t device_id, int64_t time_ms, int first_tag)
@@ -189,7 +210,9 @@ static int put(struct import_job *j, int64_t device_id, const struct fix *f, int
 		j->dup++;
 		j->t.duplicates++;
 	}
-	if (++j->batch >= BATCH && (commit(j) < 0 || begin(j) < 0))
+	if ((++j->batch >= BATCH ||
+	     ((j->batch & 255) == 0 && mono_ms() - j->tx_start >= TX_MAX_MS)) &&
+	    next_tx(j) < 0)
 		goto fail;
 	if ((j->t.fixes & 1023) == 0)
 		tell_progress(j, 0);
@@ -490,6 +513,7 @@ static int move_first_tag(struct import_job *j)
 		}
 		if (commit(j) < 0)
 			return -1;
+		usleep(GAP_US);
 	}
 	return 0;
 }
@@ -523,6 +547,7 @@ static int undo_file(struct import_job *j)
 		}
 		if (commit(j) < 0)
 			return -1;
+		usleep(GAP_US);
 	}
 	/* Devices this file made hold nothing now. */
 	for (size_t i = 0; i < j->ntags; i++)
@@ -761,7 +786,8 @@ static int run(struct import_job *j, struct archive *a, const char *outer, uint6
 		rc = -1;
 	}
 	tell_progress(j, 1);
-	j->bytes_before += (uint64_t)archive_filter_bytes(a, -1);
+	j->bytes_before = j->t.bytes;
+	j->given = 0;
 	j->a = NULL;
 	archive_read_free(a);
 	return rc;
@@ -801,9 +827,10 @@ int import_job_path(struct import_job *j, const char *path)
 }
 
 struct stream {
-	import_read_fn read;
-	void          *rctx;
-	char          *buf;
+	struct import_job *j;
+	import_read_fn     read;
+	void              *rctx;
+	char              *buf;
 };
 
 #define STREAM_BUF (256 * 1024)
@@ -812,11 +839,15 @@ static la_ssize_t stream_read(struct archive *a, void *ctx, const void **out)
 {
 	struct stream *st = ctx;
 	const char *why = NULL;
+	/* The read may wait for an upload's next bytes: what is parsed so far
+	 * is told first. */
+	tell_progress(st->j, 1);
 	ssize_t n = st->read(st->rctx, st->buf, STREAM_BUF, &why);
 	if (n < 0) {
 		archive_set_error(a, EIO, "%s", why ? why : "read failed");
 		return -1;
 	}
+	st->j->given += (uint64_t)n;
 	*out = st->buf;
 	return n;
 }
@@ -824,7 +855,7 @@ static la_ssize_t stream_read(struct archive *a, void *ctx, const void **out)
 int import_job_read(struct import_job *j, const char *name, uint64_t total,
                     import_read_fn read, void *rctx)
 {
-	struct stream st = { read, rctx, malloc(STREAM_BUF) };
+	struct stream st = { j, read, rctx, malloc(STREAM_BUF) };
 	struct archive *a = st.buf ? reader_new() : NULL;
 	if (!a) {
 		free(st.buf);

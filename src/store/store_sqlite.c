@@ -1,7 +1,7 @@
 /* SQLite implementation of store.h. One struct store is one connection,
  * used by one thread at a time. The receiver, the webapp and CLI commands
  * share the file at once: WAL lets readers run while one writer commits,
- * and busy_timeout makes writers queue instead of failing. Every statement
+ * and a busy handler makes writers queue instead of failing. Every statement
  * is prepared once, on first use, and reset right after each use so no
  * read transaction stays open (another process's change is seen by the
  * very next query).
@@ -269,7 +269,28 @@ struct store {
 	struct pend  *pend;              /* pend_cap slots, a power of two (or 0) */
 	size_t        pend_cap, pend_used;
 	char          err[512];
+	int64_t       busy_since;        /* mono ms: when the current wait began */
 };
+
+/* How long a writer waits for the write lock before SQLITE_BUSY. */
+#define BUSY_WAIT_MS 10000
+
+/* SQLite's own busy_timeout sleeps longer and longer between tries, up to
+ * 100 ms, so a writer that commits in batches (an import, a deletion) and
+ * takes the lock again within a millisecond kept a waiting receiver out
+ * for its whole run. Trying every millisecond gets the waiter in at the
+ * first gap; the batch writers leave one after each commit. */
+static int busy_wait(void *ctx, int tries)
+{
+	struct store *s = ctx;
+	int64_t now = mono_ms();
+	if (tries == 0)
+		s->busy_since = now;
+	if (now - s->busy_since >= BUSY_WAIT_MS)
+		return 0;
+	usleep(1000);
+	return 1;
+}
 
 static int64_t clock_ms(void)
 {
@@ -447,7 +468,7 @@ static int check_version(struct store *s, int flags)
 static int configure(struct store *s, int flags)
 {
 	if (sqlite3_extended_result_codes(s->db, 1) != SQLITE_OK ||
-	    sqlite3_busy_timeout(s->db, 10000) != SQLITE_OK)
+	    sqlite3_busy_handler(s->db, busy_wait, s) != SQLITE_OK)
 		return fail(s, "configure");
 	if (!(flags & STORE_READONLY) && set_wal(s) != STORE_OK)
 		return STORE_ERR;

@@ -315,10 +315,11 @@ int imports_sink(void *upload, const char *data, size_t len)
 	return rc == 0 ? 0 : -1;
 }
 
-void imports_sink_end(void *upload, int ok)
+void imports_sink_end(void *upload, int status)
 {
 	struct import_upload *up = upload;
 	struct imports *im = up->im;
+	int ok = status == 0;
 	if (up->mp && ok && multipart_finish(up->mp) != 0) {
 		snprintf(up->fail, sizeof up->fail, "%s", multipart_error(up->mp));
 		ok = 0;
@@ -431,8 +432,7 @@ struct import_upload *imports_start_body(struct imports *im, const struct user_r
 	struct import_upload *up = imports_start(im, u, d, name, len, content_type, status, why);
 	if (!up)
 		return NULL;
-	int ok = imports_sink(up, body, len) == 0;
-	imports_sink_end(up, ok);
+	imports_sink_end(up, imports_sink(up, body, len) == 0 ? 0 : -1);
 	return up;
 }
 

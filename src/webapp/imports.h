@@ -39,10 +39,10 @@ struct import_upload *imports_start(struct imports *im, const struct user_rec *u
                                     const char **why);
 /* 1 with *why when a new job of the user's would be refused for now. */
 int imports_busy(struct imports *im, int64_t user_id, const char **why);
-/* The server's body sink (net/server.h): the body as it arrives, then
- * its end (ok: the whole body arrived). */
+/* The server's body sink (net/http_parse.h): the body as it arrives,
+ * then its end (status 0: the whole body arrived; -1: it never will). */
 int imports_sink(void *upload, const char *data, size_t len);
-void imports_sink_end(void *upload, int ok);
+void imports_sink_end(void *upload, int status);
 /* A job started from a body already in memory (a small upload that
  * came in buffered): the same, fed and ended at once. */
 struct import_upload *imports_start_body(struct imports *im, const struct user_rec *u,
