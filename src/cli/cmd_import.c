@@ -193,7 +193,16 @@ static void import_file(struct run *r, const char *file, char *chunk)
 		printf(", skipped %" PRIu64 " of other deviceTags", import_skipped_tag(im));
 	if (import_skipped_nonpoint(im))
 		printf(", skipped %" PRIu64 " features that are not points", import_skipped_nonpoint(im));
+	if (import_visits(im))
+		printf(", %" PRIu64 " visits not stored", import_visits(im));
+	if (import_rejected(im))
+		printf(", rejected %" PRIu64 " for their values", import_rejected(im));
 	printf("\n");
+	/* The first reasons, each where grep and an editor find it. */
+	uint64_t at;
+	const char *reason;
+	for (size_t i = 0; (reason = import_reject_reason(im, i, &at)) != NULL; i++)
+		printf("  %s:%" PRIu64 ": %s\n", file, at, reason);
 	fflush(stdout);
 	import_free(im);
 }

@@ -49,6 +49,9 @@ struct import_xml {
 	int        pt_depth;          /* 0 = not in a point */
 	struct fix pt;
 	int        pt_time;
+	int        pt_bad;            /* a value was unreadable: rejected at its end */
+	uint64_t   pt_bad_line;
+	char       pt_why[160];
 
 	/* KML context counters */
 	int        n_placemark, n_track, n_timestamp, n_point, n_line;
@@ -197,6 +200,22 @@ static int read_time(struct import_xml *p, char *text, int64_t *ms)
 
 /* ---- GPX points ---- */
 
+static void pt_reject(struct import_xml *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* The point's first unreadable value: the point is rejected when it ends,
+ * the import goes on. */
+static void pt_reject(struct import_xml *p, const char *fmt, ...)
+{
+	if (p->pt_bad)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(p->pt_why, sizeof p->pt_why, fmt, ap);
+	va_end(ap);
+	p->pt_bad = 1;
+	p->pt_bad_line = xline(p);
+}
+
 static int attr_number(const char **atts, const char *name, double *out)
 {
 	for (; atts[0]; atts += 2) {
@@ -216,18 +235,20 @@ static void pt_begin(struct import_xml *p, const char *name, const char **atts)
 {
 	fix_init(&p->pt);
 	p->pt_time = 0;
-	if (attr_number(atts, "lat", &p->pt.lat) < 0 || attr_number(atts, "lon", &p->pt.lon) < 0) {
-		fail(p, "<%s> without a valid lat and lon", local_name(name));
-		return;
-	}
+	p->pt_bad = 0;
 	p->pt_depth = p->depth;
+	if (attr_number(atts, "lat", &p->pt.lat) < 0 || attr_number(atts, "lon", &p->pt.lon) < 0)
+		pt_reject(p, "<%s> without a valid lat and lon", local_name(name));
 }
 
 static void pt_value(struct import_xml *p, enum tag t, char *text)
 {
 	if (t == T_TIME) {
-		if (read_time(p, text, &p->pt.time_ms) == 0)
+		char *s = trim(text);
+		if (parse_time(s, &p->pt.time_ms) == 0)
 			p->pt_time = 1;
+		else
+			pt_reject(p, "unreadable time '%s'", shown(s));
 		return;
 	}
 	static const struct {
@@ -245,7 +266,7 @@ static void pt_value(struct import_xml *p, enum tag t, char *text)
 		double v;
 		char *s = trim(text);
 		if (parse_double(s, &v) < 0) {
-			fail(p, "<%s> is not a number: '%s'", vals[i].name, shown(s));
+			pt_reject(p, "<%s> is not a number: '%s'", vals[i].name, shown(s));
 			return;
 		}
 		switch (vals[i].bit) {
@@ -262,6 +283,10 @@ static void pt_value(struct import_xml *p, enum tag t, char *text)
 static void pt_end(struct import_xml *p)
 {
 	p->pt_depth = 0;
+	if (p->pt_bad) {
+		import_reject(p->st, p->pt_bad_line, "%s", p->pt_why);
+		return;
+	}
 	if (!p->pt_time) {
 		p->st->skipped_notime++;
 		return;
@@ -405,6 +430,8 @@ static void on_start(void *ud, const char *name, const char **atts)
 	if (p->depth < TAG_STACK)
 		p->tags[p->depth] = (unsigned char)t;
 	p->depth++;
+	if (p->depth == 1)
+		p->st->shape = strcmp(local_name(name), "kml") == 0 ? "KML" : "GPX";
 	if (p->cap != C_NONE)
 		return;    /* markup inside a value we read: part of it */
 	switch (t) {
