@@ -363,6 +363,25 @@ TEST(import_kml)
 	CHECK_INT(g.line, 2);
 	CHECK(strstr(g.err, "unreadable coordinate '1 2 3 4'") != NULL);
 	got_free(&g);
+
+	/* A Placemark with a bad value is rejected; a gx:Track's values pair in
+	 * order, so there one that cannot be read stops the import (above). */
+	run(IMPORT_XML, "<kml>\n<Placemark><TimeStamp><when>noon</when></TimeStamp>"
+	                "<Point><coordinates>1,2</coordinates></Point></Placemark>\n"
+	                "<Placemark><TimeStamp><when>2024-05-01T10:00:00Z</when></TimeStamp>\n"
+	                "<Point><coordinates>1,2,x</coordinates></Point></Placemark>\n"
+	                "<Placemark><TimeStamp><when>2024-05-01T10:00:00Z</when></TimeStamp>"
+	                "<Point><coordinates>3,4</coordinates></Point></Placemark></kml>", &g);
+	CHECK_INT(g.rc, IMPORT_OK);
+	CHECK_STR(g.shape, "KML");
+	CHECK_INT(g.n, 1);
+	CHECK_DBL(g.f[0].lat, 4);
+	CHECK_INT(g.rejected, 2);
+	CHECK_STR(g.why[0], "unreadable time 'noon'");
+	CHECK_INT(g.why_line[0], 2);
+	CHECK_STR(g.why[1], "unreadable coordinate '1,2,x' (lon,lat[,alt])");
+	CHECK_INT(g.why_line[1], 4);
+	got_free(&g);
 }
 
 /* ---- GeoJSON / Overland ---- */
