@@ -17,15 +17,18 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 struct ctx {
-	size_t n, stop_at;
+	size_t n, stop_at, visits;
+	struct importer *im;
 };
 
 static int on_fix(void *p, const struct fix *f)
 {
 	struct ctx *c = p;
+	int64_t tag;
 	/* What every caller (cmd_import -> store_put_fix) relies on. */
 	if (fix_check(f))
 		__builtin_trap();
+	(void)import_fix_tag(c->im, &tag);
 	if (f->attrs) {
 		json_t *a = json_loads(f->attrs, JSON_DECODE_INT_AS_REAL, NULL);
 		if (!json_is_object(a) || json_object_size(a) == 0)
@@ -33,6 +36,38 @@ static int on_fix(void *p, const struct fix *f)
 		json_decref(a);
 	}
 	return ++c->n == c->stop_at;
+}
+
+/* A visit is in range, ordered, and its strings are readable text. */
+static int on_visit(void *p, const struct import_visit *v)
+{
+	struct ctx *c = p;
+	struct fix f;
+	fix_init(&f);
+	f.lat = v->lat;
+	f.lon = v->lon;
+	f.time_ms = v->start_ms;
+	if (fix_check(&f) || v->end_ms < v->start_ms || v->line == 0)
+		__builtin_trap();
+	const char *s[] = { v->name, v->address, v->place_id, v->semantic_type };
+	for (size_t i = 0; i < sizeof s / sizeof s[0]; i++)
+		if (s[i] && strlen(s[i]) > 4096)
+			__builtin_trap();
+	c->visits++;
+	return (c->n + c->visits) == c->stop_at;
+}
+
+/* Rejections: counted, the first reasons one line each with a line. */
+static void check_rejects(const struct importer *im)
+{
+	uint64_t line;
+	for (size_t i = 0; i < IMPORT_REASONS; i++) {
+		const char *why = import_reject_reason(im, i, &line);
+		if ((why != NULL) != (i < import_rejected(im)))
+			__builtin_trap();
+		if (why && (!why[0] || strchr(why, '\n') || line == 0))
+			__builtin_trap();
+	}
 }
 
 static void check_error(const struct importer *im, int rc)
@@ -52,7 +87,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t step = ((data[0] >> 2) & 15) + 1;
 	if (step == 16)
 		step = size;
-	struct ctx c = { 0, (data[0] & 64) ? 2 : 0 };
+	struct ctx c = { 0, (data[0] & 64) ? 2 : 0, 0, NULL };
 	const char *doc = (const char *)data + 1;
 	size_t len = size - 1;
 
@@ -62,6 +97,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct importer *im = import_new(fmt, on_fix, &c);
 	if (!im)
 		__builtin_trap();
+	c.im = im;
+	import_set_visit_cb(im, on_visit);
 	int rc = IMPORT_OK;
 	for (size_t off = 0; off < len && rc == IMPORT_OK; off += step)
 		rc = import_feed(im, doc + off, len - off < step ? len - off : step);
@@ -69,10 +106,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		rc = import_finish(im);
 	if (rc != IMPORT_OK && rc != IMPORT_ERR && rc != IMPORT_ABORT)
 		__builtin_trap();
-	if (rc == IMPORT_ABORT && c.n != c.stop_at)
+	if (rc == IMPORT_ABORT && c.n + c.visits != c.stop_at)
 		__builtin_trap();
-	if (import_count(im) != c.n)
+	if (import_count(im) != c.n || import_visits(im) != c.visits)
 		__builtin_trap();
+	check_rejects(im);
+	(void)import_shape(im);
 	/* After a stop every call answers the same. */
 	if (rc != IMPORT_OK && (import_feed(im, "x", 1) != rc || import_finish(im) != rc))
 		__builtin_trap();

@@ -80,7 +80,7 @@ static void on_report(void *ctx, const struct import_file_report *r)
 	printf("%s: %" PRIu64 " fixes read, %" PRIu64 " stored, %" PRIu64 " already stored", r->name,
 	       r->read, r->stored, r->duplicates);
 	if (r->rejected)
-		printf(", rejected %" PRIu64, r->rejected);
+		printf(", rejected %" PRIu64 " for their values", r->rejected);
 	if (r->skipped_notime)
 		printf(", skipped %" PRIu64 " points without a time", r->skipped_notime);
 	if (r->skipped_tag)
@@ -95,7 +95,7 @@ static void on_report(void *ctx, const struct import_file_report *r)
 		printf(" (%s)", r->shape);
 	printf("\n");
 	for (size_t i = 0; i < r->nreasons; i++)
-		printf("  %s:%" PRIu64 ": rejected: %s\n", r->name, r->reason_line[i], r->reason[i]);
+		printf("  %s:%" PRIu64 ": %s\n", r->name, r->reason_line[i], r->reason[i]);
 	fflush(stdout);
 }
 

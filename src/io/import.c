@@ -119,6 +119,7 @@ struct importer *import_new(enum import_format f, import_cb cb, void *ctx)
 	im->fmt = f;
 	im->st.cb = cb;
 	im->st.ctx = ctx;
+	im->st.shape = f == IMPORT_CSV ? "CSV" : f == IMPORT_REC ? "OwnTracks .rec" : "";
 	int ok = 0;
 	switch (f) {
 	case IMPORT_XML:
@@ -246,7 +247,51 @@ uint64_t import_skipped_tag(const struct importer *im)
 	return im->st.skipped_tag;
 }
 
+int import_fix_tag(const struct importer *im, int64_t *tag)
+{
+	if (!im->st.fix_tag_set)
+		return 0;
+	*tag = im->st.fix_tag;
+	return 1;
+}
+
+void import_set_visit_cb(struct importer *im, import_visit_cb cb)
+{
+	im->st.visit_cb = cb;
+}
+
+uint64_t import_visits(const struct importer *im)
+{
+	return im->st.visits;
+}
+
+uint64_t import_rejected(const struct importer *im)
+{
+	return im->st.rejected;
+}
+
+const char *import_reject_reason(const struct importer *im, size_t i, uint64_t *line)
+{
+	if (i >= IMPORT_REASONS || i >= im->st.rejected)
+		return NULL;
+	*line = im->st.reasons[i].line;
+	return im->st.reasons[i].why;
+}
+
+const char *import_shape(const struct importer *im)
+{
+	return im->st.shape;
+}
+
 /* ---- shared by the parsers ---- */
+
+/* One line on the terminal whatever the file held. */
+static void one_line(char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			*s = ' ';
+}
 
 int import_fail(struct import_state *st, uint64_t line, const char *fmt, ...)
 {
@@ -264,11 +309,22 @@ int import_vfail(struct import_state *st, uint64_t line, const char *fmt, va_lis
 	st->rc = IMPORT_ERR;
 	st->err_line = line;
 	vsnprintf(st->err, sizeof st->err, fmt, ap);
-	/* One line on the terminal whatever the file held. */
-	for (char *p = st->err; *p; p++)
-		if ((unsigned char)*p < 0x20 || *p == 0x7f)
-			*p = ' ';
+	one_line(st->err);
 	return IMPORT_ERR;
+}
+
+int import_reject(struct import_state *st, uint64_t line, const char *fmt, ...)
+{
+	if (st->rejected < IMPORT_REASONS) {
+		va_list ap;
+		va_start(ap, fmt);
+		vsnprintf(st->reasons[st->rejected].why, sizeof st->reasons[0].why, fmt, ap);
+		va_end(ap);
+		one_line(st->reasons[st->rejected].why);
+		st->reasons[st->rejected].line = line;
+	}
+	st->rejected++;
+	return IMPORT_OK;
 }
 
 int import_emit(struct import_state *st, uint64_t line, const struct fix *f)
@@ -277,9 +333,36 @@ int import_emit(struct import_state *st, uint64_t line, const struct fix *f)
 		return st->rc;
 	const char *why = fix_check(f);
 	if (why)
-		return import_fail(st, line, "%s", why);
+		return import_reject(st, line, "%s", why);
 	st->count++;
 	if (st->cb && st->cb(st->ctx, f) != 0) {
+		st->rc = IMPORT_ABORT;
+		return IMPORT_ABORT;
+	}
+	return IMPORT_OK;
+}
+
+int import_emit_visit(struct import_state *st, const struct import_visit *v)
+{
+	if (st->rc)
+		return st->rc;
+	/* The fixes' own checks say what is out of range, in the same words. */
+	struct fix f;
+	fix_init(&f);
+	f.lat = v->lat;
+	f.lon = v->lon;
+	f.time_ms = v->start_ms;
+	const char *why = fix_check(&f);
+	if (!why) {
+		f.time_ms = v->end_ms;
+		why = fix_check(&f);
+	}
+	if (why)
+		return import_reject(st, v->line, "visit: %s", why);
+	if (v->end_ms < v->start_ms)
+		return import_reject(st, v->line, "visit ends before it starts");
+	st->visits++;
+	if (st->visit_cb && st->visit_cb(st->ctx, v) != 0) {
 		st->rc = IMPORT_ABORT;
 		return IMPORT_ABORT;
 	}

@@ -7,7 +7,11 @@
  * accuracy, battery, attributes; Overland's horizontal_accuracy and
  * battery_level 0..1) or a Takeout location (latitudeE7, longitudeE7,
  * accuracy, altitude, velocity m/s, heading, timestamp ISO or timestampMs).
- * A root object that is itself a Feature is a record too.
+ * A root object that is itself a Feature is a record too. Google's semantic
+ * exports (a root member timelineObjects, semanticSegments, rawSignals or
+ * timelineEdits; a root array of segments) go to import_google.c event by
+ * event. A record with a value we cannot read is rejected (counted, with
+ * its reason and line) when it ends; only broken JSON stops the import.
  *
  * `attributes` objects are written back as compact JSON text: keys and
  * strings through buf_add_json_str, numbers as their literal text, so what
@@ -136,6 +140,9 @@ enum field {
 
 struct rec {
 	struct fix f;
+	int        bad;           /* a value was unreadable: the record is rejected */
+	uint64_t   bad_line;
+	char       why[160];
 	int        geom, geom_type, geom_point;
 	int        ncoords, coords_bad;
 	double     coords[3];
@@ -143,6 +150,7 @@ struct rec {
 	int        time_set, overland;
 	int        tag_set;
 	int64_t    tag;           /* Records.json deviceTag */
+	int        nkeys;         /* members seen */
 };
 
 struct import_json {
@@ -159,6 +167,14 @@ struct import_json {
 	struct buf  members;
 	struct jattr ja;
 	uint64_t    line_base;        /* newlines before the current chunk */
+	/* The chunk yajl is reading, and how far into it newlines are counted
+	 * (import_json_line, from callbacks). */
+	const char *chunk;
+	size_t      chunk_len, counted;
+	uint64_t    chunk_lines;
+	int         list_key;         /* the root list is "locations" (not "features") */
+	struct import_google *google;
+	int         in_google;        /* events go to the Google reader */
 };
 
 static int jfail(struct import_json *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -172,6 +188,23 @@ static int jfail(struct import_json *p, const char *fmt, ...)
 	import_vfail(p->st, 0, fmt, ap);
 	va_end(ap);
 	return 0;
+}
+
+static int rec_bad(struct import_json *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* A value of the current record that cannot be read: the record is
+ * rejected when it ends (the first reason kept), the import goes on. */
+static int rec_bad(struct import_json *p, const char *fmt, ...)
+{
+	if (p->r.bad)
+		return 1;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(p->r.why, sizeof p->r.why, fmt, ap);
+	va_end(ap);
+	p->r.bad = 1;
+	p->r.bad_line = import_json_line(p);
+	return 1;
 }
 
 static enum role top(const struct import_json *p)
@@ -223,11 +256,6 @@ static enum field field_of(enum role r, const char *key)
 	return F_ATTR;
 }
 
-/* Scalar value as text: numbers and strings (NUL-terminated copy). */
-struct scalar {
-	int         is_num, is_str, is_null;
-	const char *text;
-};
 
 static int set_opt(struct import_json *p, unsigned bit, double v)
 {
@@ -259,17 +287,23 @@ static int read_int64(const char *s, int64_t *out)
  * rows hold the E7 value wrapped as an unsigned 32-bit number (a latitude
  * E7 above 900,000,000 or a longitude above 1,800,000,000 is one); other
  * importers undo it by subtracting 2^32, and so do we. */
-static double e7_degrees(const char *text, double x, int64_t max_e7)
+int import_e7_degrees(const char *text, int64_t max_e7, double *deg)
 {
 	int64_t e7;
-	if (read_int64(text, &e7) < 0)
-		return x / 1e7;
-	if (e7 > max_e7)
-		e7 -= INT64_C(4294967296);
-	return (double)e7 / 1e7;
+	double x;
+	if (read_int64(text, &e7) == 0) {
+		if (e7 > max_e7)
+			e7 -= INT64_C(4294967296);
+		*deg = (double)e7 / 1e7;
+		return 0;
+	}
+	if (parse_double(text, &x) < 0)
+		return -1;
+	*deg = x / 1e7;
+	return 0;
 }
 
-static int record_field(struct import_json *p, enum field fld, const struct scalar *v)
+static int record_field(struct import_json *p, enum field fld, const struct import_scalar *v)
 {
 	double x;
 	int64_t ms;
@@ -277,25 +311,25 @@ static int record_field(struct import_json *p, enum field fld, const struct scal
 		return 1;
 	if (fld == F_TIME || fld == F_TIMEMS) {
 		if (!v->is_num && !v->is_str)
-			return jfail(p, "%s is not a time", p->key.data);
+			return rec_bad(p, "%s is not a time", p->key.data);
 		int bad = fld == F_TIME ? parse_time(v->text, &ms) < 0
 		                        : read_int64(v->text, &ms) < 0 || ms < 0;
 		if (bad)
-			return jfail(p, "unreadable %s '%.40s'", p->key.data, v->text);
+			return rec_bad(p, "unreadable %s '%.40s'", p->key.data, v->text);
 		p->r.f.time_ms = ms;
 		p->r.time_set = 1;
 		p->r.overland = top(p) == R_PROPS && strcmp(p->key.data, "timestamp") == 0;
 		return 1;
 	}
 	if ((!v->is_num && !v->is_str) || parse_double(v->text, &x) < 0)
-		return jfail(p, "%s is not a number", p->key.data);
+		return rec_bad(p, "%s is not a number", p->key.data);
 	switch (fld) {
 	case F_E7LAT:
-		p->r.f.lat = e7_degrees(v->text, x, 900000000);
+		import_e7_degrees(v->text, 900000000, &p->r.f.lat);
 		p->r.e7lat = 1;
 		return 1;
 	case F_E7LON:
-		p->r.f.lon = e7_degrees(v->text, x, 1800000000);
+		import_e7_degrees(v->text, 1800000000, &p->r.f.lon);
 		p->r.e7lon = 1;
 		return 1;
 	case F_SPEED:  return set_opt(p, FIX_SPEED, x);
@@ -315,12 +349,12 @@ static int record_field(struct import_json *p, enum field fld, const struct scal
 }
 
 /* An unknown scalar member kept as an attribute. */
-static int extra_attr(struct import_json *p, const struct scalar *v, const char *raw, size_t rawlen)
+static int extra_attr(struct import_json *p, const struct import_scalar *v, const char *raw, size_t rawlen)
 {
 	if (v->is_null)
 		return 1;
 	if (v->is_num && !isfinite(strtod(v->text, NULL)))
-		return jfail(p, "%s: number out of range", p->key.data);
+		return rec_bad(p, "%s: number out of range", p->key.data);
 	p->ja.depth = 1;
 	ja_key(&p->ja, (const unsigned char *)p->key.data, p->key.len);
 	if (v->is_str)
@@ -333,7 +367,7 @@ static int extra_attr(struct import_json *p, const struct scalar *v, const char 
 	return 1;
 }
 
-static int on_scalar(struct import_json *p, const struct scalar *v, const char *raw, size_t rawlen)
+static int on_scalar(struct import_json *p, const struct import_scalar *v, const char *raw, size_t rawlen)
 {
 	if (p->nframes == 0)
 		return jfail(p, "the JSON root is not an object or an array");
@@ -342,9 +376,9 @@ static int on_scalar(struct import_json *p, const struct scalar *v, const char *
 		return 1;
 	case R_COORDS:
 		if (!v->is_num)
-			return jfail(p, "coordinates must be numbers");
+			return rec_bad(p, "coordinates must be numbers");
 		if (p->r.ncoords < 3 && parse_double(v->text, &p->r.coords[p->r.ncoords]) < 0)
-			return jfail(p, "unreadable coordinate '%.40s'", v->text);
+			return rec_bad(p, "unreadable coordinate '%.40s'", v->text);
 		p->r.ncoords++;
 		return 1;
 	case R_GEOM:
@@ -364,17 +398,29 @@ static int on_scalar(struct import_json *p, const struct scalar *v, const char *
 	}
 }
 
-static int emit_record(struct import_json *p)
+/* The shape, once the first record of the root list tells it. */
+static void name_shape(struct import_json *p)
+{
+	if (*p->st->shape)
+		return;
+	if (p->r.geom)
+		p->st->shape = p->list_key && p->r.overland ? "Overland" : "GeoJSON";
+	else if (p->r.e7lat || p->r.e7lon)
+		p->st->shape = "Records.json";
+}
+
+static int emit_record(struct import_json *p, int in_list)
 {
 	struct rec *r = &p->r;
+	name_shape(p);
 	if (r->geom) {
 		if (!r->geom_point) {
-			if (r->geom_type)
+			if (r->geom_type || in_list)
 				p->st->skipped_nonpoint++;
 			return 1;
 		}
-		if (r->ncoords < 2 || r->ncoords > 3 || r->coords_bad)
-			return jfail(p, "a Point's coordinates must be [lon, lat] or [lon, lat, alt]");
+		if (!r->bad && (r->ncoords < 2 || r->ncoords > 3 || r->coords_bad))
+			rec_bad(p, "a Point's coordinates must be [lon, lat] or [lon, lat, alt]");
 		r->f.lon = r->coords[0];
 		r->f.lat = r->coords[1];
 		if (r->ncoords == 3 && !(r->f.has & FIX_ALT))
@@ -387,13 +433,20 @@ static int emit_record(struct import_json *p)
 				r->f.has &= ~(unsigned)FIX_COURSE;
 		}
 	} else if (r->e7lat || r->e7lon) {
-		if (!r->e7lat || !r->e7lon)
-			return jfail(p, "a location needs both latitudeE7 and longitudeE7");
+		if (!r->bad && (!r->e7lat || !r->e7lon))
+			rec_bad(p, "a location needs both latitudeE7 and longitudeE7");
 	} else {
-		return 1;    /* not a position record */
+		/* Without a position: counted when it is one of the list's rows. */
+		if (in_list)
+			p->st->skipped_nonpoint++;
+		return 1;
 	}
 	if (p->st->tag_set && (!r->tag_set || r->tag != p->st->tag)) {
 		p->st->skipped_tag++;
+		return 1;
+	}
+	if (r->bad) {
+		import_reject(p->st, r->bad_line, "%s", r->why);
 		return 1;
 	}
 	if (!r->time_set) {
@@ -408,7 +461,10 @@ static int emit_record(struct import_json *p)
 		buf_addc(&text, '}');
 		r->f.attrs = text.data;
 	}
-	int rc = import_emit(p->st, 0, &r->f);
+	p->st->fix_tag_set = r->tag_set;
+	p->st->fix_tag = r->tag;
+	int rc = import_emit(p->st, import_json_line(p), &r->f);
+	p->st->fix_tag_set = 0;
 	r->f.attrs = NULL;
 	buf_free(&text);
 	return rc == IMPORT_OK;
@@ -419,7 +475,9 @@ static int emit_record(struct import_json *p)
 static int cb_null(void *ctx)
 {
 	struct import_json *p = ctx;
-	struct scalar v = { 0, 0, 1, "" };
+	struct import_scalar v = { 0, 0, 1, "" };
+	if (p->in_google)
+		return import_google_scalar(p->google, &v);
 	if (p->ignore)
 		return 1;
 	if (p->ja.depth) {
@@ -432,7 +490,9 @@ static int cb_null(void *ctx)
 static int cb_bool(void *ctx, int b)
 {
 	struct import_json *p = ctx;
-	struct scalar v = { 0, 0, 0, b ? "true" : "false" };
+	struct import_scalar v = { 0, 0, 0, b ? "true" : "false" };
+	if (p->in_google)
+		return import_google_scalar(p->google, &v);
 	if (p->ignore)
 		return 1;
 	if (p->ja.depth) {
@@ -445,23 +505,25 @@ static int cb_bool(void *ctx, int b)
 static int cb_number(void *ctx, const char *s, size_t n)
 {
 	struct import_json *p = ctx;
-	if (p->ignore)
+	if (p->ignore && !p->in_google)
 		return 1;
 	if (p->ja.depth) {
 		if (ja_number(&p->ja, s, n) < 0)
-			return jfail(p, "attributes: number out of range");
+			return rec_bad(p, "attributes: number out of range");
 		return 1;
 	}
 	buf_reset(&p->sval);
 	buf_add(&p->sval, s, n);
-	struct scalar v = { 1, 0, 0, p->sval.data };
+	struct import_scalar v = { 1, 0, 0, p->sval.data };
+	if (p->in_google)
+		return import_google_scalar(p->google, &v);
 	return on_scalar(p, &v, s, n);
 }
 
 static int cb_string(void *ctx, const unsigned char *s, size_t n)
 {
 	struct import_json *p = ctx;
-	if (p->ignore)
+	if (p->ignore && !p->in_google)
 		return 1;
 	if (p->ja.depth) {
 		ja_string(&p->ja, s, n);
@@ -469,13 +531,44 @@ static int cb_string(void *ctx, const unsigned char *s, size_t n)
 	}
 	buf_reset(&p->sval);
 	buf_add(&p->sval, s, n);
-	struct scalar v = { 0, 1, 0, p->sval.data };
+	struct import_scalar v = { 0, 1, 0, p->sval.data };
+	if (p->in_google)
+		return import_google_scalar(p->google, &v);
 	return on_scalar(p, &v, p->sval.data, n);
+}
+
+/* A root array whose first element starts with one of these members is
+ * location-history.json (iOS), not a list of GeoJSON features. */
+static int ios_member(const char *k)
+{
+	static const char *const keys[] = {
+		"startTime", "endTime", "visit", "activity", "timelinePath", "timelineMemory",
+	};
+	for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
+		if (strcmp(k, keys[i]) == 0)
+			return 1;
+	return 0;
+}
+
+/* The first member of an object in the root array, before any record told
+ * the shape: location-history.json hands the array (element already open)
+ * to the Google reader. */
+static int ios_switch(struct import_json *p, const char *k)
+{
+	if (*p->st->shape || p->nframes != 2 || p->roles[0] != R_LIST || p->r.nkeys++ ||
+	    !ios_member(k))
+		return 0;
+	p->nframes = 0;
+	p->in_google = 1;
+	import_google_begin(p->google, IG_IOS);
+	return 1;
 }
 
 static int cb_key(void *ctx, const unsigned char *s, size_t n)
 {
 	struct import_json *p = ctx;
+	if (p->in_google)
+		return import_google_key(p->google, (const char *)s, n);
 	if (p->ignore)
 		return 1;
 	if (p->ja.depth) {
@@ -486,6 +579,9 @@ static int cb_key(void *ctx, const unsigned char *s, size_t n)
 	}
 	buf_reset(&p->key);
 	buf_add(&p->key, s, n);
+	if (ios_switch(p, p->key.data))
+		return import_google_open(p->google, 0) &&
+		       import_google_key(p->google, (const char *)s, n);
 	return 1;
 }
 
@@ -499,6 +595,8 @@ static int open_attrs(struct import_json *p, char c)
 static int cb_start_map(void *ctx)
 {
 	struct import_json *p = ctx;
+	if (p->in_google)
+		return import_google_open(p->google, 0);
 	if (p->ignore) {
 		p->ignore++;
 		return 1;
@@ -534,9 +632,22 @@ static int cb_start_map(void *ctx)
 	return 1;
 }
 
+/* Events go back from the Google reader when its list closes. */
+static int google_close(struct import_json *p)
+{
+	int done = 0;
+	if (!import_google_close(p->google, &done))
+		return 0;
+	if (done)
+		p->in_google = 0;
+	return 1;
+}
+
 static int cb_end_map(void *ctx)
 {
 	struct import_json *p = ctx;
+	if (p->in_google)
+		return google_close(p);
 	if (p->ignore) {
 		p->ignore--;
 		return 1;
@@ -548,13 +659,43 @@ static int cb_end_map(void *ctx)
 	enum role r = top(p);
 	p->nframes--;
 	if (r == R_RECORD || (r == R_ROOT && !p->root_container))
-		return emit_record(p);
+		return emit_record(p, r == R_RECORD);
+	return 1;
+}
+
+/* Root members holding a list of one of Google's semantic exports. */
+static const struct {
+	const char *key;
+	enum import_google_list list;
+} google_lists[] = {
+	{ "timelineObjects", IG_TIMELINE_OBJECTS }, { "semanticSegments", IG_SEMANTIC_SEGMENTS },
+	{ "rawSignals", IG_RAW_SIGNALS },           { "timelineEdits", IG_TIMELINE_EDITS },
+};
+
+static int root_list(struct import_json *p, const char *k)
+{
+	if (strcmp(k, "features") == 0 || strcmp(k, "locations") == 0) {
+		p->root_container = 1;
+		p->list_key = k[0] == 'l';
+		return push(p, R_LIST);
+	}
+	for (size_t i = 0; i < sizeof google_lists / sizeof google_lists[0]; i++) {
+		if (strcmp(k, google_lists[i].key) == 0) {
+			p->root_container = 1;
+			p->in_google = 1;
+			import_google_begin(p->google, google_lists[i].list);
+			return 1;
+		}
+	}
+	p->ignore = 1;
 	return 1;
 }
 
 static int cb_start_array(void *ctx)
 {
 	struct import_json *p = ctx;
+	if (p->in_google)
+		return import_google_open(p->google, 1);
 	if (p->ignore) {
 		p->ignore++;
 		return 1;
@@ -566,11 +707,7 @@ static int cb_start_array(void *ctx)
 	const char *k = p->key.data;
 	switch (top(p)) {
 	case R_ROOT:
-		if (strcmp(k, "features") == 0 || strcmp(k, "locations") == 0) {
-			p->root_container = 1;
-			return push(p, R_LIST);
-		}
-		break;
+		return root_list(p, k);
 	case R_GEOM:
 		if (strcmp(k, "coordinates") == 0) {
 			p->r.ncoords = 0;
@@ -590,6 +727,8 @@ static int cb_start_array(void *ctx)
 static int cb_end_array(void *ctx)
 {
 	struct import_json *p = ctx;
+	if (p->in_google)
+		return google_close(p);
 	if (p->ignore) {
 		p->ignore--;
 		return 1;
@@ -626,8 +765,9 @@ struct import_json *import_json_new(struct import_state *st)
 	buf_init(&p->members);
 	buf_init(&p->ja.s);
 	p->ja.out = &p->members;
+	p->google = import_google_new(st, p);
 	p->h = yajl_alloc(&callbacks, NULL, p);
-	if (!p->h) {
+	if (!p->h || !p->google) {
 		import_json_free(p);
 		return NULL;
 	}
@@ -640,6 +780,7 @@ void import_json_free(struct import_json *p)
 		return;
 	if (p->h)
 		yajl_free(p->h);
+	import_google_free(p->google);
 	buf_free(&p->key);
 	buf_free(&p->sval);
 	buf_free(&p->members);
@@ -658,17 +799,44 @@ static uint64_t count_lines(const char *s, size_t n)
 	return lines;
 }
 
+/* yajl's offset in the chunk is that of the token just read, also while
+ * its callback runs: newlines up to there are counted once, as the chunk
+ * is read. */
+uint64_t import_json_line(struct import_json *p)
+{
+	size_t used = yajl_get_bytes_consumed(p->h);
+	if (used > p->chunk_len)
+		used = p->chunk_len;
+	if (used > p->counted) {
+		p->chunk_lines += count_lines(p->chunk + p->counted, used - p->counted);
+		p->counted = used;
+	}
+	return p->line_base + p->chunk_lines + 1;
+}
+
+static yajl_status parse_chunk(struct import_json *p, const char *data, size_t len, int last)
+{
+	p->chunk = data;
+	p->chunk_len = len;
+	p->counted = 0;
+	p->chunk_lines = 0;
+	if (last)
+		return yajl_complete_parse(p->h);
+	return yajl_parse(p->h, (const unsigned char *)data, len);
+}
+
 /* Turns a yajl status into ours, with the line of the failure. */
 static int status(struct import_json *p, yajl_status ys, const char *data, size_t len)
 {
 	if (ys == yajl_status_ok) {
-		p->line_base += count_lines(data, len);
+		if (len > p->counted)
+			p->chunk_lines += count_lines(data + p->counted, len - p->counted);
+		p->line_base += p->chunk_lines;
+		p->chunk_len = p->counted = 0;
+		p->chunk_lines = 0;
 		return p->st->rc;
 	}
-	size_t used = yajl_get_bytes_consumed(p->h);
-	if (used > len)
-		used = len;
-	uint64_t line = p->line_base + count_lines(data, used) + 1;
+	uint64_t line = import_json_line(p);
 	if (p->st->rc) {
 		if (p->st->rc == IMPORT_ERR && p->st->err_line == 0)
 			p->st->err_line = line;
@@ -687,7 +855,7 @@ int import_json_feed(struct import_json *p, const char *data, size_t len)
 {
 	if (p->st->rc)
 		return p->st->rc;
-	yajl_status ys = yajl_parse(p->h, (const unsigned char *)data, len);
+	yajl_status ys = parse_chunk(p, data, len, 0);
 	return status(p, ys, data, len);
 }
 
@@ -695,7 +863,7 @@ int import_json_finish(struct import_json *p)
 {
 	if (p->st->rc)
 		return p->st->rc;
-	yajl_status ys = yajl_complete_parse(p->h);
+	yajl_status ys = parse_chunk(p, "", 0, 1);
 	return status(p, ys, "", 0);
 }
 

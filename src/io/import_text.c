@@ -54,6 +54,22 @@ static int tfail(struct import_text *p, const char *fmt, ...)
 	return rc;
 }
 
+/* A row with a value that cannot be read: counted and passed over. */
+#define REJECTED 1
+
+static int treject(struct import_text *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static int treject(struct import_text *p, const char *fmt, ...)
+{
+	char why[200];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof why, fmt, ap);
+	va_end(ap);
+	import_reject(p->st, p->rec_line, "%s", why);
+	return REJECTED;
+}
+
 static char *trim(char *s)
 {
 	while (*s == ' ' || *s == '\t')
@@ -111,7 +127,7 @@ static int read_header(struct import_text *p)
 static int csv_number(struct import_text *p, size_t i, char *v, double *out)
 {
 	if (parse_double(v, out) < 0)
-		return tfail(p, "%s is not a number: '%.40s'", p->names[i], v);
+		return treject(p, "%s is not a number: '%.40s'", p->names[i], v);
 	return IMPORT_OK;
 }
 
@@ -131,6 +147,7 @@ static void extra_member(struct import_text *p, size_t i, const char *v)
 		buf_add_json_str(&p->members, v);
 }
 
+/* IMPORT_OK or REJECTED; *req collects which of time, lat, lon were given. */
 static int csv_value(struct import_text *p, size_t i, char *v, struct fix *f, unsigned *req)
 {
 	static const unsigned bits[COL__N] = {
@@ -146,19 +163,16 @@ static int csv_value(struct import_text *p, size_t i, char *v, struct fix *f, un
 			extra_member(p, i, v);
 		return IMPORT_OK;
 	}
-	if (!*v) {
-		if (c == COL_TIME || c == COL_LAT || c == COL_LON)
-			return tfail(p, "%s is empty", p->names[i]);
+	if (!*v)
 		return IMPORT_OK;
-	}
 	if (c == COL_TIME) {
 		if (parse_time(v, &f->time_ms) < 0)
-			return tfail(p, "unreadable time '%.40s'", v);
+			return treject(p, "unreadable time '%.40s'", v);
 		*req |= 1;
 		return IMPORT_OK;
 	}
 	if (csv_number(p, i, v, &x))
-		return IMPORT_ERR;
+		return REJECTED;
 	switch (c) {
 	case COL_LAT:    f->lat = x; *req |= 2; return IMPORT_OK;
 	case COL_LON:    f->lon = x; *req |= 4; return IMPORT_OK;
@@ -189,12 +203,23 @@ static int csv_row(struct import_text *p)
 		char *v = trim(p->rec.data + p->offs[i]);
 		char why[200];
 		if (p->cols[i] == COL_ATTRS && *v && strcmp(v, "{}") != 0 &&
-		    import_json_members(v, strlen(v), &p->members, why, sizeof why) < 0)
-			return tfail(p, "%s", why);
+		    import_json_members(v, strlen(v), &p->members, why, sizeof why) < 0) {
+			treject(p, "%s", why);
+			return IMPORT_OK;
+		}
 	}
 	for (size_t i = 0; i < p->nf; i++)
 		if (csv_value(p, i, trim(p->rec.data + p->offs[i]), &f, &req))
-			return IMPORT_ERR;
+			return IMPORT_OK;
+	/* An empty time or position: skipped like a GPX point without them. */
+	if ((req & 6) != 6) {
+		p->st->skipped_nonpoint++;
+		return IMPORT_OK;
+	}
+	if (!(req & 1)) {
+		p->st->skipped_notime++;
+		return IMPORT_OK;
+	}
 	struct buf text;
 	buf_init(&text);
 	if (p->members.len) {
@@ -225,8 +250,10 @@ static int rec_line(struct import_text *p)
 		return tfail(p, "not a .rec line (TIME<TAB>TYPE<TAB>JSON)");
 	*tab1 = 0;
 	int64_t t;
-	if (parse_time(trim(line), &t) < 0)
-		return tfail(p, "unreadable time '%.40s'", line);
+	if (parse_time(trim(line), &t) < 0) {
+		treject(p, "unreadable time '%.40s'", line);
+		return IMPORT_OK;
+	}
 	char *json = tab2 + 1;
 	struct http_request r;
 	struct decode d;
@@ -236,8 +263,12 @@ static int rec_line(struct import_text *p)
 	decode_init(&d);
 	d.now_ms = t;              /* a location without tst takes the line's time */
 	int rc = IMPORT_OK;
-	if (proto_owntracks.decode(&r, &d) < 0)
+	/* A payload that does not parse is a broken file; one that parses
+	 * with a bad value is a rejected line. */
+	if (proto_owntracks.decode(&r, &d) < 0 && d.early_error)
 		rc = tfail(p, "%s", d.error);
+	else if (d.status)
+		treject(p, "%s", d.error);
 	for (size_t i = 0; i < d.nfixes && rc == IMPORT_OK; i++)
 		rc = import_emit(p->st, p->rec_line, &d.fixes[i]);
 	decode_free(&d);

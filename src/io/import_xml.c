@@ -50,6 +50,12 @@ struct import_xml {
 	struct fix pt;
 	int        pt_time;
 
+	/* The GPX point or KML Placemark being read had a value we cannot
+	 * read: it is rejected when it ends. */
+	int        rec_bad;
+	uint64_t   rec_bad_line;
+	char       rec_why[160];
+
 	/* KML context counters */
 	int        n_placemark, n_track, n_timestamp, n_point, n_line;
 	int        pm_time_set, pm_point_set;
@@ -90,6 +96,31 @@ static int fail(struct import_xml *p, const char *fmt, ...)
 	va_end(ap);
 	stop(p);
 	return -1;
+}
+
+static void rec_reject(struct import_xml *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* The record's first unreadable value; the import goes on. */
+static void rec_reject(struct import_xml *p, const char *fmt, ...)
+{
+	if (p->rec_bad)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(p->rec_why, sizeof p->rec_why, fmt, ap);
+	va_end(ap);
+	p->rec_bad = 1;
+	p->rec_bad_line = xline(p);
+}
+
+/* Counts the record as rejected when it had a bad value; 1 then. */
+static int rec_end(struct import_xml *p)
+{
+	if (!p->rec_bad)
+		return 0;
+	p->rec_bad = 0;
+	import_reject(p->st, p->rec_bad_line, "%s", p->rec_why);
+	return 1;
 }
 
 static const char *local_name(const char *name)
@@ -159,12 +190,16 @@ static int split_numbers(char *s, char sep, double out[3])
 	return n >= 2 ? n : -1;
 }
 
+/* A gx:Track's values pair in order, so one it cannot read breaks the
+ * whole track (fail); a Placemark's only reject that Placemark. */
 static int read_coord(struct import_xml *p, char *text, char sep, struct kcoord *c)
 {
 	double v[3];
 	char *s = trim(text);
-	if (sep == ',' && strpbrk(s, " \t\r\n"))
-		return fail(p, "a Point holds more than one coordinate: '%s'", shown(s));
+	if (sep == ',' && strpbrk(s, " \t\r\n")) {
+		rec_reject(p, "a Point holds more than one coordinate: '%s'", shown(s));
+		return -1;
+	}
 	if (sep == ' ') {
 		/* gx:coord separates by any white space; fold it to single spaces. */
 		char *w = s;
@@ -178,6 +213,10 @@ static int read_coord(struct import_xml *p, char *text, char sep, struct kcoord 
 	char copy[128];
 	snprintf(copy, sizeof copy, "%s", s);
 	int n = split_numbers(s, sep, v);
+	if (n < 0 && sep == ',') {
+		rec_reject(p, "unreadable coordinate '%s' (lon,lat[,alt])", shown(copy));
+		return -1;
+	}
 	if (n < 0)
 		return fail(p, "unreadable coordinate '%s' (lon lat [alt])", shown(copy));
 	c->lon = v[0];
@@ -187,12 +226,15 @@ static int read_coord(struct import_xml *p, char *text, char sep, struct kcoord 
 	return 0;
 }
 
-static int read_time(struct import_xml *p, char *text, int64_t *ms)
+static int read_time(struct import_xml *p, char *text, int strict, int64_t *ms)
 {
 	char *s = trim(text);
-	if (parse_time(s, ms) < 0)
+	if (parse_time(s, ms) == 0)
+		return 0;
+	if (strict)
 		return fail(p, "unreadable time '%s'", shown(s));
-	return 0;
+	rec_reject(p, "unreadable time '%s'", shown(s));
+	return -1;
 }
 
 /* ---- GPX points ---- */
@@ -216,18 +258,20 @@ static void pt_begin(struct import_xml *p, const char *name, const char **atts)
 {
 	fix_init(&p->pt);
 	p->pt_time = 0;
-	if (attr_number(atts, "lat", &p->pt.lat) < 0 || attr_number(atts, "lon", &p->pt.lon) < 0) {
-		fail(p, "<%s> without a valid lat and lon", local_name(name));
-		return;
-	}
+	p->rec_bad = 0;
 	p->pt_depth = p->depth;
+	if (attr_number(atts, "lat", &p->pt.lat) < 0 || attr_number(atts, "lon", &p->pt.lon) < 0)
+		rec_reject(p, "<%s> without a valid lat and lon", local_name(name));
 }
 
 static void pt_value(struct import_xml *p, enum tag t, char *text)
 {
 	if (t == T_TIME) {
-		if (read_time(p, text, &p->pt.time_ms) == 0)
+		char *s = trim(text);
+		if (parse_time(s, &p->pt.time_ms) == 0)
 			p->pt_time = 1;
+		else
+			rec_reject(p, "unreadable time '%s'", shown(s));
 		return;
 	}
 	static const struct {
@@ -245,7 +289,7 @@ static void pt_value(struct import_xml *p, enum tag t, char *text)
 		double v;
 		char *s = trim(text);
 		if (parse_double(s, &v) < 0) {
-			fail(p, "<%s> is not a number: '%s'", vals[i].name, shown(s));
+			rec_reject(p, "<%s> is not a number: '%s'", vals[i].name, shown(s));
 			return;
 		}
 		switch (vals[i].bit) {
@@ -262,6 +306,8 @@ static void pt_value(struct import_xml *p, enum tag t, char *text)
 static void pt_end(struct import_xml *p)
 {
 	p->pt_depth = 0;
+	if (rec_end(p))
+		return;
 	if (!p->pt_time) {
 		p->st->skipped_notime++;
 		return;
@@ -341,7 +387,8 @@ static void track_end(struct import_xml *p)
 
 static void placemark_end(struct import_xml *p)
 {
-	if (p->pm_point_set) {
+	int rejected = rec_end(p);
+	if (!rejected && p->pm_point_set) {
 		if (p->pm_time_set)
 			emit_kml(p, p->pm_time, &p->pm_point);
 		else
@@ -405,6 +452,8 @@ static void on_start(void *ud, const char *name, const char **atts)
 	if (p->depth < TAG_STACK)
 		p->tags[p->depth] = (unsigned char)t;
 	p->depth++;
+	if (p->depth == 1)
+		p->st->shape = strcmp(local_name(name), "kml") == 0 ? "KML" : "GPX";
 	if (p->cap != C_NONE)
 		return;    /* markup inside a value we read: part of it */
 	switch (t) {
@@ -435,7 +484,7 @@ static void captured(struct import_xml *p)
 		pt_value(p, p->cap_tag, p->text.data);
 		break;
 	case C_TRACK_WHEN:
-		if (read_time(p, p->text.data, &ms) == 0)
+		if (read_time(p, p->text.data, 1, &ms) == 0)
 			track_item(p, 1, ms, NULL);
 		break;
 	case C_TRACK_COORD:
@@ -443,7 +492,7 @@ static void captured(struct import_xml *p)
 			track_item(p, 2, 0, &k);
 		break;
 	case C_PM_WHEN:
-		if (read_time(p, p->text.data, &p->pm_time) == 0)
+		if (read_time(p, p->text.data, 0, &p->pm_time) == 0)
 			p->pm_time_set = 1;
 		break;
 	case C_PM_COORDS:

@@ -183,6 +183,60 @@ class ImportTest(unittest.TestCase):
         self.assertIn("skipped 2 points without a time", rest)
         self.assertEqual(self.features(dev)[0]["geometry"]["coordinates"], [11.5, 48.1, 500])
 
+    def test_google_semantic_exports(self):
+        # Recognised by structure, whatever the file is called: timed path
+        # points and an activity's start and end become fixes; a visit gives
+        # two fixes at its spot (its start, here the activity's end too, and
+        # its end) and a place with Google's name; untimed waypoints are
+        # skipped.
+        semantic = {"timelineObjects": [
+            {"activitySegment": {
+                "startLocation": {"latitudeE7": 481000000, "longitudeE7": 115000000},
+                "endLocation": {"latitudeE7": 482000000, "longitudeE7": 116000000},
+                "duration": {"startTimestamp": "2024-03-15T09:00:00+02:00",
+                             "endTimestampMs": "1710490500000"},
+                "waypointPath": {"waypoints": [{"latE7": 481500000, "lngE7": 115500000}]},
+                "simplifiedRawPath": {"points": [{"latE7": 481400000, "lngE7": 115400000,
+                                                  "timestamp": "2024-03-15T07:05:00Z"}]}}},
+            {"placeVisit": {"location": {"latitudeE7": 482000000, "longitudeE7": 116000000,
+                                         "name": "Cafe", "placeId": "ChIJ1"},
+                            "duration": {"startTimestamp": "2024-03-15T08:15:00Z",
+                                         "endTimestamp": "2024-03-15T09:00:00Z"}}},
+            {"activitySegment": {
+                "startLocation": {"latitudeE7": 482000000, "longitudeE7": 116000000},
+                "endLocation": {"latitudeE7": 483000000, "longitudeE7": 117000000},
+                "duration": {"startTimestamp": "2024-03-15T09:00:00Z",
+                             "endTimestamp": "2024-03-15T09:30:00Z"}}}]}
+        ios = [{"startTime": "2024-03-16T10:00-05:00", "endTime": "2024-03-16T11:00-05:00",
+                "timelinePath": [{"point": "geo:48.3,11.7", "durationMinutesOffsetFromStartTime": "5"}]}]
+        dev = self.new_device("google")
+        p1 = self.write("2024_MARCH.json", json.dumps(semantic, indent=2))
+        p2 = self.write("export.json", json.dumps(ios))
+        out = self.import_ok(dev, p1, p2)
+        n, stored, _, rest = summary(out, p1)
+        self.assertEqual((n, stored), (7, 5))
+        self.assertIn("skipped 1 points without a time", rest)
+        self.assertIn("1 visits, 1 places named (Semantic Location History)", rest)
+        n, stored, _, _ = summary(out, p2)
+        self.assertEqual((n, stored), (1, 1))
+        f = self.features(dev)
+        self.assertEqual([(x["properties"]["time"], x["geometry"]["coordinates"][:2]) for x in f],
+                         [("2024-03-15T07:00:00.000Z", [11.5, 48.1]),
+                          ("2024-03-15T07:05:00.000Z", [11.54, 48.14]),
+                          ("2024-03-15T08:15:00.000Z", [11.6, 48.2]),
+                          ("2024-03-15T09:00:00.000Z", [11.6, 48.2]),
+                          ("2024-03-15T09:30:00.000Z", [11.7, 48.3]),
+                          ("2024-03-16T15:05:00.000Z", [11.7, 48.3])])
+
+        # The visit is a stay at Google's place.
+        trips = json.loads(self.m.cli("trips", USER, dev, "--json").stdout)
+        stays = [s for s in trips["segments"] if s["kind"] == "stay"]
+        self.assertEqual([(s["start"], s["end"], s["place"]["name"]) for s in stays],
+                         [("2024-03-15T08:15:00.000Z", "2024-03-15T09:00:00.000Z", "Cafe")])
+        # Again: nothing twice, and no second place.
+        n, stored, dup, _ = summary(self.import_ok(dev, p1), p1)
+        self.assertEqual((n, stored, dup), (7, 0, 7))
+
     def test_takeout(self):
         doc = {"locations": [
             {"latitudeE7": 473864810, "longitudeE7": 85227360, "accuracy": 19, "altitude": 409,
@@ -365,18 +419,22 @@ class ImportTest(unittest.TestCase):
         self.assertEqual([x["properties"]["time"] for x in self.features(dev)],
                          ["2024-02-01T00:00:00.000Z", "2024-02-01T00:00:01.000Z"])
 
-    def test_bad_value_names_the_line(self):
+    def test_bad_value_is_rejected_and_names_the_line(self):
+        # A record with a bad value is left out and reported with its line;
+        # the rest of the file is stored.
         dev = self.new_device("badval")
         p = self.write("badval.csv", "time,lat,lon\n2024-02-01T00:00:00Z,1,2\n2024-02-01T00:00:01Z,95,2\n")
-        line = self.import_fail(dev, p)
-        self.assertIn("badval.csv:3: lat out of range", line)
-        self.assertIn("nothing was stored", line)
+        out = self.import_ok(dev, p)
+        self.assertIn("1 fixes read, 1 stored", out)
+        self.assertIn("rejected 1 for their values", out)
+        self.assertIn("badval.csv:3: lat out of range", out)
         p = self.write("badtime.geojson", '{"type":"FeatureCollection","features":[\n'
                        '{"type":"Feature","geometry":{"type":"Point","coordinates":[1,2]},\n'
                        '"properties":{"time":"tomorrow"}}]}')
-        line = self.import_fail(dev, p)
-        self.assertIn("badtime.geojson:3: unreadable time 'tomorrow'", line)
-        self.assertEqual(self.features(dev), [])
+        out = self.import_ok(dev, p)
+        self.assertIn("badtime.geojson:3: unreadable time 'tomorrow'", out)
+        self.assertEqual([x["properties"]["time"] for x in self.features(dev)],
+                         ["2024-02-01T00:00:00.000Z"])
 
     def test_unknown_format_and_missing_file(self):
         dev = self.new_device("unknown")
