@@ -468,13 +468,13 @@ static void undo_reset(struct import_job *j)
 	j->nundo = 0;
 }
 
-/* The first tag's rows stored in DEVICE go to its own device: each is
- * copied there (a duplicate if an earlier import moved it already) and
- * deleted from DEVICE, its log record following it. */
-static int move_first_tag(struct import_job *j)
+/* Calls fn for every record of the log, UNDO_BATCH of them to a
+ * transaction with a gap after each; fn may rewrite the record at its
+ * index. 0, or -1 with the transaction left open for the caller. */
+static int undo_walk(struct import_job *j,
+                     int (*fn)(struct import_job *j, uint64_t at, const struct undo_rec *r))
 {
 	struct undo_rec r[256];
-	int64_t to = j->tags[0].device_id;
 	if (fflush(j->undo) != 0)
 		return -1;
 	for (uint64_t at = 0; at < j->nundo;) {
@@ -486,30 +486,9 @@ static int move_first_tag(struct import_job *j)
 			ssize_t n = undo_read(j, at, r, want);
 			if (n <= 0)
 				return -1;
-			for (ssize_t i = 0; i < n; i++, at++) {
-				if (!r[i].first_tag || r[i].device_id != j->o.device_id)
-					continue;
-				struct fix f;
-				int ins = 0, del = 0;
-				if (store_fix_first_in(j->s, r[i].device_id, r[i].time_ms, r[i].time_ms,
-				                       &f) != STORE_OK)
+			for (ssize_t i = 0; i < n; i++, at++)
+				if (fn(j, at, &r[i]) < 0)
 					return -1;
-				int rc = store_put_fix(j->s, to, &f, &ins);
-				fix_free(&f);
-				if (rc != STORE_OK ||
-				    store_fix_delete_at(j->s, r[i].device_id, r[i].time_ms, &del) != STORE_OK)
-					return -1;
-				if (!ins) {
-					j->stored--;
-					j->t.stored--;
-					j->dup++;
-					j->t.duplicates++;
-				}
-				/* Now only the moved copy, if new, is the file's. */
-				struct undo_rec nr = { ins ? to : 0, r[i].time_ms, 0 };
-				if (undo_write(j, at, &nr) < 0)
-					return -1;
-			}
 		}
 		if (commit(j) < 0)
 			return -1;
@@ -518,46 +497,62 @@ static int move_first_tag(struct import_job *j)
 	return 0;
 }
 
+/* A row of the first tag stored in DEVICE goes to the tag's own device:
+ * copied there (a duplicate if an earlier import moved it already) and
+ * deleted from DEVICE, its log record following it. */
+static int move_one(struct import_job *j, uint64_t at, const struct undo_rec *r)
+{
+	if (!r->first_tag || r->device_id != j->o.device_id)
+		return 0;
+	int64_t to = j->tags[0].device_id;
+	struct fix f;
+	int ins = 0, del = 0;
+	if (store_fix_first_in(j->s, r->device_id, r->time_ms, r->time_ms, &f) != STORE_OK)
+		return -1;
+	int rc = store_put_fix(j->s, to, &f, &ins);
+	fix_free(&f);
+	if (rc != STORE_OK || store_fix_delete_at(j->s, r->device_id, r->time_ms, &del) != STORE_OK)
+		return -1;
+	if (!ins) {
+		j->stored--;
+		j->t.stored--;
+		j->dup++;
+		j->t.duplicates++;
+	}
+	/* Now only the moved copy, if new, is the file's. */
+	struct undo_rec nr = { ins ? to : 0, r->time_ms, 0 };
+	return undo_write(j, at, &nr);
+}
+
+static int delete_one(struct import_job *j, uint64_t at, const struct undo_rec *r)
+{
+	(void)at;
+	int del = 0;
+	return r->device_id && store_fix_delete_at(j->s, r->device_id, r->time_ms, &del) != STORE_OK
+	               ? -1
+	               : 0;
+}
+
 /* Takes back everything the current file stored. 0, or -1 (the store is
  * then left with some of it; the caller says so). */
 static int undo_file(struct import_job *j)
 {
-	struct undo_rec r[256];
 	if (j->in_tx) {
 		j->in_tx = 0;
 		(void)store_rollback(j->s);
 	}
-	if (fflush(j->undo) != 0)
-		return -1;
-	for (uint64_t at = 0; at < j->nundo;) {
-		if (begin(j) < 0)
-			return -1;
-		uint64_t end = at + UNDO_BATCH < j->nundo ? at + UNDO_BATCH : j->nundo;
-		while (at < end) {
-			size_t want = end - at < 256 ? (size_t)(end - at) : 256;
-			ssize_t n = undo_read(j, at, r, want);
-			if (n <= 0)
-				goto fail;
-			for (ssize_t i = 0; i < n; i++, at++) {
-				int del = 0;
-				if (r[i].device_id &&
-				    store_fix_delete_at(j->s, r[i].device_id, r[i].time_ms, &del) != STORE_OK)
-					goto fail;
-			}
+	if (undo_walk(j, delete_one) < 0) {
+		if (j->in_tx) {
+			j->in_tx = 0;
+			(void)store_rollback(j->s);
 		}
-		if (commit(j) < 0)
-			return -1;
-		usleep(GAP_US);
+		return -1;
 	}
 	/* Devices this file made hold nothing now. */
 	for (size_t i = 0; i < j->ntags; i++)
 		if (j->tags[i].made && store_device_del(j->s, j->tags[i].device_id) != STORE_OK)
 			return -1;
 	return 0;
-fail:
-	j->in_tx = 0;
-	(void)store_rollback(j->s);
-	return -1;
 }
 
 /* ---- one file ---- */
@@ -640,7 +635,7 @@ static int parse_fail(struct import_job *j, const char *name, int rc)
 
 static int file_done(struct import_job *j, const char *name)
 {
-	if (commit(j) < 0 || (j->first_moved && move_first_tag(j) < 0) || begin(j) < 0 ||
+	if (commit(j) < 0 || (j->first_moved && undo_walk(j, move_one) < 0) || begin(j) < 0 ||
 	    make_places(j) < 0 || commit(j) < 0) {
 		char why[300];
 		snprintf(why, sizeof why, "cannot store: %s", store_errmsg(j->s));
