@@ -177,9 +177,10 @@ class Retention(ServerCase):
         # The prune starts 2 s after the start and takes seconds for 60,000
         # fixes: the receiver was asked while it ran.
         self.assertGreaterEqual(i, 3, "the prune was over before the receiver was asked")
-        # As in test_delete: tens of milliseconds in the release build; the
-        # ASan build, several times slower at everything, gets 5 s.
-        limit = 5.0 if "/asan/" in harness.BIN else 1.0
+        # As in test_delete: tens of milliseconds in the release build. The
+        # ASan build, several times slower at everything, stays under 1 s
+        # on a quiet machine but was seen at 1.02 s beside a benchmark: 2 s.
+        limit = 2.0 if "/asan/" in harness.BIN else 1.0
         self.assertLess(worst, limit, "the receiver took %.2f s during the prune" % worst)
         lines = [l for l in self.m.log().splitlines() if "prune (retention 1y)" in l]
         self.assertEqual(len(lines), 1, lines)
