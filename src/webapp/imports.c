@@ -68,6 +68,7 @@ struct imports {
 	struct import_upload *jobs;
 	int64_t               next_id;
 	int                   threads;
+	int                   stopping;      /* imports_stop ran: no new job */
 	char                  db_path[PATH_MAX];
 	char                  spool_dir[PATH_MAX];
 	double                place_radius;
@@ -104,11 +105,12 @@ static int job_idle(const struct import_upload *up)
 	return !up->sink_open && !up->thread_running;
 }
 
-void imports_free(struct imports *im)
+void imports_stop(struct imports *im)
 {
 	if (!im)
 		return;
 	pthread_mutex_lock(&im->mu);
+	im->stopping = 1;
 	for (struct import_upload *up = im->jobs; up; up = up->next) {
 		up->cancel = 1;
 		pthread_cond_signal(&up->more);
@@ -116,6 +118,13 @@ void imports_free(struct imports *im)
 	while (im->threads > 0)
 		pthread_cond_wait(&im->idle, &im->mu);
 	pthread_mutex_unlock(&im->mu);
+}
+
+void imports_free(struct imports *im)
+{
+	if (!im)
+		return;
+	imports_stop(im);
 	/* The server is gone by now: no sink call can come. */
 	struct import_upload *up = im->jobs;
 	while (up) {
@@ -361,6 +370,11 @@ struct import_upload *imports_start(struct imports *im, const struct user_rec *u
                                     uint64_t total, const char *content_type, int *status,
                                     const char **why)
 {
+	if (im->stopping) {
+		*status = 503;
+		*why = "the server is stopping";
+		return NULL;
+	}
 	if (imports_busy(im, u->id, why)) {
 		*status = 429;
 		return NULL;

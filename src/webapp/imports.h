@@ -24,7 +24,10 @@ struct import_upload;
 
 struct imports *imports_new(const struct config *cfg);
 /* Stops running jobs (their current file is taken back) and waits for
- * their threads. NULL-safe. */
+ * their threads; uploads still arriving are read and dropped until the
+ * server goes. NULL-safe. */
+void imports_stop(struct imports *im);
+/* imports_stop, then frees: after the server, whose sinks point here. */
 void imports_free(struct imports *im);
 
 /* A new job for the user's device. name: the file's name as the client

@@ -571,9 +571,9 @@ static void web_quiesce(struct service *svc)
 	wp->app.pruner = NULL;
 	deriver_free(wp->app.deriver);
 	wp->app.deriver = NULL;
-	/* A running import's current file is taken back before the exit. */
-	imports_free(wp->app.imports);
-	wp->app.imports = NULL;
+	/* A running import's current file is taken back before the exit;
+	 * the registry itself outlives the server (web_close). */
+	imports_stop(wp->app.imports);
 }
 
 static void web_close(struct service *svc)

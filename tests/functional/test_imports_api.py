@@ -252,3 +252,40 @@ class Imports(ServerCase):
         job = self.wait(self.alice, doc["id"], timeout=120)
         self.assertEqual((job["state"], job["stored"]), ("done", 200000))
         self.assertLess(worst, 1.0, "the receiver took %.2f s during the upload" % worst)
+
+
+class ShutdownDuringUpload(ServerCase):
+    users = (ALICE,)
+
+    @classmethod
+    def prepare(cls):
+        cls.m.add_device("alice", "late")
+
+    def test_stop_while_an_upload_is_parsed(self):
+        """SIGTERM while a body is still arriving and its first part is
+        stored: the webapp exits cleanly (the job's thread stopped, the
+        connection's sink ended after the registry stopped, no sanitizer
+        report) and nothing of the file stays."""
+        alice = Browser(self.m, *ALICE)
+        data = csv_rows(120000).encode()
+        s = self.m.connect(port=self.m.wport)
+        try:
+            s.sendall(("POST /api/imports?device=late&name=late.csv HTTP/1.1\r\nHost: x\r\n"
+                       "Cookie: %s\r\nX-CSRF-Token: %s\r\nContent-Length: %d\r\n\r\n"
+                       % (alice.cookie, alice.csrf, len(data))).encode())
+            s.sendall(data[:len(data) * 2 // 3])
+            deadline = time.monotonic() + 30
+            while True:
+                st, _, jobs = alice.call("GET", "/api/imports")
+                if jobs and jobs[0]["fixes"] > 50000 or time.monotonic() > deadline:
+                    break
+                time.sleep(0.05)
+            self.assertGreater(jobs[0]["fixes"], 50000, jobs)
+            self.assertEqual(self.m.stop(), 0)
+        finally:
+            s.close()
+        self.assertEqual(self.m.sanitizer_report(), [])
+        self.assertFalse(self.m.orphans)
+        out = self.m.cli("export", "alice", "late", "--format", "csv").stdout
+        self.assertEqual(out.strip().count("\n"), 0, out[:300])
+        self.m.run()
