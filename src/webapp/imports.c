@@ -47,6 +47,7 @@ struct import_upload {
 	uint64_t         written;            /* bytes of the file in the spool */
 	int              ended, body_ok;
 	char             fail[200];          /* why the body failed */
+	int              broken;             /* the loop's: a piece could not be kept */
 	int              sink_open;          /* the server may still call the sink */
 	int              thread_running;
 	int              cancel;
@@ -302,6 +303,7 @@ static int spool_write(void *ctx, const char *data, size_t len)
 			continue;
 		if (n < 0) {
 			snprintf(up->fail, sizeof up->fail, "cannot spool the upload: %s", strerror(errno));
+			up->broken = 1;
 			return -1;
 		}
 		off += (uint64_t)n;
@@ -321,6 +323,8 @@ int imports_sink(void *upload, const char *data, size_t len)
 	int rc = multipart_feed(up->mp, data, len);
 	if (rc < 0)
 		snprintf(up->fail, sizeof up->fail, "%s", multipart_error(up->mp));
+	if (rc != 0)
+		up->broken = 1;
 	return rc == 0 ? 0 : -1;
 }
 
@@ -328,7 +332,9 @@ void imports_sink_end(void *upload, int status)
 {
 	struct import_upload *up = upload;
 	struct imports *im = up->im;
-	int ok = status == 0;
+	/* The server reads and drops what follows a refused piece, then says
+	 * the body is whole: the file in the spool is not. */
+	int ok = status == 0 && !up->broken;
 	if (up->mp && ok && multipart_finish(up->mp) != 0) {
 		snprintf(up->fail, sizeof up->fail, "%s", multipart_error(up->mp));
 		ok = 0;

@@ -48,7 +48,7 @@ class Imports(ServerCase):
     @classmethod
     def prepare(cls):
         cls.token = cls.m.add_device("alice", "phone")["token"]
-        for name in ("raw", "multi", "slow", "bad", "cut", "basic", "busy", "during", "mine"):
+        for name in ("raw", "multi", "slow", "bad", "cut", "basic", "busy", "during", "mine", "badmp"):
             cls.m.add_device("alice", name)
         cls.m.add_device("bob", "watch")
 
@@ -108,6 +108,25 @@ class Imports(ServerCase):
         self.assertEqual(job["name"], "Records.csv.gz")
         self.assertEqual((job["fixes"], job["stored"]), (1000, 1000))
         self.assertEqual(self.count("multi"), 1000)
+
+    def test_malformed_multipart_fails_and_stores_nothing(self):
+        # Cut before its closing boundary: the file may be whole, the body
+        # is not.
+        body, ctype = multipart("a.csv", csv_rows(50).encode())
+        st, doc = self.upload(self.alice, "badmp", body[:-10], ctype=ctype)
+        self.assertEqual(st, 202, doc)
+        job = self.wait(self.alice, doc["id"])
+        self.assertEqual(job["state"], "failed", job)
+        self.assertEqual(job["stored"], 0)
+        # A part whose headers never end: refused as it arrives, and the
+        # file part before it must not count as whole either.
+        head = body[:body.rindex(b"\r\n--")]
+        bad = head + b"\r\n--" + ctype.split("=")[1].encode() + b"\r\nX-Pad: " + b"x" * 9000
+        st, doc = self.upload(self.alice, "badmp", bad, ctype=ctype)
+        self.assertEqual(st, 202, doc)
+        job = self.wait(self.alice, doc["id"])
+        self.assertEqual(job["state"], "failed", job)
+        self.assertEqual(self.count("badmp"), 0)
 
     def test_progress_while_the_body_arrives(self):
         data = csv_rows(20000).encode()
