@@ -1176,73 +1176,113 @@
 		return (i ? n.toFixed(1) : String(n)) + ' ' + u[i];
 	}
 
-	function showImportJob(job) {
+	/* The bar and the line under it while a job runs; prefix names the
+	 * file when several are sent. */
+	function showImportProgress(job, prefix) {
 		const frac = job.total ? Math.min(1, job.bytes / job.total) : 0;
 		$('import-progress').value = job.state === 'running' ? frac : 1;
-		$('import-status').textContent = job.state === 'running'
-			? 'Reading: ' + fmtBytes(job.bytes) + (job.total ? ' of ' + fmtBytes(job.total) : '') + ', ' + fmtCount(job.fixes, 'fix', 'fixes')
-			: job.state === 'done' ? 'Done.' : 'Failed.';
-		if (job.state === 'running') return;
-		const sum = $('import-summary');
-		let text = fmtCount(job.fixes, 'fix', 'fixes') + ' read, ' + job.stored + ' stored, ' +
-			job.duplicates + ' already stored';
-		if (job.rejected) text += ', ' + job.rejected + ' rejected';
-		if (job.visits) text += ', ' + fmtCount(job.visits, 'visit', 'visits');
-		$('import-summary-text').textContent = job.state === 'failed'
-			? 'Import failed: ' + job.error + '. Nothing of that file was stored.'
-			: text + '.';
-		$('import-summary-text').className = job.state === 'failed' ? 'error' : '';
+		$('import-status').textContent = statusLine(prefix, job.state === 'running'
+			? 'reading: ' + fmtBytes(job.bytes) + (job.total ? ' of ' + fmtBytes(job.total) : '') + ', ' + fmtCount(job.fixes, 'fix', 'fixes')
+			: job.state === 'done' ? 'done.' : 'failed.');
+	}
+
+	/* "a.gpx (1 of 2): done." with a file's name, else "Done." */
+	function statusLine(prefix, text) {
+		return prefix ? prefix + text : text.charAt(0).toUpperCase() + text.slice(1);
+	}
+
+	function jobText(j) {
+		let text = fmtCount(j.fixes, 'fix', 'fixes') + ' read, ' + j.stored + ' stored, ' +
+			j.duplicates + ' already stored';
+		if (j.rejected) text += ', ' + j.rejected + ' rejected';
+		if (j.visits) text += ', ' + fmtCount(j.visits, 'visit', 'visits');
+		return text;
+	}
+
+	/* The summary of the files sent, in order; the last may have failed. */
+	function showImportSummary(jobs) {
+		const last = jobs[jobs.length - 1];
+		const done = jobs.filter((j) => j.state === 'done');
+		const sum = (k) => done.reduce((n, j) => n + j[k], 0);
+		const total = { fixes: sum('fixes'), stored: sum('stored'), duplicates: sum('duplicates'),
+			rejected: sum('rejected'), visits: sum('visits') };
+		let text;
+		if (last.state === 'failed') {
+			text = 'Import failed: ' + last.error + '. Nothing of that file was stored' +
+				(done.length ? '; the ' + fmtCount(done.length, 'file', 'files') + ' before it were.' : '.');
+		} else {
+			text = (jobs.length > 1 ? fmtCount(jobs.length, 'file', 'files') + ': ' : '') + jobText(total) + '.';
+		}
+		$('import-summary-text').textContent = text;
+		$('import-summary-text').className = last.state === 'failed' ? 'error' : '';
 		const files = $('import-files');
 		files.replaceChildren();
-		if ((job.files || []).length > 1) {
-			for (const f of job.files) {
-				const li = document.createElement('li');
-				li.textContent = f.name + ': ' + f.stored + ' stored, ' + f.duplicates + ' already stored' +
-					(f.rejected ? ', ' + f.rejected + ' rejected' : '');
-				files.appendChild(li);
-			}
+		const parts = [];
+		for (const j of done) {
+			/* An archive's members, or the file itself. */
+			if ((j.files || []).length > 1) parts.push(...j.files);
+			else if (jobs.length > 1) parts.push({ name: j.name, stored: j.stored, duplicates: j.duplicates, rejected: j.rejected });
+		}
+		for (const f of parts) {
+			const li = document.createElement('li');
+			li.textContent = f.name + ': ' + f.stored + ' stored, ' + f.duplicates + ' already stored' +
+				(f.rejected ? ', ' + f.rejected + ' rejected' : '');
+			files.appendChild(li);
 		}
 		const reasons = $('import-reasons');
 		reasons.replaceChildren();
-		for (const r of job.reasons || []) {
-			const li = document.createElement('li');
-			li.textContent = 'Rejected: ' + r;
-			reasons.appendChild(li);
+		for (const j of jobs) {
+			for (const r of j.reasons || []) {
+				const li = document.createElement('li');
+				li.textContent = 'Rejected: ' + r;
+				reasons.appendChild(li);
+			}
 		}
-		show(sum, true);
+		show($('import-summary'), true);
 	}
 
+	/* Files are sent one after the other (the server runs one import of a
+	 * user at a time); the first that fails stops the rest, as on the
+	 * command line. */
 	async function onImport(ev) {
 		ev.preventDefault();
-		const file = $('import-file').files[0];
+		const files = Array.from($('import-file').files);
 		const device = state.selected;
-		if (!file || !device) return;
+		if (!files.length || !device) return;
 		const btn = $('import-submit');
 		btn.disabled = true;
 		show($('device-error'), false);
 		show($('import-summary'), false);
 		show($('import-progress-row'), true);
-		$('import-progress').value = 0;
-		$('import-status').textContent = 'Sending\u2026';
+		const jobs = [];
 		try {
-			const { id } = await importUpload(device, file, (loaded, total) => {
-				$('import-progress').value = total ? loaded / total : 0;
-				$('import-status').textContent = 'Sending: ' + fmtBytes(loaded) + ' of ' + fmtBytes(total);
-			});
-			let job;
-			for (;;) {
-				job = await api('GET', '/api/imports/' + id);
-				showImportJob(job);
-				if (job.state !== 'running') break;
-				await new Promise((r) => setTimeout(r, 400));
+			for (let i = 0; i < files.length; i++) {
+				const prefix = files.length > 1 ? files[i].name + ' (' + (i + 1) + ' of ' + files.length + '): ' : '';
+				$('import-progress').value = 0;
+				$('import-status').textContent = statusLine(prefix, 'sending\u2026');
+				const { id } = await importUpload(device, files[i], (loaded, total) => {
+					$('import-progress').value = total ? loaded / total : 0;
+					$('import-status').textContent = statusLine(prefix, 'sending: ' + fmtBytes(loaded) + ' of ' + fmtBytes(total));
+				});
+				let job;
+				for (;;) {
+					job = await api('GET', '/api/imports/' + id);
+					showImportProgress(job, prefix);
+					if (job.state !== 'running') break;
+					await new Promise((r) => setTimeout(r, 400));
+				}
+				jobs.push(job);
+				if (job.state !== 'done') break;
 			}
-			if (job.state === 'done' && job.stored > 0) {
+			showImportSummary(jobs);
+			if (jobs.some((j) => j.state === 'done' && j.stored > 0)) {
 				await loadDevices();
 				loadTrack({ fit: true });
 				loadDay();
 				if (!$('stats-body').hidden) loadStats();
 			}
 		} catch (e) {
+			if (jobs.length) showImportSummary(jobs);
 			show($('import-progress-row'), false);
 			dialogError(e);
 		} finally {

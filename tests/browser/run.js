@@ -721,10 +721,24 @@ test('import dialog: a file uploads with a progress bar, then its summary; a bad
 	await page.click('#import-submit');
 	await page.waitForFunction(() => /^Import failed: cut\.gpx.*Nothing of that file was stored\.$/.test(
 		document.getElementById('import-summary-text').textContent));
-	const jobs = await page.evaluate(async () => (await (await fetch('/api/imports')).json()));
+	let jobs = await page.evaluate(async () => (await (await fetch('/api/imports')).json()));
 	assert.deepEqual(jobs.map((j) => j.state), ['failed', 'done', 'done']);
+	/* A folder of tracks: the files one after the other, a line each. */
+	const day2 = (k) => gpx.replace(/<time>([^<]+)<\/time>/g, (m, t) =>
+		'<time>' + new Date(Date.parse(t) - k * 86400000).toISOString() + '</time>');
+	await page.setInputFiles('#import-file', [
+		{ name: 'a.gpx', mimeType: 'application/gpx+xml', buffer: Buffer.from(day2(1)) },
+		{ name: 'b.gpx', mimeType: 'application/gpx+xml', buffer: Buffer.from(day2(2)) },
+	]);
+	await page.click('#import-submit');
+	await page.waitForFunction(() => document.getElementById('import-summary-text').textContent ===
+		'2 files: 800 fixes read, 800 stored, 0 already stored.');
+	assert.deepEqual(await page.$$eval('#import-files li', (els) => els.map((e) => e.textContent)),
+		['a.gpx: 400 stored, 0 already stored', 'b.gpx: 400 stored, 0 already stored']);
+	jobs = await page.evaluate(async () => (await (await fetch('/api/imports')).json()));
+	assert.deepEqual(jobs.slice(0, 2).map((j) => j.name), ['b.gpx', 'a.gpx']);
 	const after = await page.evaluate(async () => (await (await fetch('/api/devices')).json()));
-	assert.equal(after.find((d) => d.name === 'imported').points, 400);
+	assert.equal(after.find((d) => d.name === 'imported').points, 1200);
 	await page.click('#dialog-close');
 	T.m.cli('device', 'del', USER, 'imported');
 	await page.reload();
