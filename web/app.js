@@ -1674,6 +1674,22 @@
 		$('delete-device').addEventListener('click', onDelete);
 		$('delete-range-form').addEventListener('submit', onDeleteCount);
 		$('import-form').addEventListener('submit', onImport);
+		/* Files dropped on the import section go in as if chosen. */
+		const drop = $('dlg-import');
+		const hasFiles = (e) => e.dataTransfer && Array.from(e.dataTransfer.types || []).includes('Files');
+		drop.addEventListener('dragover', (e) => {
+			if (!hasFiles(e)) return;
+			e.preventDefault();
+			drop.classList.add('drop-target');
+		});
+		drop.addEventListener('dragleave', () => drop.classList.remove('drop-target'));
+		drop.addEventListener('drop', (e) => {
+			drop.classList.remove('drop-target');
+			if (!hasFiles(e) || !e.dataTransfer.files.length || $('import-submit').disabled) return;
+			e.preventDefault();
+			$('import-file').files = e.dataTransfer.files;
+			onImport(e);
+		});
 		$('delete-range').addEventListener('click', onDeleteRange);
 		$('delete-cancel').addEventListener('click', resetDeleteRange);
 		$('delete-from').addEventListener('change', resetDeleteRange);

@@ -1,13 +1,17 @@
 /* `mintrac import USER DEVICE [--tag N] FILE...`: files into the store
  * through io/import_job.h (plain, compressed or a Takeout archive; every
- * format of import.h). Each file is stored whole or not at all; one line
+ * format of import.h; a folder is every such file in it and below). Each file is stored whole or not at all; one line
  * per file says what it held, and on a terminal a progress line shows
  * bytes, fixes, rate and the time left. */
+#include <dirent.h>
+#include <limits.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -99,6 +103,88 @@ static void on_report(void *ctx, const struct import_file_report *r)
 	fflush(stdout);
 }
 
+/* In a folder, the files a name says are location data or an archive
+ * of them; the rest (pictures, pages, dot files) is passed over. */
+static int wanted(const char *name)
+{
+	static const char *const archives[] = { ".zip", ".tar", ".tgz", ".tar.gz" };
+	static const char *const zs[] = { ".gz", ".bz2", ".xz", ".zst" };
+	size_t n = strlen(name);
+	if (name[0] == '.')
+		return 0;
+	for (size_t i = 0; i < sizeof archives / sizeof archives[0]; i++) {
+		size_t k = strlen(archives[i]);
+		if (n > k && strcasecmp(name + n - k, archives[i]) == 0)
+			return 1;
+	}
+	char bare[NAME_MAX + 1];
+	snprintf(bare, sizeof bare, "%s", name);
+	for (size_t i = 0; i < sizeof zs / sizeof zs[0]; i++) {
+		size_t k = strlen(zs[i]);
+		if (n > k && strcasecmp(bare + n - k, zs[i]) == 0) {
+			bare[n - k] = 0;
+			break;
+		}
+	}
+	enum import_format f;
+	return import_detect_name(bare, &f) == 0;
+}
+
+struct run {
+	struct cli        *c;
+	struct store      *s;
+	struct import_job *j;
+	struct view       *v;
+};
+
+static _Noreturn void stopped(struct run *r)
+{
+	clear_line(r->v);
+	char why[800];
+	snprintf(why, sizeof why, "%s", import_job_error(r->j));
+	import_job_free(r->j);
+	/* What the files before it stored is valid data: the history is
+	 * brought up to date for it before the exit. */
+	if (r->v->committed)
+		cli_derive(r->c, r->s);
+	store_close(r->s);
+	if (r->v->committed == 0)
+		die("%s (import stopped; nothing was stored)", why);
+	die("%s (import stopped; nothing of this file was stored; the %" PRIu64
+	    " new fixes of the files before it stay)", why, r->v->committed);
+}
+
+/* A file, or a folder: every wanted file in it and below, in name order
+ * (an unpacked Takeout, a folder of GPX tracks). Links to folders are not
+ * followed, so a loop cannot recur. */
+static void import_path(struct run *r, const char *path, int depth)
+{
+	struct stat st;
+	if (strcmp(path, "-") == 0 || stat(path, &st) < 0 || !S_ISDIR(st.st_mode)) {
+		if (import_job_path(r->j, path) < 0)
+			stopped(r);
+		return;
+	}
+	struct dirent **names;
+	int n = scandir(path, &names, NULL, alphasort);
+	if (n < 0)
+		die("%s: %s", path, strerror(errno));
+	for (int i = 0; i < n; i++) {
+		char sub[PATH_MAX];
+		struct stat ls;
+		const char *name = names[i]->d_name;
+		int fits = snprintf(sub, sizeof sub, "%s/%s", path, name) < (int)sizeof sub;
+		if (fits && name[0] != '.' && lstat(sub, &ls) == 0) {
+			if (S_ISDIR(ls.st_mode) && depth < 16)
+				import_path(r, sub, depth + 1);
+			else if (S_ISREG(ls.st_mode) && wanted(name))
+				import_path(r, sub, depth);
+		}
+		free(names[i]);
+	}
+	free(names);
+}
+
 /* --tag N anywhere among the arguments; the rest move up in argv. */
 static void take_tag(struct cli *c, struct import_job_opts *o)
 {
@@ -127,7 +213,7 @@ int cmd_import(struct cli *c)
 	memset(&o, 0, sizeof o);
 	take_tag(c, &o);
 	if (c->argc < 3)
-		die("usage: mintrac import USER DEVICE [--tag N] FILE...");
+		die("usage: mintrac import USER DEVICE [--tag N] FILE|FOLDER...");
 	struct store *s = cli_store_bulk(c);
 	struct user_rec u;
 	struct device_rec d;
@@ -140,23 +226,9 @@ int cmd_import(struct cli *c)
 	struct import_job *j = import_job_new(s, &o, on_progress, on_report, &v);
 	if (!j)
 		die("out of memory");
-	for (int i = 2; i < c->argc; i++) {
-		if (import_job_path(j, c->argv[i]) == 0)
-			continue;
-		clear_line(&v);
-		char why[800];
-		snprintf(why, sizeof why, "%s", import_job_error(j));
-		import_job_free(j);
-		/* What the files before it stored is valid data: the history
-		 * is brought up to date for it before the exit. */
-		if (v.committed)
-			cli_derive(c, s);
-		store_close(s);
-		if (v.committed == 0)
-			die("%s (import stopped; nothing was stored)", why);
-		die("%s (import stopped; nothing of this file was stored; the %" PRIu64
-		    " new fixes of the files before it stay)", why, v.committed);
-	}
+	struct run r = { c, s, j, &v };
+	for (int i = 2; i < c->argc; i++)
+		import_path(&r, c->argv[i], 0);
 	clear_line(&v);
 	import_job_free(j);
 	/* Done means the trips and stays are there too. */

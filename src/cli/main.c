@@ -19,7 +19,7 @@ static const struct command {
 	{ "status", cmd_status, "status                       what runs, where, points stored" },
 	{ "user",   cmd_user,   "user add NAME [--password-stdin] | list | del NAME | passwd NAME [--password-stdin] | set NAME --timezone ZONE" },
 	{ "device", cmd_device, "device add USER DEVICE [--ident ID] [--json] | list [USER] | del USER DEVICE | token USER DEVICE [--json]" },
-	{ "import", cmd_import, "import USER DEVICE [--tag N] FILE... GPX, GeoJSON, CSV, KML, OwnTracks .rec, Google Takeout (.gz too)" },
+	{ "import", cmd_import, "import USER DEVICE [--tag N] FILE|FOLDER...  GPX, KML, GeoJSON, CSV, .rec, any Google export; .gz, Takeout .zip" },
 	{ "export", cmd_export, "export USER [DEVICE] [--from T] [--to T] [--format gpx|geojson|csv|kml]" },
 	{ "trips",  cmd_trips,  "trips USER DEVICE [--from T] [--to T] [--json]     stays and trips" },
 	{ "timeline", cmd_timeline, "timeline USER DEVICE --date D [--json]     one local day" },

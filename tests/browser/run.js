@@ -737,8 +737,18 @@ test('import dialog: a file uploads with a progress bar, then its summary; a bad
 		['a.gpx: 400 stored, 0 already stored', 'b.gpx: 400 stored, 0 already stored']);
 	jobs = await page.evaluate(async () => (await (await fetch('/api/imports')).json()));
 	assert.deepEqual(jobs.slice(0, 2).map((j) => j.name), ['b.gpx', 'a.gpx']);
+	/* Dropped on the section: the same as chosen. */
+	await page.evaluate((text) => {
+		const dt = new DataTransfer();
+		dt.items.add(new File([text], 'dropped.gpx', { type: 'application/gpx+xml' }));
+		const sec = document.getElementById('dlg-import');
+		sec.dispatchEvent(new DragEvent('dragover', { dataTransfer: dt, bubbles: true, cancelable: true }));
+		sec.dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
+	}, day2(3));
+	await page.waitForFunction(() => document.getElementById('import-summary-text').textContent ===
+		'400 fixes read, 400 stored, 0 already stored.');
 	const after = await page.evaluate(async () => (await (await fetch('/api/devices')).json()));
-	assert.equal(after.find((d) => d.name === 'imported').points, 1200);
+	assert.equal(after.find((d) => d.name === 'imported').points, 1600);
 	await page.click('#dialog-close');
 	T.m.cli('device', 'del', USER, 'imported');
 	await page.reload();

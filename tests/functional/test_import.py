@@ -363,6 +363,27 @@ class ImportTest(unittest.TestCase):
         self.assertEqual(summary(out, member)[:3], (3, 0, 3))
         self.assertEqual(len(self.features(dev)), 4)
 
+    def test_folder(self):
+        """A folder: every file in it and below whose name says location data
+        (or an archive of it), in name order; the rest is passed over."""
+        top = self.path("trips")
+        os.makedirs(os.path.join(top, "2023", "deep"))
+        gpx = ('<gpx><trk><trkseg><trkpt lat="1" lon="2"><time>%s</time></trkpt>'
+               '</trkseg></trk></gpx>')
+        self.write("trips/b.gpx", gpx % "2023-05-02T00:00:00Z")
+        self.write("trips/a.gpx", gpx % "2023-05-01T00:00:00Z")
+        self.write("trips/2023/c.csv.gz", gzip.compress(b"time,lat,lon\n2023-05-03T00:00:00Z,1,2\n"))
+        self.write("trips/2023/deep/d.GPX", gpx % "2023-05-04T00:00:00Z")
+        self.write("trips/notes.txt", "not location data\n")
+        self.write("trips/photo.jpg", b"\xff\xd8\xff")
+        self.write("trips/.hidden.gpx", "<gpx><broken")
+        dev = self.new_device("folder")
+        out = self.import_ok(dev, top)
+        names = [l.split(":")[0] for l in out.splitlines() if " fixes read" in l]
+        self.assertEqual([os.path.relpath(n, top) for n in names],
+                         ["2023/c.csv.gz", "2023/deep/d.GPX", "a.gpx", "b.gpx"])
+        self.assertEqual(len(self.features(dev)), 4)
+
     def test_cut_off_file_is_taken_back_whole(self):
         """A file larger than one transaction (50,000 fixes) that turns out
         cut off leaves nothing: the batches it had committed are taken back."""
