@@ -230,6 +230,25 @@ void buf_add_json_str(struct buf *b, const char *s)
 	const unsigned char *p = (const unsigned char *)s;
 	buf_addc(b, '"');
 	while (*p) {
+		/* Plain text goes in as one run: most strings are nothing else. */
+		const unsigned char *run = p;
+		for (;;) {
+			unsigned r = *p;
+			if (r >= 0x20 && r < 0x7f && r != '"' && r != '\\' && r != '<') {
+				p++;
+			} else if (r >= 0x80) {
+				size_t n = utf8_len(p);
+				if (n == 0)
+					break;
+				p += n;
+			} else {
+				break;
+			}
+		}
+		if (p != run)
+			buf_add(b, run, (size_t)(p - run));
+		if (!*p)
+			break;
 		unsigned c = *p;
 		if (c == '"' || c == '\\') {
 			buf_addc(b, '\\');
@@ -248,14 +267,10 @@ void buf_add_json_str(struct buf *b, const char *s)
 			buf_adds(b, "\\u003c");
 			p++;
 		} else {
-			size_t n = utf8_len(p);
-			if (n == 0) {
-				buf_adds(b, "\xEF\xBF\xBD");
-				p++;
-			} else {
-				buf_add(b, p, n);
-				p += n;
-			}
+			/* The run stops at a byte only when it starts no valid
+			 * UTF-8 sequence. */
+			buf_adds(b, "\xEF\xBF\xBD");
+			p++;
 		}
 	}
 	buf_addc(b, '"');
