@@ -43,7 +43,9 @@ void buf_reserve(struct buf *b, size_t extra)
 
 void buf_add(struct buf *b, const void *p, size_t n)
 {
-	buf_reserve(b, n);
+	/* The parsers add a few bytes at a time: skip the call when it fits. */
+	if (b->len + n + 1 > b->cap)
+		buf_reserve(b, n);
 	if (n)
 		memcpy(b->data + b->len, p, n);
 	b->len += n;
@@ -57,7 +59,10 @@ void buf_adds(struct buf *b, const char *s)
 
 void buf_addc(struct buf *b, char c)
 {
-	buf_add(b, &c, 1);
+	if (b->len + 2 > b->cap)
+		buf_reserve(b, 1);
+	b->data[b->len++] = c;
+	b->data[b->len] = 0;
 }
 
 void buf_printf(struct buf *b, const char *fmt, ...)
@@ -230,6 +235,25 @@ void buf_add_json_str(struct buf *b, const char *s)
 	const unsigned char *p = (const unsigned char *)s;
 	buf_addc(b, '"');
 	while (*p) {
+		/* Plain text goes in as one run: most strings are nothing else. */
+		const unsigned char *run = p;
+		for (;;) {
+			unsigned r = *p;
+			if (r >= 0x20 && r < 0x7f && r != '"' && r != '\\' && r != '<') {
+				p++;
+			} else if (r >= 0x80) {
+				size_t n = utf8_len(p);
+				if (n == 0)
+					break;
+				p += n;
+			} else {
+				break;
+			}
+		}
+		if (p != run)
+			buf_add(b, run, (size_t)(p - run));
+		if (!*p)
+			break;
 		unsigned c = *p;
 		if (c == '"' || c == '\\') {
 			buf_addc(b, '\\');
@@ -248,14 +272,10 @@ void buf_add_json_str(struct buf *b, const char *s)
 			buf_adds(b, "\\u003c");
 			p++;
 		} else {
-			size_t n = utf8_len(p);
-			if (n == 0) {
-				buf_adds(b, "\xEF\xBF\xBD");
-				p++;
-			} else {
-				buf_add(b, p, n);
-				p += n;
-			}
+			/* The run stops at a byte only when it starts no valid
+			 * UTF-8 sequence. */
+			buf_adds(b, "\xEF\xBF\xBD");
+			p++;
 		}
 	}
 	buf_addc(b, '"');

@@ -81,13 +81,22 @@ static void ja_raw(struct jattr *a, const char *s, size_t n)
 	buf_add(a->out, s, n);
 }
 
+/* Whether a JSON number literal reads as a finite double; one without an
+ * exponent and shorter than DBL_MAX's 309 digits always does. */
+static int number_finite(struct buf *tmp, const char *s, size_t n)
+{
+	if (n < 300 && !memchr(s, 'e', n) && !memchr(s, 'E', n))
+		return 1;
+	buf_reset(tmp);
+	buf_add(tmp, s, n);
+	return isfinite(strtod(tmp->data, NULL));
+}
+
 /* A number literal, kept as written when it is a finite double: 1e999
  * would read back as infinity (or an error) elsewhere. -1 otherwise. */
 static int ja_number(struct jattr *a, const char *s, size_t n)
 {
-	buf_reset(&a->s);
-	buf_add(&a->s, s, n);
-	if (!isfinite(strtod(a->s.data, NULL)))
+	if (!number_finite(&a->s, s, n))
 		return -1;
 	ja_raw(a, s, n);
 	return 0;
@@ -165,6 +174,7 @@ struct import_json {
 	struct buf  sval;             /* current string value (NUL-terminated) */
 	struct rec  r;
 	struct buf  members;
+	struct buf  attrs;            /* "{members}" of the record emitted; kept to spare a malloc each */
 	struct jattr ja;
 	uint64_t    line_base;        /* newlines before the current chunk */
 	/* The chunk yajl is reading, and how far into it newlines are counted
@@ -276,6 +286,18 @@ static int read_int64(const char *s, int64_t *out)
 	char *end;
 	if (!*s)
 		return -1;
+	/* Up to 18 plain digits cannot overflow: no strtoll needed. */
+	const char *q = s + (*s == '-');
+	int64_t acc = 0;
+	int n = 0;
+	while (n <= 18 && *q >= '0' && *q <= '9') {
+		acc = acc * 10 + (*q++ - '0');
+		n++;
+	}
+	if (!*q && n && n <= 18) {
+		*out = *s == '-' ? -acc : acc;
+		return 0;
+	}
 	long long v = strtoll(s, &end, 10);
 	if (*end)
 		return -1;
@@ -353,7 +375,7 @@ static int extra_attr(struct import_json *p, const struct import_scalar *v, cons
 {
 	if (v->is_null)
 		return 1;
-	if (v->is_num && !isfinite(strtod(v->text, NULL)))
+	if (v->is_num && !number_finite(&p->ja.s, v->text, strlen(v->text)))
 		return rec_bad(p, "%s: number out of range", p->key.data);
 	p->ja.depth = 1;
 	ja_key(&p->ja, (const unsigned char *)p->key.data, p->key.len);
@@ -453,20 +475,18 @@ static int emit_record(struct import_json *p, int in_list)
 		p->st->skipped_notime++;
 		return 1;
 	}
-	struct buf text;
-	buf_init(&text);
 	if (p->members.len) {
-		buf_addc(&text, '{');
-		buf_add(&text, p->members.data, p->members.len);
-		buf_addc(&text, '}');
-		r->f.attrs = text.data;
+		buf_reset(&p->attrs);
+		buf_addc(&p->attrs, '{');
+		buf_add(&p->attrs, p->members.data, p->members.len);
+		buf_addc(&p->attrs, '}');
+		r->f.attrs = p->attrs.data;
 	}
 	p->st->fix_tag_set = r->tag_set;
 	p->st->fix_tag = r->tag;
 	int rc = import_emit(p->st, import_json_line(p), &r->f);
 	p->st->fix_tag_set = 0;
 	r->f.attrs = NULL;
-	buf_free(&text);
 	return rc == IMPORT_OK;
 }
 
@@ -763,6 +783,7 @@ struct import_json *import_json_new(struct import_state *st)
 	buf_adds(&p->key, "");
 	buf_init(&p->sval);
 	buf_init(&p->members);
+	buf_init(&p->attrs);
 	buf_init(&p->ja.s);
 	p->ja.out = &p->members;
 	p->google = import_google_new(st, p);
@@ -784,6 +805,7 @@ void import_json_free(struct import_json *p)
 	buf_free(&p->key);
 	buf_free(&p->sval);
 	buf_free(&p->members);
+	buf_free(&p->attrs);
 	buf_free(&p->ja.s);
 	free(p);
 }

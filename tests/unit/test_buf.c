@@ -67,6 +67,18 @@ TEST(buf_json_string_escapes)
 	buf_add_json_str(&b, "<img src=x>\"\\\n\x01");
 	CHECK_STR(b.data, "\"\\u003cimg src=x>\\\"\\\\\\n\\u0001\"");
 	buf_reset(&b);
+	/* Runs of plain text between escapes, valid multibyte kept, an
+	 * invalid byte (lone, truncated, overlong) replaced by U+FFFD. */
+	buf_add_json_str(&b, "ab\xc3\xa9" "cd\r\t\x7f\xff\xc3(\xe2\x82\xac<\xc0\xaf" "end");
+	CHECK_STR(b.data, "\"ab\xc3\xa9" "cd\\r\\t\\u007f\xef\xbf\xbd\xef\xbf\xbd(\xe2\x82\xac"
+		  "\\u003c\xef\xbf\xbd\xef\xbf\xbd" "end\"");
+	buf_reset(&b);
+	buf_add_json_str(&b, "\xe2\x82");
+	CHECK_STR(b.data, "\"\xef\xbf\xbd\xef\xbf\xbd\"");
+	buf_reset(&b);
+	buf_add_json_str(&b, "");
+	CHECK_STR(b.data, "\"\"");
+	buf_reset(&b);
 	buf_add_iso_ms(&b, 1714558530123LL);
 	CHECK_STR(b.data, "2024-05-01T10:15:30.123Z");
 	buf_reset(&b);
