@@ -62,9 +62,35 @@ static int number_in(const char *key, const char *v, double lo, double hi, const
 	return 0;
 }
 
+/* A relative SQLite path is taken from DATADIR, like the default file, so
+ * the same mintrac.conf works from any working directory. */
+static int set_store(struct config *c, const char *v, char *err, size_t errlen)
+{
+	int pg = !strncmp(v, "postgresql://", 13) || !strncmp(v, "postgres://", 11);
+	const char *path = !strncmp(v, "sqlite:", 7) ? v + 7 : v;
+	if (!pg && !*path) {
+		snprintf(err, errlen, "store: expected sqlite:PATH or postgresql://..., got '%s'", v);
+		return -1;
+	}
+	if (!pg && strstr(path, "://")) {
+		snprintf(err, errlen, "store: unknown kind of store '%s' (sqlite:PATH or "
+		         "postgresql://...)", v);
+		return -1;
+	}
+	int n = pg || path[0] == '/' ? snprintf(c->store, sizeof c->store, "%s", pg ? v : path)
+	                             : snprintf(c->store, sizeof c->store, "%s/%s", c->datadir, path);
+	if (n < 0 || (size_t)n >= sizeof c->store) {
+		snprintf(err, errlen, "store: too long");
+		return -1;
+	}
+	return 0;
+}
+
 int config_set(struct config *c, const char *key, const char *v, char *err, size_t errlen)
 {
 	char *end;
+	if (!strcmp(key, "store"))
+		return set_store(c, v, err, errlen);
 	if (!strcmp(key, "receiver_listen"))
 		return set_str(c->receiver_listen, sizeof c->receiver_listen, key, v, err, errlen);
 	if (!strcmp(key, "webapp_listen"))
@@ -259,6 +285,7 @@ static int load_file(struct config *c, const char *path, int must_exist, char *e
 }
 
 static const struct { const char *env, *key; } env_map[] = {
+	{ "MINTRAC_STORE", "store" },
 	{ "MINTRAC_RECEIVER_LISTEN", "receiver_listen" },
 	{ "MINTRAC_WEBAPP_LISTEN", "webapp_listen" },
 	{ "MINTRAC_PUBLIC_URL", "public_url" },
@@ -296,7 +323,7 @@ int config_load(struct config *c, const char *datadir, const char *config_file,
 		return -1;
 	}
 	snprintf(c->datadir, sizeof c->datadir, "%s", datadir);
-	snprintf(c->db_path, sizeof c->db_path, "%s/mintrac.db", datadir);
+	snprintf(c->store, sizeof c->store, "%s/mintrac.db", datadir);
 	int must_exist = config_file != NULL;
 	if (!config_file)
 		config_file = getenv("MINTRAC_CONFIG");

@@ -9,7 +9,10 @@
 struct config {
 	char   datadir[PATH_MAX];
 	char   config_file[PATH_MAX];
-	char   db_path[PATH_MAX];          /* DATADIR/mintrac.db */
+	/* store: where the data is (store/store.h's locations): a SQLite
+	 * file path (default DATADIR/mintrac.db; "sqlite:PATH", relative to
+	 * DATADIR) or a "postgresql://" URI. */
+	char   store[PATH_MAX];
 	char   receiver_listen[128];       /* receiver_listen, default 127.0.0.1:5055 */
 	char   webapp_listen[128];         /* webapp_listen, default 127.0.0.1:8082 */
 	char   public_url[512];            /* receiver URL as phones reach it; "" = derived */

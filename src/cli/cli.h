@@ -16,6 +16,11 @@ struct cli {
 _Noreturn void die(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Open the database of cfg, or die with a hint to run `mintrac init`. */
 struct store *cli_store(const struct cli *c);
+/* 1 when the configured store exists (a SQLite file is there; a
+ * PostgreSQL database is taken to: opening it says when not). */
+int cli_store_exists(const struct cli *c);
+/* The store location as it may be shown (a password in a URI hidden). */
+void cli_store_shown(const struct cli *c, char *out, size_t len);
 /* The same with STORE_BULK, for an import. */
 struct store *cli_store_bulk(const struct cli *c);
 /* Look up a user or device, or die naming what is missing. */

@@ -26,13 +26,30 @@ void die(const char *fmt, ...)
 	exit(1);
 }
 
+int cli_store_exists(const struct cli *c)
+{
+	return strcmp(store_kind(c->cfg.store), "sqlite") != 0 || access(c->cfg.store, F_OK) == 0;
+}
+
+void cli_store_shown(const struct cli *c, char *out, size_t len)
+{
+	const char *loc = c->cfg.store;
+	const char *scheme = strstr(loc, "://");
+	const char *at = scheme ? strchr(scheme + 3, '@') : NULL;
+	const char *colon = at ? memchr(scheme + 3, ':', (size_t)(at - scheme - 3)) : NULL;
+	if (colon)
+		snprintf(out, len, "%.*s:***%s", (int)(colon - loc), loc, at);
+	else
+		snprintf(out, len, "%s", loc);
+}
+
 static struct store *open_store(const struct cli *c, int flags)
 {
 	char err[512];
-	if (access(c->cfg.db_path, F_OK) < 0)
+	if (!cli_store_exists(c))
 		die("no database in %s: run 'mintrac -d %s init' first", c->cfg.datadir,
 		    c->cfg.datadir);
-	struct store *s = store_open(c->cfg.db_path,
+	struct store *s = store_open(c->cfg.store,
 	                             flags | (c->cfg.sync_full ? 0 : STORE_SYNC_NORMAL), err,
 	                             sizeof err);
 	if (!s)

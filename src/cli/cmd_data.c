@@ -99,6 +99,8 @@ int cmd_backup(struct cli *c)
 	if (rc != STORE_OK)
 		die("backup failed: %s", store_errmsg(s));
 	store_close(s);
-	printf("backed up %s to %s\n", c->cfg.db_path, c->argv[0]);
+	char shown[PATH_MAX];
+	cli_store_shown(c, shown, sizeof shown);
+	printf("backed up %s to %s\n", shown, c->argv[0]);
 	return 0;
 }

@@ -70,8 +70,9 @@ int cmd_init(struct cli *c)
 		die("usage: mintrac [-d DATADIR] init");
 	if (mkdir(c->cfg.datadir, 0700) < 0 && errno != EEXIST)
 		die("cannot create %s: %s", c->cfg.datadir, strerror(errno));
-	int existed = access(c->cfg.db_path, F_OK) == 0;
-	struct store *s = store_open(c->cfg.db_path, STORE_CREATE, err, sizeof err);
+	char shown[PATH_MAX];
+	int existed = strcmp(store_kind(c->cfg.store), "sqlite") == 0 && cli_store_exists(c);
+	struct store *s = store_open(c->cfg.store, STORE_CREATE, err, sizeof err);
 	if (!s)
 		die("%s", err);
 	store_close(s);
@@ -85,8 +86,9 @@ int cmd_init(struct cli *c)
 	} else if (errno != EEXIST) {
 		die("cannot create %s: %s", conf, strerror(errno));
 	}
+	cli_store_shown(c, shown, sizeof shown);
 	printf("%s %s (database %s)\n", existed ? "already initialised:" : "initialised",
-	       c->cfg.datadir, c->cfg.db_path);
+	       c->cfg.datadir, shown);
 	return 0;
 }
 
@@ -307,7 +309,7 @@ int cmd_status(struct cli *c)
 			printf("%s not running%s\n", names[i], pid ? " (stale pidfile)" : "");
 		}
 	}
-	if (access(c->cfg.db_path, F_OK) == 0) {
+	if (cli_store_exists(c)) {
 		struct store *s = cli_store(c);
 		long long n = (long long)store_count(s, 0);
 		store_close(s);

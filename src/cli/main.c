@@ -33,15 +33,16 @@ static const struct command {
 
 static void usage(FILE *out)
 {
-	fprintf(out, "usage: mintrac [-d DATADIR] [-c CONFIG] COMMAND ...\n");
+	fprintf(out, "usage: mintrac [-d DATADIR] [-c CONFIG] [--store LOCATION] COMMAND ...\n");
 	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
 		fprintf(out, "  %s\n", commands[i].usage);
 	fprintf(out, "run/start also take --receiver-listen ADDR:PORT and --webapp-listen ADDR:PORT\n");
+	fprintf(out, "LOCATION: sqlite:PATH (default DATADIR/mintrac.db) or postgresql://USER@HOST:PORT/DB\n");
 }
 
 int main(int argc, char **argv)
 {
-	const char *datadir = NULL, *conffile = NULL;
+	const char *datadir = NULL, *conffile = NULL, *store = NULL;
 	int i = 1;
 	/* A file-size limit (ulimit -f) must fail a write, which SQLite
 	 * reports and we answer with 503, not kill the process mid-commit. */
@@ -52,6 +53,8 @@ int main(int argc, char **argv)
 				datadir = argv[++i];
 			else
 				conffile = argv[++i];
+		} else if (!strcmp(argv[i], "--store") && i + 1 < argc) {
+			store = argv[++i];
 		} else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
 			usage(stdout);
 			return 0;
@@ -74,6 +77,8 @@ int main(int argc, char **argv)
 	memset(&c, 0, sizeof c);
 	if (config_load(&c.cfg, datadir, conffile, err, sizeof err) < 0)
 		die("%s", err);
+	if (store && config_set(&c.cfg, "store", store, err, sizeof err) < 0)
+		die("--store: %s", err);
 	log_set_level(c.cfg.log_level);
 	c.argc = argc - i - 1;
 	c.argv = argv + i + 1;

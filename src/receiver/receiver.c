@@ -395,12 +395,12 @@ static int rcv_open(struct service *svc, struct server_config *sc)
 	}
 	rcv->guard = guard_new(rcv->trust);
 	int flags = cfg->sync_full ? 0 : STORE_SYNC_NORMAL;
-	rcv->store = store_open(cfg->db_path, flags, err, sizeof err);
+	rcv->store = store_open(cfg->store, flags, err, sizeof err);
 	if (!rcv->store) {
 		log_warnx("%s", err);
 		return -1;
 	}
-	rcv->writer = writer_new(svc->loop, cfg->db_path, flags, err, sizeof err);
+	rcv->writer = writer_new(svc->loop, cfg->store, flags, err, sizeof err);
 	if (!rcv->writer) {
 		log_warnx("%s", err);
 		return -1;
@@ -409,7 +409,7 @@ static int rcv_open(struct service *svc, struct server_config *sc)
 	rcv->decoders = workpool_new(svc->loop, "decoders", DECODE_THREADS, DECODE_QUEUE);
 	if (!rcv->decoders)
 		return -1;
-	rcv->live = live_tx_new(cfg->db_path);
+	rcv->live = live_tx_new(cfg->store);
 	ev_prepare_init(&rcv->live_flush, live_flush_cb);
 	rcv->live_flush.data = rcv;
 	ev_prepare_start(svc->loop, &rcv->live_flush);

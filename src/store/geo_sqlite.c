@@ -8,6 +8,7 @@
  * them afresh. A store that never had them loaded answers every query
  * with nothing, which callers read as "no geodata". */
 #include "store/geo_store.h"
+#include "store/store_backend.h"
 #include "store/store_sqlite.h"
 
 #include <stdio.h>
@@ -43,22 +44,32 @@ static const char *const geo_sql[GS_MAX] = {
 	[GS_COMMIT]          = "COMMIT",
 };
 
-struct store_geo {
+struct sq_geo {
+	struct store_geo base;   /* first: store_backend.h */
 	sqlite3      *db;
 	sqlite3_stmt *st[GS_MAX];
 	int           in_read;       /* store_geo_read_begin opened a transaction */
 	char          err[512];
 };
 
-struct store_geo *store_geo_open(struct store *s)
+static struct sq_geo *sq_geo_of(struct store_geo *base)
 {
-	struct store_geo *g = xcalloc(1, sizeof *g);
-	g->db = store_sqlite_db(s);
-	return g;
+	return (struct sq_geo *)base;
 }
 
-void store_geo_close(struct store_geo *g)
+static const struct geo_ops sq_geo_ops;
+
+struct store_geo *sq_geo_open(struct store *s)
 {
+	struct sq_geo *g = xcalloc(1, sizeof *g);
+	g->base.ops = &sq_geo_ops;
+	g->db = store_sqlite_db(s);
+	return &g->base;
+}
+
+static void sq_geo_close(struct store_geo *base)
+{
+	struct sq_geo *g = sq_geo_of(base);
 	if (!g)
 		return;
 	for (int i = 0; i < GS_MAX; i++)
@@ -66,18 +77,19 @@ void store_geo_close(struct store_geo *g)
 	free(g);
 }
 
-const char *store_geo_errmsg(const struct store_geo *g)
+static const char *sq_geo_errmsg(const struct store_geo *base)
 {
+	const struct sq_geo *g = (const struct sq_geo *)base;
 	return g->err;
 }
 
-static int fail(struct store_geo *g, const char *what)
+static int fail(struct sq_geo *g, const char *what)
 {
 	snprintf(g->err, sizeof g->err, "%s: %s", what, sqlite3_errmsg(g->db));
 	return STORE_ERR;
 }
 
-static int tables_exist(struct store_geo *g)
+static int tables_exist(struct sq_geo *g)
 {
 	sqlite3_stmt *st;
 	if (sqlite3_prepare_v2(g->db, "SELECT count(*) FROM sqlite_schema WHERE type = 'table' "
@@ -92,7 +104,7 @@ static int tables_exist(struct store_geo *g)
 /* The statement, prepared on first use; NULL with *missing = 1 when the
  * tables were never made (nothing loaded), NULL with *missing = 0 on an
  * error. Not cached while missing: another process may load meanwhile. */
-static sqlite3_stmt *stmt(struct store_geo *g, enum geo_stmt id, int *missing)
+static sqlite3_stmt *stmt(struct sq_geo *g, enum geo_stmt id, int *missing)
 {
 	*missing = 0;
 	if (g->st[id])
@@ -112,7 +124,7 @@ static void finish(sqlite3_stmt *st)
 	sqlite3_clear_bindings(st);
 }
 
-static int exec_done(struct store_geo *g, sqlite3_stmt *st, const char *what)
+static int exec_done(struct sq_geo *g, sqlite3_stmt *st, const char *what)
 {
 	int rc = sqlite3_step(st) == SQLITE_DONE ? STORE_OK : fail(g, what);
 	finish(st);
@@ -124,8 +136,9 @@ static int bind_text(sqlite3_stmt *st, int i, const char *v)
 	return v ? sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC) : sqlite3_bind_null(st, i);
 }
 
-int store_geo_clear(struct store_geo *g)
+static int sq_geo_clear(struct store_geo *base)
 {
+	struct sq_geo *g = sq_geo_of(base);
 	/* The statements name the tables about to go: drop them first. */
 	for (int i = 0; i < GS_MAX; i++) {
 		sqlite3_finalize(g->st[i]);
@@ -141,10 +154,11 @@ int store_geo_clear(struct store_geo *g)
 	return STORE_OK;
 }
 
-int store_geo_put_country(struct store_geo *g, const char *code, const char *name,
+static int sq_geo_put_country(struct store_geo *base, const char *code, const char *name,
                           double min_lat, double min_lon, double max_lat, double max_lon,
                           const void *shape, size_t shape_len, int64_t *id_out)
 {
+	struct sq_geo *g = sq_geo_of(base);
 	int missing;
 	sqlite3_stmt *st = stmt(g, GS_PUT_COUNTRY, &missing);
 	if (!st)
@@ -163,8 +177,9 @@ int store_geo_put_country(struct store_geo *g, const char *code, const char *nam
 	return rc;
 }
 
-int store_geo_set_country(struct store_geo *g, int64_t id, const char *code, const char *name)
+static int sq_geo_set_country(struct store_geo *base, int64_t id, const char *code, const char *name)
 {
+	struct sq_geo *g = sq_geo_of(base);
 	int missing;
 	sqlite3_stmt *st = stmt(g, GS_SET_COUNTRY, &missing);
 	if (!st)
@@ -180,9 +195,10 @@ int store_geo_set_country(struct store_geo *g, int64_t id, const char *code, con
 	return rc;
 }
 
-int store_geo_put_city(struct store_geo *g, const char *name, const char *country,
+static int sq_geo_put_city(struct store_geo *base, const char *name, const char *country,
                        double lat, double lon)
 {
+	struct sq_geo *g = sq_geo_of(base);
 	int missing;
 	sqlite3_stmt *st = stmt(g, GS_PUT_CITY, &missing);
 	if (!st)
@@ -196,8 +212,9 @@ int store_geo_put_city(struct store_geo *g, const char *name, const char *countr
 	return exec_done(g, st, "insert city");
 }
 
-int store_geo_read_begin(struct store_geo *g)
+static int sq_geo_read_begin(struct store_geo *base)
 {
+	struct sq_geo *g = sq_geo_of(base);
 	int missing;
 	if (!sqlite3_get_autocommit(g->db))
 		return STORE_OK;
@@ -208,8 +225,9 @@ int store_geo_read_begin(struct store_geo *g)
 	return STORE_OK;
 }
 
-int store_geo_read_end(struct store_geo *g)
+static int sq_geo_read_end(struct store_geo *base)
 {
+	struct sq_geo *g = sq_geo_of(base);
 	int missing;
 	if (!g->in_read)
 		return STORE_OK;
@@ -223,7 +241,7 @@ int store_geo_read_end(struct store_geo *g)
 	return STORE_OK;
 }
 
-static int count(struct store_geo *g, enum geo_stmt id, int64_t *out)
+static int count(struct sq_geo *g, enum geo_stmt id, int64_t *out)
 {
 	int missing;
 	sqlite3_stmt *st = stmt(g, id, &missing);
@@ -237,15 +255,16 @@ static int count(struct store_geo *g, enum geo_stmt id, int64_t *out)
 	return rc == SQLITE_ROW ? STORE_OK : fail(g, "count");
 }
 
-int store_geo_count(struct store_geo *g, int64_t *countries, int64_t *cities)
+static int sq_geo_count(struct store_geo *base, int64_t *countries, int64_t *cities)
 {
+	struct sq_geo *g = sq_geo_of(base);
 	if (count(g, GS_COUNT_COUNTRIES, countries) != STORE_OK)
 		return STORE_ERR;
 	return count(g, GS_COUNT_CITIES, cities);
 }
 
 /* Binds the box as ?1..?4 = min_lat, min_lon, max_lat, max_lon. */
-static sqlite3_stmt *box_query(struct store_geo *g, enum geo_stmt id, double min_lat,
+static sqlite3_stmt *box_query(struct sq_geo *g, enum geo_stmt id, double min_lat,
                                double min_lon, double max_lat, double max_lon, int *missing)
 {
 	sqlite3_stmt *st = stmt(g, id, missing);
@@ -260,7 +279,7 @@ static sqlite3_stmt *box_query(struct store_geo *g, enum geo_stmt id, double min
 	return st;
 }
 
-static int walk_end(struct store_geo *g, sqlite3_stmt *st, int rc, int stopped)
+static int walk_end(struct sq_geo *g, sqlite3_stmt *st, int rc, int stopped)
 {
 	if (!stopped && rc != SQLITE_DONE) {
 		fail(g, "geodata query");
@@ -271,10 +290,11 @@ static int walk_end(struct store_geo *g, sqlite3_stmt *st, int rc, int stopped)
 	return stopped;
 }
 
-int store_geo_countries_in(struct store_geo *g, double min_lat, double min_lon,
+static int sq_geo_countries_in(struct store_geo *base, double min_lat, double min_lon,
                            double max_lat, double max_lon,
                            int (*cb)(void *ctx, const struct geo_country_rec *c), void *ctx)
 {
+	struct sq_geo *g = sq_geo_of(base);
 	int missing, rc, stop = 0;
 	sqlite3_stmt *st = box_query(g, GS_COUNTRIES_IN, min_lat, min_lon, max_lat, max_lon,
 	                             &missing);
@@ -295,10 +315,11 @@ int store_geo_countries_in(struct store_geo *g, double min_lat, double min_lon,
 	return walk_end(g, st, rc, stop);
 }
 
-int store_geo_cities_in(struct store_geo *g, double min_lat, double min_lon,
+static int sq_geo_cities_in(struct store_geo *base, double min_lat, double min_lon,
                         double max_lat, double max_lon,
                         int (*cb)(void *ctx, const struct geo_city_rec *c), void *ctx)
 {
+	struct sq_geo *g = sq_geo_of(base);
 	int missing, rc, stop = 0;
 	sqlite3_stmt *st = box_query(g, GS_CITIES_IN, min_lat, min_lon, max_lat, max_lon, &missing);
 	if (!st)
@@ -316,3 +337,17 @@ int store_geo_cities_in(struct store_geo *g, double min_lat, double min_lon,
 	}
 	return walk_end(g, st, rc, stop);
 }
+
+static const struct geo_ops sq_geo_ops = {
+	.close = sq_geo_close,
+	.errmsg = sq_geo_errmsg,
+	.clear = sq_geo_clear,
+	.put_country = sq_geo_put_country,
+	.set_country = sq_geo_set_country,
+	.put_city = sq_geo_put_city,
+	.read_begin = sq_geo_read_begin,
+	.read_end = sq_geo_read_end,
+	.count = sq_geo_count,
+	.countries_in = sq_geo_countries_in,
+	.cities_in = sq_geo_cities_in,
+};

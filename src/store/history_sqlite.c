@@ -4,6 +4,7 @@
  * that starts last at or before its start and those starting inside it,
  * one index range. */
 #include "store/history_store.h"
+#include "store/store_backend.h"
 #include "store/store_sqlite.h"
 
 #include <math.h>
@@ -87,21 +88,31 @@ static const char *const hist_sql[HS_MAX] = {
 	                   "AND NOT EXISTS(SELECT 1 FROM segments WHERE place_id = places.id)",
 };
 
-struct store_hist {
+struct sq_hist {
+	struct store_hist base;   /* first: store_backend.h */
 	sqlite3      *db;
 	sqlite3_stmt *st[HS_MAX];
 	char          err[512];
 };
 
-struct store_hist *store_hist_open(struct store *s)
+static struct sq_hist *sq_hist_of(struct store_hist *base)
 {
-	struct store_hist *h = xcalloc(1, sizeof *h);
-	h->db = store_sqlite_db(s);
-	return h;
+	return (struct sq_hist *)base;
 }
 
-void store_hist_close(struct store_hist *h)
+static const struct hist_ops sq_hist_ops;
+
+struct store_hist *sq_hist_open(struct store *s)
 {
+	struct sq_hist *h = xcalloc(1, sizeof *h);
+	h->base.ops = &sq_hist_ops;
+	h->db = store_sqlite_db(s);
+	return &h->base;
+}
+
+static void sq_hist_close(struct store_hist *base)
+{
+	struct sq_hist *h = sq_hist_of(base);
 	if (!h)
 		return;
 	for (int i = 0; i < HS_MAX; i++)
@@ -109,18 +120,19 @@ void store_hist_close(struct store_hist *h)
 	free(h);
 }
 
-const char *store_hist_errmsg(const struct store_hist *h)
+static const char *sq_hist_errmsg(const struct store_hist *base)
 {
+	const struct sq_hist *h = (const struct sq_hist *)base;
 	return h->err;
 }
 
-static int fail(struct store_hist *h, const char *what)
+static int fail(struct sq_hist *h, const char *what)
 {
 	snprintf(h->err, sizeof h->err, "%s: %s", what, sqlite3_errmsg(h->db));
 	return STORE_ERR;
 }
 
-static sqlite3_stmt *stmt(struct store_hist *h, enum hist_stmt id)
+static sqlite3_stmt *stmt(struct sq_hist *h, enum hist_stmt id)
 {
 	if (!h->st[id] && sqlite3_prepare_v3(h->db, hist_sql[id], -1, SQLITE_PREPARE_PERSISTENT,
 	                                     &h->st[id], NULL) != SQLITE_OK) {
@@ -136,14 +148,14 @@ static void finish(sqlite3_stmt *st)
 	sqlite3_clear_bindings(st);
 }
 
-static int exec_done(struct store_hist *h, sqlite3_stmt *st, const char *what)
+static int exec_done(struct sq_hist *h, sqlite3_stmt *st, const char *what)
 {
 	int rc = sqlite3_step(st) == SQLITE_DONE ? STORE_OK : fail(h, what);
 	finish(st);
 	return rc;
 }
 
-static int step_error(struct store_hist *h, sqlite3_stmt *st, const char *what)
+static int step_error(struct sq_hist *h, sqlite3_stmt *st, const char *what)
 {
 	int rc = fail(h, what);
 	finish(st);
@@ -159,7 +171,7 @@ static int bind_i64s(sqlite3_stmt *st, int n, const int64_t *v)
 }
 
 /* A statement of int64 parameters that changes rows. */
-static int exec_i64s(struct store_hist *h, enum hist_stmt id, int n, const int64_t *v,
+static int exec_i64s(struct sq_hist *h, enum hist_stmt id, int n, const int64_t *v,
                      const char *what)
 {
 	sqlite3_stmt *st = stmt(h, id);
@@ -180,9 +192,10 @@ static void copy_text(char *out, size_t len, sqlite3_stmt *st, int col)
 
 /* ---- what is out of date ---- */
 
-int store_hist_dirty_next(struct store_hist *h, int64_t after_id, int64_t *device_id,
+static int sq_hist_dirty_next(struct store_hist *base, int64_t after_id, int64_t *device_id,
                           int64_t *from_ms, int64_t *seq)
 {
+	struct sq_hist *h = sq_hist_of(base);
 	sqlite3_stmt *st = stmt(h, HS_DIRTY_NEXT);
 	if (!st)
 		return STORE_ERR;
@@ -201,19 +214,21 @@ int store_hist_dirty_next(struct store_hist *h, int64_t after_id, int64_t *devic
 	return STORE_OK;
 }
 
-int store_hist_dirty_done(struct store_hist *h, int64_t device_id, int64_t seq)
+static int sq_hist_dirty_done(struct store_hist *base, int64_t device_id, int64_t seq)
 {
+	struct sq_hist *h = sq_hist_of(base);
 	int64_t v[] = { device_id, seq };
 	return exec_i64s(h, HS_DIRTY_DONE, 2, v, "history done");
 }
 
-int store_hist_mark(struct store_hist *h, int64_t device_id, int64_t from_ms)
+static int sq_hist_mark(struct store_hist *base, int64_t device_id, int64_t from_ms)
 {
+	struct sq_hist *h = sq_hist_of(base);
 	int64_t v[] = { device_id, from_ms };
 	return exec_i64s(h, HS_MARK, 2, v, "history mark");
 }
 
-static int one_i64(struct store_hist *h, enum hist_stmt id, int64_t arg, int64_t *out,
+static int one_i64(struct sq_hist *h, enum hist_stmt id, int64_t arg, int64_t *out,
                    int null_is_missing, const char *what)
 {
 	sqlite3_stmt *st = stmt(h, id);
@@ -233,8 +248,9 @@ static int one_i64(struct store_hist *h, enum hist_stmt id, int64_t arg, int64_t
 	return STORE_OK;
 }
 
-int store_hist_gen(struct store_hist *h, int64_t device_id, int64_t *gen)
+static int sq_hist_gen(struct store_hist *base, int64_t device_id, int64_t *gen)
 {
+	struct sq_hist *h = sq_hist_of(base);
 	int rc = one_i64(h, HS_GEN, device_id, gen, 1, "history gen");
 	if (rc == STORE_NOTFOUND) {
 		*gen = 0;
@@ -243,8 +259,9 @@ int store_hist_gen(struct store_hist *h, int64_t device_id, int64_t *gen)
 	return rc;
 }
 
-int store_hist_gen_bump(struct store_hist *h, int64_t device_id, int64_t *gen)
+static int sq_hist_gen_bump(struct store_hist *base, int64_t device_id, int64_t *gen)
 {
+	struct sq_hist *h = sq_hist_of(base);
 	sqlite3_stmt *st = stmt(h, HS_GEN_BUMP);
 	if (!st)
 		return STORE_ERR;
@@ -260,10 +277,11 @@ int store_hist_gen_bump(struct store_hist *h, int64_t device_id, int64_t *gen)
 
 /* ---- fixes ---- */
 
-int store_hist_fixes(struct store_hist *h, int64_t device_id, int64_t from_ms,
+static int sq_hist_fixes(struct store_hist *base, int64_t device_id, int64_t from_ms,
                      int (*cb)(void *ctx, int64_t t_ms, double lat, double lon, double acc),
                      void *ctx)
 {
+	struct sq_hist *h = sq_hist_of(base);
 	sqlite3_stmt *st = stmt(h, HS_FIXES);
 	if (!st)
 		return STORE_ERR;
@@ -287,8 +305,9 @@ int store_hist_fixes(struct store_hist *h, int64_t device_id, int64_t from_ms,
 
 /* ---- segments ---- */
 
-int store_hist_resume_point(struct store_hist *h, int64_t device_id, int64_t t, int64_t *start_ms)
+static int sq_hist_resume_point(struct store_hist *base, int64_t device_id, int64_t t, int64_t *start_ms)
 {
+	struct sq_hist *h = sq_hist_of(base);
 	sqlite3_stmt *st = stmt(h, HS_RESUME);
 	if (!st)
 		return STORE_ERR;
@@ -311,8 +330,9 @@ static int64_t quarter_of(int64_t t)
 	return t % 900000 < 0 ? q - 1 : q;
 }
 
-int store_hist_clear_from(struct store_hist *h, int64_t device_id, int64_t from_ms)
+static int sq_hist_clear_from(struct store_hist *base, int64_t device_id, int64_t from_ms)
 {
+	struct sq_hist *h = sq_hist_of(base);
 	int64_t v[] = { device_id, from_ms };
 	if (exec_i64s(h, HS_CLEAR_SEG, 2, v, "history clear") != STORE_OK)
 		return STORE_ERR;
@@ -322,8 +342,9 @@ int store_hist_clear_from(struct store_hist *h, int64_t device_id, int64_t from_
 	return exec_i64s(h, HS_CLEAR_Q, 2, q, "history clear");
 }
 
-int store_hist_clear_open(struct store_hist *h, int64_t device_id)
+static int sq_hist_clear_open(struct store_hist *base, int64_t device_id)
 {
+	struct sq_hist *h = sq_hist_of(base);
 	return exec_i64s(h, HS_CLEAR_OPEN, 1, &device_id, "history clear open");
 }
 
@@ -332,8 +353,9 @@ static int bind_real_or_null(sqlite3_stmt *st, int i, int has, double v)
 	return has ? sqlite3_bind_double(st, i, v) : sqlite3_bind_null(st, i);
 }
 
-int store_hist_put(struct store_hist *h, int64_t device_id, const struct seg_rec *r)
+static int sq_hist_put(struct store_hist *base, int64_t device_id, const struct seg_rec *r)
 {
+	struct sq_hist *h = sq_hist_of(base);
 	sqlite3_stmt *st = stmt(h, HS_PUT);
 	if (!st)
 		return STORE_ERR;
@@ -390,10 +412,11 @@ static void read_seg(sqlite3_stmt *st, struct seg_rec *r)
 	r->parts_len = (size_t)sqlite3_column_bytes(st, 19);
 }
 
-int store_hist_segments(struct store_hist *h, int64_t device_id, int64_t from_ms,
+static int sq_hist_segments(struct store_hist *base, int64_t device_id, int64_t from_ms,
                         int64_t to_ms, int (*cb)(void *ctx, const struct seg_rec *r),
                         void *ctx)
 {
+	struct sq_hist *h = sq_hist_of(base);
 	sqlite3_stmt *st = stmt(h, HS_SEGS);
 	if (!st)
 		return STORE_ERR;
@@ -420,15 +443,17 @@ int store_hist_segments(struct store_hist *h, int64_t device_id, int64_t from_ms
 	return STORE_OK;
 }
 
-int store_hist_quarter_put(struct store_hist *h, int64_t device_id, int64_t q)
+static int sq_hist_quarter_put(struct store_hist *base, int64_t device_id, int64_t q)
 {
+	struct sq_hist *h = sq_hist_of(base);
 	int64_t v[] = { device_id, q };
 	return exec_i64s(h, HS_Q_PUT, 2, v, "history quarter");
 }
 
-int store_hist_quarters(struct store_hist *h, int64_t device_id, int64_t from_q, int64_t to_q,
+static int sq_hist_quarters(struct store_hist *base, int64_t device_id, int64_t from_q, int64_t to_q,
                         int (*cb)(void *ctx, int64_t q), void *ctx)
 {
+	struct sq_hist *h = sq_hist_of(base);
 	sqlite3_stmt *st = stmt(h, HS_QS);
 	if (!st)
 		return STORE_ERR;
@@ -475,10 +500,11 @@ static void box_of(double lat, double m, double *dlat, double *dlon)
 	*dlon = c > 0.01 ? *dlat / c : 360.0;
 }
 
-int store_place_near(struct store_hist *h, int64_t user_id, double lat, double lon,
+static int sq_hist_place_near(struct store_hist *base, int64_t user_id, double lat, double lon,
                      double (*dist)(double lat1, double lon1, double lat2, double lon2),
                      struct place_rec *out)
 {
+	struct sq_hist *h = sq_hist_of(base);
 	sqlite3_stmt *st = stmt(h, HS_PLACE_BOX);
 	if (!st)
 		return STORE_ERR;
@@ -512,8 +538,9 @@ static int bind_text_or_null(sqlite3_stmt *st, int i, const char *v)
 	return v && *v ? sqlite3_bind_text(st, i, v, -1, SQLITE_TRANSIENT) : sqlite3_bind_null(st, i);
 }
 
-int store_place_add(struct store_hist *h, const struct place_rec *p, int64_t *id_out)
+static int sq_hist_place_add(struct store_hist *base, const struct place_rec *p, int64_t *id_out)
 {
+	struct sq_hist *h = sq_hist_of(base);
 	sqlite3_stmt *st = stmt(h, HS_PLACE_ADD);
 	if (!st)
 		return STORE_ERR;
@@ -532,8 +559,9 @@ int store_place_add(struct store_hist *h, const struct place_rec *p, int64_t *id
 	return rc;
 }
 
-int store_place_get(struct store_hist *h, int64_t user_id, int64_t id, struct place_rec *out)
+static int sq_hist_place_get(struct store_hist *base, int64_t user_id, int64_t id, struct place_rec *out)
 {
+	struct sq_hist *h = sq_hist_of(base);
 	sqlite3_stmt *st = stmt(h, HS_PLACE_GET);
 	if (!st)
 		return STORE_ERR;
@@ -551,14 +579,15 @@ int store_place_get(struct store_hist *h, int64_t user_id, int64_t id, struct pl
 	return STORE_OK;
 }
 
-static int changed(struct store_hist *h, int rc)
+static int changed(struct sq_hist *h, int rc)
 {
 	return rc == STORE_OK && sqlite3_changes(h->db) == 0 ? STORE_NOTFOUND : rc;
 }
 
-int store_place_update(struct store_hist *h, int64_t user_id, int64_t id, const char *name,
+static int sq_hist_place_update(struct store_hist *base, int64_t user_id, int64_t id, const char *name,
                        double radius)
 {
+	struct sq_hist *h = sq_hist_of(base);
 	int rc = STORE_OK;
 	if (name) {
 		sqlite3_stmt *st = stmt(h, HS_PLACE_NAME);
@@ -583,8 +612,9 @@ int store_place_update(struct store_hist *h, int64_t user_id, int64_t id, const 
 	return rc;
 }
 
-int store_place_delete(struct store_hist *h, int64_t user_id, int64_t id)
+static int sq_hist_place_delete(struct store_hist *base, int64_t user_id, int64_t id)
 {
+	struct sq_hist *h = sq_hist_of(base);
 	int64_t v[] = { user_id, id };
 	int rc = changed(h, exec_i64s(h, HS_PLACE_DEL, 2, v, "place delete"));
 	if (rc != STORE_OK)
@@ -592,9 +622,10 @@ int store_place_delete(struct store_hist *h, int64_t user_id, int64_t id)
 	return exec_i64s(h, HS_PLACE_UNSTAY, 1, &id, "place delete");
 }
 
-int store_place_list(struct store_hist *h, int64_t user_id,
+static int sq_hist_place_list(struct store_hist *base, int64_t user_id,
                      int (*cb)(void *ctx, const struct place_stat *p), void *ctx)
 {
+	struct sq_hist *h = sq_hist_of(base);
 	sqlite3_stmt *st = stmt(h, HS_PLACE_LIST);
 	if (!st)
 		return STORE_ERR;
@@ -624,11 +655,12 @@ struct claim {
 	int64_t device_id, start_ms, old_place;
 };
 
-int64_t store_place_claim(struct store_hist *h, int64_t user_id, int64_t id,
+static int64_t sq_hist_place_claim(struct store_hist *base, int64_t user_id, int64_t id,
                           double (*dist)(double lat1, double lon1, double lat2, double lon2))
 {
+	struct sq_hist *h = sq_hist_of(base);
 	struct place_rec p;
-	if (store_place_get(h, user_id, id, &p) != STORE_OK)
+	if (store_place_get(&h->base, user_id, id, &p) != STORE_OK)
 		return -1;
 	sqlite3_stmt *st = stmt(h, HS_CLAIM_BOX);
 	if (!st)
@@ -687,3 +719,28 @@ int64_t store_place_claim(struct store_hist *h, int64_t user_id, int64_t id,
 	free(c);
 	return moved;
 }
+
+static const struct hist_ops sq_hist_ops = {
+	.close = sq_hist_close,
+	.errmsg = sq_hist_errmsg,
+	.dirty_next = sq_hist_dirty_next,
+	.dirty_done = sq_hist_dirty_done,
+	.mark = sq_hist_mark,
+	.gen = sq_hist_gen,
+	.gen_bump = sq_hist_gen_bump,
+	.fixes = sq_hist_fixes,
+	.resume_point = sq_hist_resume_point,
+	.clear_from = sq_hist_clear_from,
+	.clear_open = sq_hist_clear_open,
+	.put = sq_hist_put,
+	.segments = sq_hist_segments,
+	.quarter_put = sq_hist_quarter_put,
+	.quarters = sq_hist_quarters,
+	.place_near = sq_hist_place_near,
+	.place_add = sq_hist_place_add,
+	.place_get = sq_hist_place_get,
+	.place_update = sq_hist_place_update,
+	.place_delete = sq_hist_place_delete,
+	.place_list = sq_hist_place_list,
+	.place_claim = sq_hist_place_claim,
+};

@@ -1,7 +1,9 @@
 /* Storage interface. Everything the rest of mintrac knows about the database
- * is in this header, so that another backend (PostgreSQL) can implement it.
- * The SQLite implementation is store_sqlite.c: WAL, versioned schema
- * (PRAGMA user_version), prepared statements reused, every rc checked.
+ * is in this header (and history_store.h, geo_store.h). store.c sends each
+ * call to the backend the location names (store_backend.h):
+ *   store_sqlite.c  WAL, versioned schema (PRAGMA user_version), prepared
+ *                   statements reused, every rc checked;
+ *   store_pg.c      PostgreSQL over libpq, the same contract.
  * A `struct store` is one connection; use it from one thread only. */
 #ifndef MINTRAC_STORE_H
 #define MINTRAC_STORE_H
@@ -46,7 +48,11 @@ struct device_rec {
 
 struct store;
 
-struct store *store_open(const char *path, int flags, char *err, size_t errlen);
+/* location: "sqlite:PATH", a plain PATH (SQLite), or a libpq URI
+ * "postgresql://user:pass@host:port/db" ("postgres://" too). */
+struct store *store_open(const char *location, int flags, char *err, size_t errlen);
+/* The backend a location names: "sqlite" or "postgresql". */
+const char *store_kind(const char *location);
 void store_close(struct store *s);             /* NULL-safe */
 const char *store_errmsg(struct store *s);
 
@@ -80,6 +86,14 @@ int store_begin(struct store *s);
 int store_commit(struct store *s);
 int store_rollback(struct store *s);
 int store_put_fix(struct store *s, int64_t device_id, const struct fix *f, int *inserted);
+/* n fixes at once, inside begin/commit: fixes[i] of device_ids[i].
+ * inserted[i] is 1 (stored), 0 (a duplicate) or -1 (its device is gone:
+ * not stored, and the others still are). One group commit's worth: a
+ * backend across a network stores them in one statement, so a batch costs
+ * one round trip, not one per fix. STORE_OK, or STORE_ERR and the caller
+ * rolls back. */
+int store_put_fixes(struct store *s, const int64_t *device_ids, const struct fix *const *fixes,
+                    size_t n, int *inserted);
 /* After a commit failed (and was rolled back): commits a one-row change of
  * its own, so that what the failed commit left in the journal is
  * overwritten. After a failed fsync the failed transaction's pages may be

@@ -1,4 +1,4 @@
-/* SQLite implementation of store.h. One struct store is one connection,
+/* SQLite implementation of store.h. One struct sq is one connection,
  * used by one thread at a time. The receiver, the webapp and CLI commands
  * share the file at once: WAL lets readers run while one writer commits,
  * and a busy handler makes writers queue instead of failing. Every statement
@@ -13,6 +13,7 @@
  * commit or roll back with the fixes themselves. */
 #include "store/store.h"
 #include "store/faultvfs.h"
+#include "store/store_backend.h"
 #include "store/store_sqlite.h"
 #include "store/store_test.h"
 
@@ -262,7 +263,8 @@ struct pend {
 	int     used;
 };
 
-struct store {
+struct sq {
+	struct store  base;              /* first: store_backend.h */
 	sqlite3      *db;
 	sqlite3_stmt *st[ST_MAX];
 	int64_t       saved_max_pages;   /* test hook: limit to restore, 0 = none */
@@ -271,6 +273,14 @@ struct store {
 	char          err[512];
 	int64_t       busy_since;        /* mono ms: when the current wait began */
 };
+
+static struct sq *sq_of(struct store *base)
+{
+	return (struct sq *)base;
+}
+
+static const struct store_ops sq_ops;
+static void sq_close(struct store *base);
 
 /* How long a writer waits for the write lock before SQLITE_BUSY. */
 #define BUSY_WAIT_MS 10000
@@ -282,7 +292,7 @@ struct store {
  * first gap; the batch writers leave one after each commit. */
 static int busy_wait(void *ctx, int tries)
 {
-	struct store *s = ctx;
+	struct sq *s = ctx;
 	int64_t now = mono_ms();
 	if (tries == 0)
 		s->busy_since = now;
@@ -300,13 +310,13 @@ static int64_t clock_ms(void)
 }
 
 /* Records sqlite's message with what we were doing; returns STORE_ERR. */
-static int fail(struct store *s, const char *what)
+static int fail(struct sq *s, const char *what)
 {
 	snprintf(s->err, sizeof s->err, "%s: %s", what, sqlite3_errmsg(s->db));
 	return STORE_ERR;
 }
 
-static sqlite3_stmt *stmt(struct store *s, enum stmt_id id)
+static sqlite3_stmt *stmt(struct sq *s, enum stmt_id id)
 {
 	if (!s->st[id] && sqlite3_prepare_v3(s->db, stmt_sql[id], -1, SQLITE_PREPARE_PERSISTENT,
 	                                     &s->st[id], NULL) != SQLITE_OK) {
@@ -325,7 +335,7 @@ static void finish(sqlite3_stmt *st)
 }
 
 /* Maps a failed step to a store_rc, keeping sqlite's message. */
-static int step_error(struct store *s, sqlite3_stmt *st, const char *what)
+static int step_error(struct sq *s, sqlite3_stmt *st, const char *what)
 {
 	int ext = sqlite3_extended_errcode(s->db);
 	int ret = fail(s, what);
@@ -338,7 +348,7 @@ static int step_error(struct store *s, sqlite3_stmt *st, const char *what)
 }
 
 /* Runs a statement that returns no rows. */
-static int exec_done(struct store *s, sqlite3_stmt *st, const char *what)
+static int exec_done(struct sq *s, sqlite3_stmt *st, const char *what)
 {
 	int rc = sqlite3_step(st);
 	if (rc != SQLITE_DONE)
@@ -348,7 +358,7 @@ static int exec_done(struct store *s, sqlite3_stmt *st, const char *what)
 }
 
 /* Runs an UPDATE/DELETE; STORE_NOTFOUND when it matched no row. */
-static int exec_change(struct store *s, sqlite3_stmt *st, const char *what)
+static int exec_change(struct sq *s, sqlite3_stmt *st, const char *what)
 {
 	int rc = exec_done(s, st, what);
 	if (rc == STORE_OK && sqlite3_changes(s->db) == 0)
@@ -356,7 +366,7 @@ static int exec_change(struct store *s, sqlite3_stmt *st, const char *what)
 	return rc;
 }
 
-static int bind_fail(struct store *s, sqlite3_stmt *st, const char *what)
+static int bind_fail(struct sq *s, sqlite3_stmt *st, const char *what)
 {
 	int rc = fail(s, what);
 	finish(st);
@@ -375,7 +385,7 @@ static void copy_col(char *dst, size_t n, sqlite3_stmt *st, int col)
 }
 
 /* One-value query used at open time (PRAGMA user_version and friends). */
-static int query_int(struct store *s, const char *sql, int64_t *out)
+static int query_int(struct sq *s, const char *sql, int64_t *out)
 {
 	sqlite3_stmt *st;
 	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
@@ -389,7 +399,7 @@ static int query_int(struct store *s, const char *sql, int64_t *out)
 	return rc == SQLITE_ROW ? STORE_OK : STORE_ERR;
 }
 
-static int exec_sql(struct store *s, const char *sql)
+static int exec_sql(struct sq *s, const char *sql)
 {
 	char *msg = NULL;
 	if (sqlite3_exec(s->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
@@ -400,7 +410,7 @@ static int exec_sql(struct store *s, const char *sql)
 	return STORE_OK;
 }
 
-static int set_wal(struct store *s)
+static int set_wal(struct sq *s)
 {
 	sqlite3_stmt *st;
 	if (sqlite3_prepare_v2(s->db, "PRAGMA journal_mode=WAL", -1, &st, NULL) != SQLITE_OK)
@@ -417,7 +427,7 @@ static int set_wal(struct store *s)
 
 /* Each step in its own IMMEDIATE transaction, re-checking the version
  * inside it: another process may be migrating the same file. */
-static int migrate(struct store *s)
+static int migrate(struct sq *s)
 {
 	for (int v = 1; v <= SCHEMA_VERSION; v++) {
 		int64_t cur;
@@ -443,7 +453,7 @@ fail:
 	return STORE_ERR;
 }
 
-static int check_version(struct store *s, int flags)
+static int check_version(struct sq *s, int flags)
 {
 	int64_t v;
 	if (query_int(s, "PRAGMA user_version", &v) != STORE_OK)
@@ -465,7 +475,7 @@ static int check_version(struct store *s, int flags)
 	return migrate(s);
 }
 
-static int configure(struct store *s, int flags)
+static int configure(struct sq *s, int flags)
 {
 	if (sqlite3_extended_result_codes(s->db, 1) != SQLITE_OK ||
 	    sqlite3_busy_handler(s->db, busy_wait, s) != SQLITE_OK)
@@ -485,7 +495,7 @@ static int configure(struct store *s, int flags)
 	return check_version(s, flags);
 }
 
-struct store *store_open(const char *path, int flags, char *err, size_t errlen)
+struct store *store_sqlite_open(const char *path, int flags, char *err, size_t errlen)
 {
 	struct stat sb;
 	if (!(flags & STORE_CREATE) && stat(path, &sb) != 0) {
@@ -496,11 +506,12 @@ struct store *store_open(const char *path, int flags, char *err, size_t errlen)
 		return NULL;
 	}
 	faultvfs_install();   /* test flavour only; a no-op otherwise */
-	struct store *s = calloc(1, sizeof *s);
+	struct sq *s = calloc(1, sizeof *s);
 	if (!s) {
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
+	s->base.ops = &sq_ops;
 	int oflags = SQLITE_OPEN_NOMUTEX;
 	if (flags & STORE_READONLY)
 		oflags |= SQLITE_OPEN_READONLY;
@@ -510,19 +521,20 @@ struct store *store_open(const char *path, int flags, char *err, size_t errlen)
 	if (rc != SQLITE_OK) {
 		snprintf(err, errlen, "%s: %s", path,
 		         s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));
-		store_close(s);
+		sq_close(&s->base);
 		return NULL;
 	}
 	if (configure(s, flags) != STORE_OK) {
 		snprintf(err, errlen, "%s: %s", path, s->err);
-		store_close(s);
+		sq_close(&s->base);
 		return NULL;
 	}
-	return s;
+	return &s->base;
 }
 
-void store_close(struct store *s)
+static void sq_close(struct store *base)
 {
+	struct sq *s = sq_of(base);
 	if (!s)
 		return;
 	for (int i = 0; i < ST_MAX; i++)
@@ -533,14 +545,15 @@ void store_close(struct store *s)
 	free(s);
 }
 
-const char *store_errmsg(struct store *s)
+static const char *sq_errmsg(struct store *base)
 {
+	struct sq *s = sq_of(base);
 	return s->err;
 }
 
-sqlite3 *store_sqlite_db(struct store *s)
+sqlite3 *store_sqlite_db(struct store *base)
 {
-	return s->db;
+	return sq_of(base)->db;
 }
 
 /* ---- users ---- */
@@ -554,8 +567,9 @@ static void read_user(sqlite3_stmt *st, struct user_rec *u)
 	copy_col(u->timezone, sizeof u->timezone, st, 4);
 }
 
-int store_user_add(struct store *s, const char *name, const char *pwhash)
+static int sq_user_add(struct store *base, const char *name, const char *pwhash)
 {
+	struct sq *s = sq_of(base);
 	sqlite3_stmt *st = stmt(s, ST_USER_ADD);
 	if (!st)
 		return STORE_ERR;
@@ -565,8 +579,9 @@ int store_user_add(struct store *s, const char *name, const char *pwhash)
 	return exec_done(s, st, "user add");
 }
 
-int store_user_get(struct store *s, const char *name, struct user_rec *out)
+static int sq_user_get(struct store *base, const char *name, struct user_rec *out)
 {
+	struct sq *s = sq_of(base);
 	sqlite3_stmt *st = stmt(s, ST_USER_GET);
 	if (!st)
 		return STORE_ERR;
@@ -586,8 +601,9 @@ int store_user_get(struct store *s, const char *name, struct user_rec *out)
 
 /* The users_pw trigger deletes the user's sessions in the same statement:
  * a new password signs out every browser, whoever sets it. */
-int store_user_set_password(struct store *s, const char *name, const char *pwhash)
+static int sq_user_set_password(struct store *base, const char *name, const char *pwhash)
 {
+	struct sq *s = sq_of(base);
 	sqlite3_stmt *st = stmt(s, ST_USER_PASSWD);
 	if (!st)
 		return STORE_ERR;
@@ -596,8 +612,9 @@ int store_user_set_password(struct store *s, const char *name, const char *pwhas
 	return exec_change(s, st, "user passwd");
 }
 
-int store_user_set_timezone(struct store *s, const char *name, const char *tz)
+static int sq_user_set_timezone(struct store *base, const char *name, const char *tz)
 {
+	struct sq *s = sq_of(base);
 	sqlite3_stmt *st = stmt(s, ST_USER_SET_TZ);
 	if (!st)
 		return STORE_ERR;
@@ -606,8 +623,9 @@ int store_user_set_timezone(struct store *s, const char *name, const char *tz)
 	return exec_change(s, st, "user timezone");
 }
 
-int store_user_del(struct store *s, const char *name)
+static int sq_user_del(struct store *base, const char *name)
 {
+	struct sq *s = sq_of(base);
 	sqlite3_stmt *st = stmt(s, ST_USER_DEL);
 	if (!st)
 		return STORE_ERR;
@@ -617,8 +635,9 @@ int store_user_del(struct store *s, const char *name)
 	return exec_change(s, st, "user del");
 }
 
-int store_user_list(struct store *s, int (*cb)(void *ctx, const struct user_rec *u), void *ctx)
+static int sq_user_list(struct store *base, int (*cb)(void *ctx, const struct user_rec *u), void *ctx)
 {
+	struct sq *s = sq_of(base);
 	sqlite3_stmt *st = stmt(s, ST_USER_LIST);
 	if (!st)
 		return STORE_ERR;
@@ -651,7 +670,7 @@ static void read_device(sqlite3_stmt *st, struct device_rec *d)
 }
 
 /* Runs a bound device query expecting at most one row. */
-static int device_one(struct store *s, sqlite3_stmt *st, struct device_rec *out, const char *what)
+static int device_one(struct sq *s, sqlite3_stmt *st, struct device_rec *out, const char *what)
 {
 	int rc = sqlite3_step(st);
 	if (rc == SQLITE_DONE) {
@@ -665,10 +684,11 @@ static int device_one(struct store *s, sqlite3_stmt *st, struct device_rec *out,
 	return STORE_OK;
 }
 
-int store_device_add(struct store *s, int64_t user_id, const char *name,
+static int sq_device_add(struct store *base, int64_t user_id, const char *name,
                      const unsigned char hash[TOKEN_HASH_LEN], const char *ident,
                      int64_t *id_out)
 {
+	struct sq *s = sq_of(base);
 	sqlite3_stmt *st = stmt(s, ST_DEV_ADD);
 	if (!st)
 		return STORE_ERR;
@@ -683,8 +703,9 @@ int store_device_add(struct store *s, int64_t user_id, const char *name,
 	return rc;
 }
 
-int store_device_get(struct store *s, int64_t user_id, const char *name, struct device_rec *out)
+static int sq_device_get(struct store *base, int64_t user_id, const char *name, struct device_rec *out)
 {
+	struct sq *s = sq_of(base);
 	sqlite3_stmt *st = stmt(s, ST_DEV_GET);
 	if (!st)
 		return STORE_ERR;
@@ -693,9 +714,10 @@ int store_device_get(struct store *s, int64_t user_id, const char *name, struct 
 	return device_one(s, st, out, "device get");
 }
 
-int store_device_by_token(struct store *s, const unsigned char hash[TOKEN_HASH_LEN],
+static int sq_device_by_token(struct store *base, const unsigned char hash[TOKEN_HASH_LEN],
                           struct device_rec *out)
 {
+	struct sq *s = sq_of(base);
 	sqlite3_stmt *st = stmt(s, ST_DEV_BY_TOKEN);
 	if (!st)
 		return STORE_ERR;
@@ -704,8 +726,9 @@ int store_device_by_token(struct store *s, const unsigned char hash[TOKEN_HASH_L
 	return device_one(s, st, out, "device by token");
 }
 
-int store_device_by_ident(struct store *s, const char *ident, struct device_rec *out)
+static int sq_device_by_ident(struct store *base, const char *ident, struct device_rec *out)
 {
+	struct sq *s = sq_of(base);
 	if (!ident || !*ident)
 		return STORE_NOTFOUND;
 	sqlite3_stmt *st = stmt(s, ST_DEV_BY_IDENT);
@@ -716,8 +739,9 @@ int store_device_by_ident(struct store *s, const char *ident, struct device_rec 
 	return device_one(s, st, out, "device by ident");
 }
 
-int store_device_by_id(struct store *s, int64_t device_id, struct device_rec *out)
+static int sq_device_by_id(struct store *base, int64_t device_id, struct device_rec *out)
 {
+	struct sq *s = sq_of(base);
 	sqlite3_stmt *st = stmt(s, ST_DEV_BY_ID);
 	if (!st)
 		return STORE_ERR;
@@ -727,8 +751,9 @@ int store_device_by_id(struct store *s, int64_t device_id, struct device_rec *ou
 }
 
 /* UNIQUE(user_id, name) makes a clash STORE_EXISTS (step_error). */
-int store_device_rename(struct store *s, int64_t device_id, const char *new_name)
+static int sq_device_rename(struct store *base, int64_t device_id, const char *new_name)
 {
+	struct sq *s = sq_of(base);
 	sqlite3_stmt *st = stmt(s, ST_DEV_RENAME);
 	if (!st)
 		return STORE_ERR;
@@ -737,9 +762,10 @@ int store_device_rename(struct store *s, int64_t device_id, const char *new_name
 	return exec_change(s, st, "device rename");
 }
 
-int store_device_set_token(struct store *s, int64_t device_id,
+static int sq_device_set_token(struct store *base, int64_t device_id,
                            const unsigned char hash[TOKEN_HASH_LEN])
 {
+	struct sq *s = sq_of(base);
 	sqlite3_stmt *st = stmt(s, ST_DEV_SET_TOKEN);
 	if (!st)
 		return STORE_ERR;
@@ -749,8 +775,9 @@ int store_device_set_token(struct store *s, int64_t device_id,
 	return exec_change(s, st, "device token");
 }
 
-int store_device_del(struct store *s, int64_t device_id)
+static int sq_device_del(struct store *base, int64_t device_id)
 {
+	struct sq *s = sq_of(base);
 	sqlite3_stmt *st = stmt(s, ST_DEV_DEL);
 	if (!st)
 		return STORE_ERR;
@@ -759,9 +786,10 @@ int store_device_del(struct store *s, int64_t device_id)
 	return exec_change(s, st, "device del");   /* fixes and device_stats cascade */
 }
 
-int store_device_list(struct store *s, int64_t user_id,
+static int sq_device_list(struct store *base, int64_t user_id,
                       int (*cb)(void *ctx, const struct device_rec *d), void *ctx)
 {
+	struct sq *s = sq_of(base);
 	sqlite3_stmt *st = stmt(s, user_id ? ST_DEV_LIST_USER : ST_DEV_LIST_ALL);
 	if (!st)
 		return STORE_ERR;
@@ -800,7 +828,7 @@ static struct pend *pend_find(struct pend *t, size_t cap, int64_t device_id)
 	return &t[i];
 }
 
-static int pend_grow(struct store *s)
+static int pend_grow(struct sq *s)
 {
 	size_t cap = s->pend_cap ? s->pend_cap * 2 : 16;
 	struct pend *t = calloc(cap, sizeof *t);
@@ -820,7 +848,7 @@ static int pend_grow(struct store *s)
 /* The open transaction's counter for device_id, created at 0; NULL when
  * out of memory. Taken before the row changes, so a failure leaves
  * nothing stored uncounted. Load stays at most one half. */
-static struct pend *pend_counter(struct store *s, int64_t device_id)
+static struct pend *pend_counter(struct sq *s, int64_t device_id)
 {
 	if ((s->pend_used + 1) * 2 > s->pend_cap && pend_grow(s) != STORE_OK)
 		return NULL;
@@ -843,7 +871,7 @@ static void pend_count(struct pend *p, int64_t time_ms, int delta)
 		p->min_ms = time_ms;
 }
 
-static void pend_clear(struct store *s)
+static void pend_clear(struct sq *s)
 {
 	if (s->pend_used)
 		memset(s->pend, 0, s->pend_cap * sizeof *s->pend);
@@ -853,7 +881,7 @@ static void pend_clear(struct store *s)
 /* What this connection's open transaction adds to store_count: the fixes
  * it inserted are visible to its own queries, so count them as a
  * count(*) would. */
-static int64_t pend_sum(struct store *s, int64_t device_id)
+static int64_t pend_sum(struct sq *s, int64_t device_id)
 {
 	if (!s->pend_used || sqlite3_get_autocommit(s->db))
 		return 0;
@@ -870,7 +898,7 @@ static int64_t pend_sum(struct store *s, int64_t device_id)
 /* Writes the counts into device_stats, one upsert per device, inside the
  * open transaction. Cleared once written: they are part of the
  * transaction now and go or stay with it. */
-static int pend_flush(struct store *s)
+static int pend_flush(struct sq *s)
 {
 	/* SQLite rolled back by itself (FULL, IOERR): the counted rows are
 	 * gone, and COMMIT will report that there is no transaction. */
@@ -906,8 +934,9 @@ static int pend_flush(struct store *s)
 
 /* ---- transactions and fixes ---- */
 
-int store_begin(struct store *s)
+static int sq_begin(struct store *base)
 {
+	struct sq *s = sq_of(base);
 	sqlite3_stmt *st = stmt(s, ST_BEGIN);
 	if (!st)
 		return STORE_ERR;
@@ -918,8 +947,9 @@ int store_begin(struct store *s)
 	return rc;
 }
 
-int store_commit(struct store *s)
+static int sq_commit(struct store *base)
 {
+	struct sq *s = sq_of(base);
 	sqlite3_stmt *st = stmt(s, ST_COMMIT);
 	if (!st || pend_flush(s) != STORE_OK)
 		return STORE_ERR;
@@ -928,8 +958,9 @@ int store_commit(struct store *s)
 
 /* SQLite may already have rolled back by itself (SQLITE_FULL, IOERR,
  * NOMEM): then there is nothing left to undo. */
-int store_rollback(struct store *s)
+static int sq_rollback(struct store *base)
 {
+	struct sq *s = sq_of(base);
 	pend_clear(s);
 	if (sqlite3_get_autocommit(s->db))
 		return STORE_OK;
@@ -946,9 +977,10 @@ int store_rollback(struct store *s)
  * where the failed one's frames begin; WAL frames carry a running checksum,
  * so recovery stops at the first old frame after it. (When the WAL was
  * reset instead, the old frames' salt no longer matches: same effect.) */
-int store_bury_failed(struct store *s)
+static int sq_bury_failed(struct store *base)
 {
-	if (!sqlite3_get_autocommit(s->db) && store_rollback(s) != STORE_OK)
+	struct sq *s = sq_of(base);
+	if (!sqlite3_get_autocommit(s->db) && store_rollback(&s->base) != STORE_OK)
 		return STORE_ERR;
 	if (exec_sql(s, "BEGIN IMMEDIATE;"
 	                "INSERT INTO meta(key, value) VALUES('failed_commits', 1)"
@@ -967,25 +999,26 @@ static int bind_opt(sqlite3_stmt *st, int i, const struct fix *f, unsigned bit, 
 
 /* A put outside begin/commit gets a transaction of its own, so the fix
  * and its count commit together. */
-static int put_alone(struct store *s, int64_t device_id, const struct fix *f, int *inserted)
+static int put_alone(struct sq *s, int64_t device_id, const struct fix *f, int *inserted)
 {
-	int rc = store_begin(s);
+	int rc = store_begin(&s->base);
 	if (rc == STORE_OK)
-		rc = store_put_fix(s, device_id, f, inserted);
+		rc = store_put_fix(&s->base, device_id, f, inserted);
 	if (rc == STORE_OK)
-		rc = store_commit(s);
+		rc = store_commit(&s->base);
 	if (rc != STORE_OK) {
 		if (inserted)
 			*inserted = 0;
 		/* The first error is the one to report; a failed rollback
 		 * leaves SQLite to roll back on the next statement. */
-		(void)store_rollback(s);
+		(void)store_rollback(&s->base);
 	}
 	return rc;
 }
 
-int store_put_fix(struct store *s, int64_t device_id, const struct fix *f, int *inserted)
+static int sq_put_fix(struct store *base, int64_t device_id, const struct fix *f, int *inserted)
 {
+	struct sq *s = sq_of(base);
 	if (inserted)
 		*inserted = 0;
 	if (sqlite3_get_autocommit(s->db))
@@ -1032,9 +1065,10 @@ static void read_fix(sqlite3_stmt *st, struct fix *f)
 	opt_col(st, 7, f, FIX_BATT, &f->batt);
 }
 
-int store_fixes(struct store *s, int64_t device_id, int64_t from_ms, int64_t to_ms,
+static int sq_fixes(struct store *base, int64_t device_id, int64_t from_ms, int64_t to_ms,
                 int (*cb)(void *ctx, const struct fix *f), void *ctx)
 {
+	struct sq *s = sq_of(base);
 	sqlite3_stmt *st = stmt(s, ST_FIX_RANGE);
 	if (!st)
 		return STORE_ERR;
@@ -1063,7 +1097,7 @@ int store_fixes(struct store *s, int64_t device_id, int64_t from_ms, int64_t to_
 
 /* Runs a bound FIX_COLS query expecting at most one row into *out, with
  * its own copy of attrs. */
-static int fix_one(struct store *s, sqlite3_stmt *st, struct fix *out, const char *what)
+static int fix_one(struct sq *s, sqlite3_stmt *st, struct fix *out, const char *what)
 {
 	int rc = sqlite3_step(st);
 	if (rc == SQLITE_DONE) {
@@ -1084,8 +1118,9 @@ static int fix_one(struct store *s, sqlite3_stmt *st, struct fix *out, const cha
 	return STORE_OK;
 }
 
-int store_last_fix(struct store *s, int64_t device_id, struct fix *out)
+static int sq_last_fix(struct store *base, int64_t device_id, struct fix *out)
 {
+	struct sq *s = sq_of(base);
 	sqlite3_stmt *st = stmt(s, ST_FIX_LAST);
 	if (!st)
 		return STORE_ERR;
@@ -1097,7 +1132,7 @@ int store_last_fix(struct store *s, int64_t device_id, struct fix *out)
 /* The track thinner calls these tens of thousands of times per request:
  * one reused statement, a seek on the (device_id, time_ms) key, no
  * allocation but attrs. */
-static int fix_in(struct store *s, enum stmt_id id, int64_t device_id, int64_t from_ms,
+static int fix_in(struct sq *s, enum stmt_id id, int64_t device_id, int64_t from_ms,
                   int64_t to_ms, struct fix *out, const char *what)
 {
 	sqlite3_stmt *st = stmt(s, id);
@@ -1109,23 +1144,26 @@ static int fix_in(struct store *s, enum stmt_id id, int64_t device_id, int64_t f
 	return fix_one(s, st, out, what);
 }
 
-int store_fix_first_in(struct store *s, int64_t device_id, int64_t from_ms, int64_t to_ms,
+static int sq_fix_first_in(struct store *base, int64_t device_id, int64_t from_ms, int64_t to_ms,
                        struct fix *out)
 {
+	struct sq *s = sq_of(base);
 	return fix_in(s, ST_FIX_FIRST_IN, device_id, from_ms, to_ms, out, "first fix in range");
 }
 
-int store_fix_last_in(struct store *s, int64_t device_id, int64_t from_ms, int64_t to_ms,
+static int sq_fix_last_in(struct store *base, int64_t device_id, int64_t from_ms, int64_t to_ms,
                       struct fix *out)
 {
+	struct sq *s = sq_of(base);
 	return fix_in(s, ST_FIX_LAST_IN, device_id, from_ms, to_ms, out, "last fix in range");
 }
 
 /* Walks the (device_id, time_ms) key backwards from to_ms: n steps,
  * however long the range before them. */
-int store_fix_nth_last(struct store *s, int64_t device_id, int64_t from_ms, int64_t to_ms,
+static int sq_fix_nth_last(struct store *base, int64_t device_id, int64_t from_ms, int64_t to_ms,
                        int64_t n, int64_t *time_ms)
 {
+	struct sq *s = sq_of(base);
 	sqlite3_stmt *st = stmt(s, ST_FIX_NTH_LAST);
 	if (!st)
 		return STORE_ERR;
@@ -1144,8 +1182,9 @@ int store_fix_nth_last(struct store *s, int64_t device_id, int64_t from_ms, int6
 }
 
 /* A device without a device_stats row never had a fix: 0. */
-int64_t store_count(struct store *s, int64_t device_id)
+static int64_t sq_count(struct store *base, int64_t device_id)
 {
+	struct sq *s = sq_of(base);
 	sqlite3_stmt *st = stmt(s, device_id ? ST_COUNT_DEV : ST_COUNT_ALL);
 	if (!st)
 		return -1;
@@ -1167,7 +1206,7 @@ int64_t store_count(struct store *s, int64_t device_id)
  * transaction begun for it: each deleted row counts through the same
  * per-device deltas as inserts (count and history mark), written by the
  * commit in the same transaction. How many, or -1 (rolled back). */
-static int64_t delete_counted(struct store *s, sqlite3_stmt *st, const char *what)
+static int64_t delete_counted(struct sq *s, sqlite3_stmt *st, const char *what)
 {
 	int64_t n = 0;
 	int rc;
@@ -1185,24 +1224,25 @@ static int64_t delete_counted(struct store *s, sqlite3_stmt *st, const char *wha
 		goto fail;
 	}
 	finish(st);
-	if (store_commit(s) != STORE_OK)
+	if (store_commit(&s->base) != STORE_OK)
 		goto fail;
 	return n;
 fail:
 	/* The first error is the one to report; a failed rollback leaves
 	 * SQLite to roll back on the next statement. */
-	(void)store_rollback(s);
+	(void)store_rollback(&s->base);
 	return -1;
 }
 
-int64_t store_demo_delete(struct store *s, int64_t device_id)
+static int64_t sq_demo_delete(struct store *base, int64_t device_id)
 {
+	struct sq *s = sq_of(base);
 	sqlite3_stmt *st = stmt(s, device_id ? ST_DEMO_DEL_DEV : ST_DEMO_DEL_ALL);
-	if (!st || store_begin(s) != STORE_OK)
+	if (!st || store_begin(&s->base) != STORE_OK)
 		return -1;
 	if (device_id && sqlite3_bind_int64(st, 1, device_id)) {
 		bind_fail(s, st, "demo delete");
-		(void)store_rollback(s);
+		(void)store_rollback(&s->base);
 		return -1;
 	}
 	return delete_counted(s, st, "demo delete");
@@ -1220,9 +1260,10 @@ static int bind_range(sqlite3_stmt *st, int64_t device_id, int64_t from_ms, int6
 	return 0;
 }
 
-int64_t store_fix_count_range(struct store *s, int64_t device_id, int64_t from_ms, int64_t to_ms,
+static int64_t sq_fix_count_range(struct store *base, int64_t device_id, int64_t from_ms, int64_t to_ms,
                               const double *box)
 {
+	struct sq *s = sq_of(base);
 	sqlite3_stmt *st = stmt(s, ST_RANGE_COUNT);
 	if (!st)
 		return -1;
@@ -1239,22 +1280,24 @@ int64_t store_fix_count_range(struct store *s, int64_t device_id, int64_t from_m
 	return n;
 }
 
-int64_t store_fix_delete_batch(struct store *s, int64_t device_id, int64_t from_ms,
+static int64_t sq_fix_delete_batch(struct store *base, int64_t device_id, int64_t from_ms,
                                int64_t to_ms, const double *box, int64_t max)
 {
+	struct sq *s = sq_of(base);
 	sqlite3_stmt *st = stmt(s, ST_RANGE_DEL);
-	if (!st || store_begin(s) != STORE_OK)
+	if (!st || store_begin(&s->base) != STORE_OK)
 		return -1;
 	if (bind_range(st, device_id, from_ms, to_ms, box) < 0 || sqlite3_bind_int64(st, 8, max)) {
 		bind_fail(s, st, "delete fixes");
-		(void)store_rollback(s);
+		(void)store_rollback(&s->base);
 		return -1;
 	}
 	return delete_counted(s, st, "delete fixes");
 }
 
-int store_fix_delete_at(struct store *s, int64_t device_id, int64_t time_ms, int *deleted)
+static int sq_fix_delete_at(struct store *base, int64_t device_id, int64_t time_ms, int *deleted)
 {
+	struct sq *s = sq_of(base);
 	*deleted = 0;
 	sqlite3_stmt *st = stmt(s, ST_FIX_DEL_AT);
 	struct pend *count = st ? pend_counter(s, device_id) : NULL;
@@ -1270,8 +1313,9 @@ int store_fix_delete_at(struct store *s, int64_t device_id, int64_t time_ms, int
 	return rc;
 }
 
-int64_t store_cred_generation(struct store *s)
+static int64_t sq_cred_generation(struct store *base)
 {
+	struct sq *s = sq_of(base);
 	sqlite3_stmt *st = stmt(s, ST_CRED_GEN);
 	if (!st)
 		return -1;
@@ -1289,10 +1333,11 @@ int64_t store_cred_generation(struct store *s)
 
 #define CSRF_MAX (sizeof ((struct session_rec *)0)->csrf - 1)
 
-int store_session_add(struct store *s, const unsigned char id_hash[TOKEN_HASH_LEN],
+static int sq_session_add(struct store *base, const unsigned char id_hash[TOKEN_HASH_LEN],
                       int64_t user_id, const char *csrf, int64_t created_ms,
                       int64_t expires_ms)
 {
+	struct sq *s = sq_of(base);
 	/* What does not fit in session_rec could never be read back whole. */
 	if (!csrf || strlen(csrf) > CSRF_MAX) {
 		snprintf(s->err, sizeof s->err, "session add: CSRF token longer than %zu bytes",
@@ -1310,9 +1355,10 @@ int store_session_add(struct store *s, const unsigned char id_hash[TOKEN_HASH_LE
 	return exec_done(s, st, "session add");
 }
 
-int store_session_get(struct store *s, const unsigned char id_hash[TOKEN_HASH_LEN],
+static int sq_session_get(struct store *base, const unsigned char id_hash[TOKEN_HASH_LEN],
                       int64_t now_ms, struct session_rec *out)
 {
+	struct sq *s = sq_of(base);
 	sqlite3_stmt *st = stmt(s, ST_SESS_GET);
 	if (!st)
 		return STORE_ERR;
@@ -1335,9 +1381,10 @@ int store_session_get(struct store *s, const unsigned char id_hash[TOKEN_HASH_LE
 	return STORE_OK;
 }
 
-int store_session_touch(struct store *s, const unsigned char id_hash[TOKEN_HASH_LEN],
+static int sq_session_touch(struct store *base, const unsigned char id_hash[TOKEN_HASH_LEN],
                         int64_t expires_ms)
 {
+	struct sq *s = sq_of(base);
 	sqlite3_stmt *st = stmt(s, ST_SESS_TOUCH);
 	if (!st)
 		return STORE_ERR;
@@ -1347,8 +1394,9 @@ int store_session_touch(struct store *s, const unsigned char id_hash[TOKEN_HASH_
 	return exec_change(s, st, "session touch");
 }
 
-int store_session_del(struct store *s, const unsigned char id_hash[TOKEN_HASH_LEN])
+static int sq_session_del(struct store *base, const unsigned char id_hash[TOKEN_HASH_LEN])
 {
+	struct sq *s = sq_of(base);
 	sqlite3_stmt *st = stmt(s, ST_SESS_DEL);
 	if (!st)
 		return STORE_ERR;
@@ -1358,8 +1406,9 @@ int store_session_del(struct store *s, const unsigned char id_hash[TOKEN_HASH_LE
 }
 
 /* Same boundary as store_session_get: expired when expires_ms <= now_ms. */
-int64_t store_session_purge(struct store *s, int64_t now_ms)
+static int64_t sq_session_purge(struct store *base, int64_t now_ms)
 {
+	struct sq *s = sq_of(base);
 	sqlite3_stmt *st = stmt(s, ST_SESS_PURGE);
 	if (!st)
 		return -1;
@@ -1372,8 +1421,9 @@ int64_t store_session_purge(struct store *s, int64_t now_ms)
 	return sqlite3_changes64(s->db);
 }
 
-int64_t store_session_trim(struct store *s, int64_t user_id, int keep)
+static int64_t sq_session_trim(struct store *base, int64_t user_id, int keep)
 {
+	struct sq *s = sq_of(base);
 	sqlite3_stmt *st = stmt(s, ST_SESS_TRIM);
 	if (!st)
 		return -1;
@@ -1386,12 +1436,13 @@ int64_t store_session_trim(struct store *s, int64_t user_id, int keep)
 	return sqlite3_changes64(s->db);
 }
 
-int store_user_creds(struct store *s, int64_t user_id, int64_t now_ms,
+static int sq_user_creds(struct store *base, int64_t user_id, int64_t now_ms,
                      char pwhash[PWHASH_LEN],
                      void (*cb)(void *ctx, const unsigned char id_hash[TOKEN_HASH_LEN],
                                 int64_t created_ms),
                      void *ctx)
 {
+	struct sq *s = sq_of(base);
 	sqlite3_stmt *st = stmt(s, ST_USER_CREDS);
 	if (!st)
 		return STORE_ERR;
@@ -1414,7 +1465,7 @@ int store_user_creds(struct store *s, int64_t user_id, int64_t now_ms,
 
 /* ---- backup ---- */
 
-static int backup_copy(struct store *s, sqlite3 *dst)
+static int backup_copy(struct sq *s, sqlite3 *dst)
 {
 	sqlite3_backup *b = sqlite3_backup_init(dst, "main", s->db, "main");
 	if (!b) {
@@ -1435,8 +1486,9 @@ static int backup_copy(struct store *s, sqlite3 *dst)
 	return STORE_OK;
 }
 
-int store_backup(struct store *s, const char *file)
+static int sq_backup(struct store *base, const char *file)
 {
+	struct sq *s = sq_of(base);
 	/* O_EXCL claims the name atomically: never overwrite a file. */
 	int fd = open(file, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (fd < 0) {
@@ -1465,8 +1517,9 @@ int store_backup(struct store *s, const char *file)
 
 /* ---- test hooks (writer_test.h) ---- */
 
-int store_test_limit_pages(struct store *s, int on)
+static int sq_test_limit_pages(struct store *base, int on)
 {
+	struct sq *s = sq_of(base);
 	char sql[64];
 	int64_t v;
 	if (on) {
@@ -1485,3 +1538,50 @@ int store_test_limit_pages(struct store *s, int on)
 	}
 	return query_int(s, sql, &v);
 }
+
+static const struct store_ops sq_ops = {
+	.close = sq_close,
+	.errmsg = sq_errmsg,
+	.user_add = sq_user_add,
+	.user_get = sq_user_get,
+	.user_set_password = sq_user_set_password,
+	.user_set_timezone = sq_user_set_timezone,
+	.user_del = sq_user_del,
+	.user_list = sq_user_list,
+	.device_add = sq_device_add,
+	.device_get = sq_device_get,
+	.device_by_token = sq_device_by_token,
+	.device_by_id = sq_device_by_id,
+	.device_by_ident = sq_device_by_ident,
+	.device_set_token = sq_device_set_token,
+	.device_del = sq_device_del,
+	.device_list = sq_device_list,
+	.begin = sq_begin,
+	.commit = sq_commit,
+	.rollback = sq_rollback,
+	.put_fix = sq_put_fix,
+	.bury_failed = sq_bury_failed,
+	.fixes = sq_fixes,
+	.last_fix = sq_last_fix,
+	.count = sq_count,
+	.cred_generation = sq_cred_generation,
+	.device_rename = sq_device_rename,
+	.fix_nth_last = sq_fix_nth_last,
+	.fix_first_in = sq_fix_first_in,
+	.fix_last_in = sq_fix_last_in,
+	.demo_delete = sq_demo_delete,
+	.fix_count_range = sq_fix_count_range,
+	.fix_delete_batch = sq_fix_delete_batch,
+	.fix_delete_at = sq_fix_delete_at,
+	.session_add = sq_session_add,
+	.session_get = sq_session_get,
+	.session_touch = sq_session_touch,
+	.session_del = sq_session_del,
+	.session_purge = sq_session_purge,
+	.session_trim = sq_session_trim,
+	.user_creds = sq_user_creds,
+	.backup = sq_backup,
+	.hist_open = sq_hist_open,
+	.geo_open = sq_geo_open,
+	.test_limit_pages = sq_test_limit_pages,
+};

@@ -7,4 +7,7 @@
 #include "store/store.h"
 
 sqlite3 *store_sqlite_db(struct store *s);
+/* The history and geodata tables' backends on the same connection. */
+struct store_hist *sq_hist_open(struct store *s);
+struct store_geo *sq_geo_open(struct store *s);
 #endif

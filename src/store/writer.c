@@ -16,6 +16,7 @@
 #include "store/writer.h"
 #include "base/util.h"
 #include "base/log.h"
+#include "base/xalloc.h"
 #include "store/store.h"
 #include "store/store_test.h"
 
@@ -25,6 +26,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* The batch's fixes as store_put_fixes takes them: one statement for the
+ * whole group commit. Writer thread only; grown, never shrunk. */
+struct flat {
+	int64_t           *device_ids;
+	const struct fix **fixes;
+	int               *inserted;
+	size_t             cap;
+};
 
 struct writer {
 	struct ev_loop   *loop;
@@ -53,6 +63,7 @@ struct writer {
 	int               store_flags;
 	size_t            failed_batches; /* of the storage incident under way (0: none) */
 	size_t            failed_reqs;
+	struct flat       flat;
 };
 
 static void lock(struct writer *w)
@@ -120,26 +131,53 @@ static int ensure_store(struct writer *w, char *err, size_t errlen)
 	return w->st != NULL;
 }
 
-/* Stores every fix of one request. A device deleted after the request was
- * authenticated fails that request alone (the foreign key rejects each of
- * its fixes, so none is stored) and the batch goes on. */
-static int put_request(struct writer *w, struct write_req *r)
+static void flat_fill(struct flat *f, const struct write_req *b, size_t *n)
 {
-	r->status = 0;
-	r->inserted = 0;
-	for (size_t i = 0; i < r->nfixes; i++) {
-		int ins = 0;
-		int rc = store_put_fix(w->st, r->device_id, &r->fixes[i], &ins);
-		if (rc == STORE_NOTFOUND) {
+	*n = 0;
+	for (const struct write_req *r = b; r; r = r->next)
+		*n += r->nfixes;
+	if (*n > f->cap) {
+		size_t cap = f->cap ? f->cap : 256;
+		while (cap < *n)
+			cap *= 2;
+		f->device_ids = xrealloc(f->device_ids, cap * sizeof *f->device_ids);
+		f->fixes = xrealloc(f->fixes, cap * sizeof *f->fixes);
+		f->inserted = xrealloc(f->inserted, cap * sizeof *f->inserted);
+		f->cap = cap;
+	}
+	size_t k = 0;
+	for (const struct write_req *r = b; r; r = r->next)
+		for (size_t i = 0; i < r->nfixes; i++, k++) {
+			f->device_ids[k] = r->device_id;
+			f->fixes[k] = &r->fixes[i];
+		}
+}
+
+/* Stores every fix of the batch. A device deleted after its request was
+ * authenticated fails that request alone (none of its fixes is stored)
+ * and the batch goes on. */
+static int put_batch(struct writer *w, struct write_req *b)
+{
+	size_t n;
+	flat_fill(&w->flat, b, &n);
+	int rc = store_put_fixes(w->st, w->flat.device_ids, w->flat.fixes, n, w->flat.inserted);
+	if (rc != STORE_OK)
+		return rc;
+	size_t k = 0;
+	for (struct write_req *r = b; r; r = r->next) {
+		r->status = 0;
+		r->inserted = 0;
+		for (size_t i = 0; i < r->nfixes; i++, k++) {
+			if (w->flat.inserted[k] < 0)
+				r->status = -1;
+			else
+				r->inserted += (size_t)w->flat.inserted[k];
+		}
+		if (r->status < 0) {
 			log_warnx("writer: device %lld is gone; %zu fixes not stored",
 			          (long long)r->device_id, r->nfixes);
-			r->status = -1;
 			r->inserted = 0;
-			return STORE_OK;
 		}
-		if (rc != STORE_OK)
-			return rc;
-		r->inserted += (size_t)ins;
 	}
 	return STORE_OK;
 }
@@ -156,8 +194,8 @@ static void commit_batch(struct writer *w, struct write_req *b, int inject_full)
 	if (inject_full && store_test_limit_pages(w->st, 1) != STORE_OK)
 		log_warnx("writer: test hook: %s", store_errmsg(w->st));
 	int rc = store_begin(w->st);
-	for (struct write_req *r = b; r && rc == STORE_OK; r = r->next)
-		rc = put_request(w, r);
+	if (rc == STORE_OK)
+		rc = put_batch(w, b);
 	if (rc == STORE_OK)
 		rc = store_commit(w->st);
 	if (rc != STORE_OK) {
@@ -378,6 +416,9 @@ void writer_free(struct writer *w)
 	pthread_cond_destroy(&w->cv);
 	pthread_mutex_destroy(&w->mu);
 	store_close(w->st);
+	free(w->flat.device_ids);
+	free(w->flat.fixes);
+	free(w->flat.inserted);
 	free(w->dbpath);
 	free(w);
 }

@@ -91,7 +91,7 @@ struct deriver *deriver_new(struct ev_loop *loop, const struct config *cfg)
 	/* Derived rows need no fsync of their own: after a power cut the
 	 * receiver's durable mark of what changed is still there, and what
 	 * was derived from it is derived again. */
-	struct store *s = store_open(cfg->db_path, STORE_SYNC_NORMAL, err, sizeof err);
+	struct store *s = store_open(cfg->store, STORE_SYNC_NORMAL, err, sizeof err);
 	if (!s) {
 		log_warnx("history: %s", err);
 		return NULL;

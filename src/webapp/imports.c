@@ -84,7 +84,7 @@ struct imports *imports_new(const struct config *cfg)
 	pthread_mutex_init(&im->mu, NULL);
 	pthread_cond_init(&im->idle, NULL);
 	im->next_id = 1;
-	snprintf(im->db_path, sizeof im->db_path, "%s", cfg->db_path);
+	snprintf(im->db_path, sizeof im->db_path, "%s", cfg->store);
 	snprintf(im->spool_dir, sizeof im->spool_dir, "%s", cfg->datadir);
 	im->place_radius = cfg->stay_radius;
 	im->sync_normal = !cfg->sync_full;

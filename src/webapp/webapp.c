@@ -510,7 +510,7 @@ static int web_open(struct service *svc, struct server_config *sc)
 		log_warnx("%s", err);
 		return -1;
 	}
-	app->store = store_open(cfg->db_path, cfg->sync_full ? 0 : STORE_SYNC_NORMAL, err,
+	app->store = store_open(cfg->store, cfg->sync_full ? 0 : STORE_SYNC_NORMAL, err,
 	                        sizeof err);
 	if (!app->store) {
 		log_warnx("%s", err);
@@ -537,7 +537,7 @@ static int web_open(struct service *svc, struct server_config *sc)
 	app->deriver = deriver_new(svc->loop, cfg);
 	app->pruner = pruner_new(app);
 	/* Without the live socket the map still works, minus live updates. */
-	app->live = live_rx_new(cfg->db_path);
+	app->live = live_rx_new(cfg->store);
 	if (app->live) {
 		ev_io_set(&wp->live_w, live_rx_fd(app->live), EV_READ);
 		ev_io_start(svc->loop, &wp->live_w);
