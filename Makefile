@@ -17,10 +17,12 @@ GEODATA  ?= $(CURDIR)/geodata/node_modules
 CSTD     := -std=c17 -D_GNU_SOURCE -DMINTRAC_GEODATA_DIR='"$(GEODATA)"'
 WARN     := -Wall -Wextra -Werror -Wstrict-prototypes -Wmissing-prototypes \
             -Wshadow -Wpointer-arith -Wcast-qual -Wformat=2
-LIBS     := -lev -lsqlite3 -lhttp_parser -ljansson -lsodium -lyajl -lexpat -lz -larchive -lwslay -lpthread -lm
+# libpq's header lives in a directory of its own (Debian: /usr/include/postgresql).
+PQ_INC   := $(shell pkg-config --cflags libpq 2>/dev/null || echo -I/usr/include/postgresql)
+LIBS     := -lev -lsqlite3 -lpq -lhttp_parser -ljansson -lsodium -lyajl -lexpat -lz -larchive -lwslay -lpthread -lm
 CFLAGS   ?= -O2 -g
 SAN      := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
-INC      := -Isrc
+INC      := -Isrc $(PQ_INC)
 
 # The layers, lowest first (see README "Source layout"); `make check`
 # enforces that a file includes only from its own layer or lower ones.
@@ -122,7 +124,7 @@ $(WEBDEPS):
 # Layering: every header compiles on its own, and no file includes from a
 # layer above its own (tools/check-layers.sh).
 check:
-	@CC="$(CC)" bash tools/check-layers.sh $(LAYERS)
+	@CC="$(CC)" EXTRA_INC="$(PQ_INC)" bash tools/check-layers.sh $(LAYERS)
 
 unit: build/asan/unit
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ./build/asan/unit

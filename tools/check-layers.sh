@@ -22,7 +22,7 @@ nh=0
 for h in src/*/*.h; do
 	nh=$((nh + 1))
 	printf '#include "%s"\n#include "%s"\n' "${h#src/}" "${h#src/}" > "$tmp/one.c"
-	if ! "$cc" -std=c17 -D_GNU_SOURCE -Wall -Wextra -Werror -Isrc -fsyntax-only "$tmp/one.c" 2> "$tmp/err"; then
+	if ! "$cc" -std=c17 -D_GNU_SOURCE -Wall -Wextra -Werror -Isrc ${EXTRA_INC:-} -fsyntax-only "$tmp/one.c" 2> "$tmp/err"; then
 		echo "check: $h does not compile on its own (or twice):"
 		sed 's/^/  /' "$tmp/err" | head -n 5
 		bad=1

@@ -1,0 +1,18 @@
+/* For the other PostgreSQL files of store/ only (history_pg.c, geo_pg.c):
+ * the connection under a struct store, so a module with tables of its own
+ * keeps its SQL in its own file. Nothing outside store/ includes this. */
+#ifndef MINTRAC_STORE_PG_H
+#define MINTRAC_STORE_PG_H
+#include <libpq-fe.h>
+#include "store/store.h"
+
+/* The connection; NULL while it is down (store_pg.c reconnects with
+ * back-off at the start of the next transaction or call). */
+PGconn *store_pg_conn(struct store *s);
+/* Bumped each time the connection is made again: a module whose
+ * statements were prepared on an older one prepares them again. */
+unsigned store_pg_epoch(struct store *s);
+/* The history and geodata backends on the same connection. */
+struct store_hist *pg_hist_open(struct store *s);
+struct store_geo *pg_geo_open(struct store *s);
+#endif
