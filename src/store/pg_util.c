@@ -119,6 +119,11 @@ void pg_stmts_forget(struct pg_stmts *ps)
 	memset(ps->prepared, 0, sizeof ps->prepared);
 }
 
+int64_t pg_changes(PGresult *r)
+{
+	return strtoll(PQcmdTuples(r), NULL, 10);
+}
+
 int64_t pg_i64(const PGresult *r, int row, int col)
 {
 	return PQgetisnull(r, row, col) ? 0 : strtoll(PQgetvalue(r, row, col), NULL, 10);

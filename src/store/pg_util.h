@@ -52,6 +52,9 @@ int pg_command(PGconn *c, const char *sql, char *err, size_t errlen);
 /* After the connection was reset every statement must be prepared again. */
 void pg_stmts_forget(struct pg_stmts *ps);
 
+/* Rows an INSERT, UPDATE or DELETE changed. */
+int64_t pg_changes(PGresult *r);
+
 /* Reading a text-format result. */
 int64_t pg_i64(const PGresult *r, int row, int col);       /* 0 when NULL */
 double pg_f64(const PGresult *r, int row, int col);        /* 0 when NULL */
