@@ -87,6 +87,7 @@ struct store_geo *pg_geo_open(struct store *s)
 	g->epoch = store_pg_epoch(s);
 	g->ps.prefix = "g";
 	g->ps.sql = geo_sql;
+	g->ps.shared = 1;
 	g->ps.count = GS_MAX;
 	return &g->base;
 }

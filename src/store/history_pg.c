@@ -127,6 +127,7 @@ struct store_hist *pg_hist_open(struct store *s)
 	h->epoch = store_pg_epoch(s);
 	h->ps.prefix = "h";
 	h->ps.sql = hist_sql;
+	h->ps.shared = 1;
 	h->ps.count = HS_MAX;
 	return &h->base;
 }

@@ -36,6 +36,11 @@ struct pg_stmts {
 	const char        *prefix;        /* unique per module: "s", "h", "g" */
 	const char *const *sql;
 	int                count;
+	/* Several objects of the module may share a connection (two
+	 * store_hist_open on one store): a statement another one prepared is
+	 * looked up before preparing, since preparing a name twice is an
+	 * error, and an error aborts the transaction. */
+	int                shared;
 	unsigned char      prepared[PG_STMTS_MAX];
 };
 

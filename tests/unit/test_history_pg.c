@@ -67,6 +67,12 @@ static void check_dirty(struct env *e)
 	CHECK_INT(store_hist_mark(e->h, e->device_id, T0 + 3000), STORE_OK);
 	CHECK_INT(store_hist_gen_bump(e->h, e->device_id, &gen), STORE_OK);
 	CHECK_INT(gen, 1);
+	/* A second object on the same store, in the same transaction. */
+	struct store_hist *h2 = store_hist_open(e->s);
+	CHECK_INT(store_hist_gen(h2, e->device_id, &gen), STORE_OK);
+	CHECK_INT(gen, 1);
+	CHECK_INT(store_hist_dirty_next(h2, 0, &dev, &from, &seq), STORE_OK);
+	store_hist_close(h2);
 	CHECK_INT(store_commit(e->s), STORE_OK);
 	CHECK_INT(store_hist_dirty_next(e->h, 0, &dev, &from, &seq), STORE_OK);
 	CHECK_INT(dev, e->device_id);
