@@ -5,6 +5,14 @@
  * compare with a small tolerance (1e-10), so each query also compares the
  * plain columns: the rows are exactly those the box meets.
  *
+ * Why GiST: with the installed data (4245 shapes, 130378 places), 6000
+ * lookups' worth of queries (one point box for countries, four growing
+ * boxes for places, as geo_lookup.c asks), timed on the server: countries
+ * 80-200 ms with GiST, 250-680 ms with a btree on (max_lat, min_lat), 3.3 s
+ * with none; places 590-630 ms with GiST, 630-790 ms with a btree on
+ * (lat, lon), 14 s with a btree on lat alone (the whole band of latitude
+ * is read, and filtered by longitude).
+ *
  * Like geo_sqlite.c, the tables are not in store_pg.c's migrations: they
  * hold a copy of installed files, and `mintrac geo load` drops and makes
  * them afresh. A store that never had them loaded answers every query with
