@@ -126,6 +126,8 @@ static const char *valid_text(struct pg_store *s, const char *t)
  * case), else under a savepoint inside it. */
 static void make_months(struct pg_store *s, const struct fix *const *fixes, size_t n)
 {
+	if (s->flags & STORE_READONLY)
+		return;     /* the INSERT will say it cannot */
 	PGconn *c = pg_store_conn_idle(s);
 	int last = INT_MIN;
 	for (size_t i = 0; c && i < n; i++) {

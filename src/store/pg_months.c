@@ -127,6 +127,10 @@ void pg_months_make(struct pg_months *m, PGconn *c, int month, int in_tx)
 		add(m, month);
 		return;
 	}
+	/* The connection broke: the statement that follows says so, and
+	 * the month is tried again on the next one. */
+	if (PQstatus(c) != CONNECTION_OK)
+		return;
 	if (in_tx)
 		PQclear(PQexec(c, "ROLLBACK TO SAVEPOINT mintrac_month;"
 		                  "RELEASE SAVEPOINT mintrac_month"));

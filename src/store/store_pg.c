@@ -92,6 +92,14 @@ static void one_line(char *out, size_t n, const char *msg)
 		out[--len] = 0;
 }
 
+/* The server's notices (CREATE TABLE IF NOT EXISTS: "already exists,
+ * skipping") are no news to anyone: libpq would print them on stderr. */
+static void quiet(void *arg, const char *message)
+{
+	(void)arg;
+	(void)message;
+}
+
 /* What every connection is set to: commits durable before a 2xx, text in
  * UTF-8, times in UTC, and no writes on a read-only store. */
 static int session_setup(struct pg_store *s)
@@ -294,6 +302,7 @@ struct store *store_pg_open(const char *uri, int flags, char *err, size_t errlen
 		pg_close(&s->base);
 		return NULL;
 	}
+	PQsetNoticeProcessor(s->c, quiet, NULL);   /* kept across PQreset */
 	if (session_setup(s) < 0 || pg_schema_open(s->c, flags, s->err, sizeof s->err) < 0) {
 		snprintf(err, errlen, "%s", s->err);
 		pg_close(&s->base);
