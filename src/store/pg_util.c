@@ -247,3 +247,8 @@ int pg_is_lock_timeout(const char *sqlstate)
 {
 	return !strcmp(sqlstate, "55P03");
 }
+
+int pg_is_duplicate_table(const char *sqlstate)
+{
+	return !strcmp(sqlstate, "42P07");
+}

@@ -84,4 +84,5 @@ int pg_is_unique(const char *sqlstate);        /* 23505 */
 int pg_is_foreign_key(const char *sqlstate);   /* 23503 */
 int pg_is_check(const char *sqlstate);         /* 23514 */
 int pg_is_lock_timeout(const char *sqlstate);  /* 55P03 */
+int pg_is_duplicate_table(const char *sqlstate);   /* 42P07 */
 #endif

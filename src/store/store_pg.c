@@ -133,6 +133,8 @@ static PGconn *ready(struct pg_store *s)
 		s->cursors = 0;
 		pg_stmts_forget(&s->st);
 		pg_stmts_forget(&s->fst);
+		for (int i = 0; i < s->nmods; i++)
+			pg_stmts_forget(&s->mods[i]);
 		pg_months_forget(&s->months);
 		return s->c;
 	}
@@ -326,6 +328,22 @@ PGconn *store_pg_conn(struct store *base)
 unsigned store_pg_epoch(struct store *base)
 {
 	return pg_store_of(base)->epoch;
+}
+
+struct pg_stmts *store_pg_stmts(struct store *base, const char *prefix, const char *const *sql,
+                                int count)
+{
+	struct pg_store *s = pg_store_of(base);
+	for (int i = 0; i < s->nmods; i++)
+		if (!strcmp(s->mods[i].prefix, prefix))
+			return &s->mods[i];
+	if (s->nmods == PG_MODS || count > PG_STMTS_MAX) {
+		snprintf(s->err, sizeof s->err, "postgresql: no room for the statements of \"%s\"",
+		         prefix);
+		return NULL;
+	}
+	s->mods[s->nmods] = (struct pg_stmts){ .prefix = prefix, .sql = sql, .count = count };
+	return &s->mods[s->nmods++];
 }
 
 /* ---- transactions ---- */

@@ -4,6 +4,7 @@
 #ifndef MINTRAC_STORE_PG_H
 #define MINTRAC_STORE_PG_H
 #include <libpq-fe.h>
+#include "store/pg_util.h"
 #include "store/store.h"
 
 /* The connection; NULL while it is down (store_pg.c reconnects with
@@ -12,6 +13,13 @@ PGconn *store_pg_conn(struct store *s);
 /* Bumped each time the connection is made again: a module whose
  * statements were prepared on an older one prepares them again. */
 unsigned store_pg_epoch(struct store *s);
+/* The statements of a module (prefix "h", "g": unique per module, sql its
+ * table) on this connection: one table per prefix and connection however
+ * many objects of the module are open on it (two history objects on one
+ * store would otherwise prepare "h0" twice, which fails), forgotten when
+ * the connection is made again. NULL when more modules ask than it holds. */
+struct pg_stmts *store_pg_stmts(struct store *s, const char *prefix, const char *const *sql,
+                                int count);
 /* The history and geodata backends on the same connection. */
 struct store_hist *pg_hist_open(struct store *s);
 struct store_geo *pg_geo_open(struct store *s);
