@@ -149,7 +149,9 @@ PGconn *pg_store_conn_idle(struct pg_store *s)
 {
 	if (PQstatus(s->c) == CONNECTION_OK)
 		return s->c;
-	if (s->in_tx) {
+	/* Before its BEGIN a transaction has nothing on the connection yet:
+	 * a new one serves as well. */
+	if (s->in_tx && s->begun) {
 		one_line(s->lost, sizeof s->lost, PQerrorMessage(s->c));
 		snprintf(s->err, sizeof s->err, "postgresql: connection lost in a transaction (%s)",
 		         s->lost);
@@ -163,8 +165,15 @@ PGconn *pg_store_conn(struct pg_store *s)
 	PGconn *c = pg_store_conn_idle(s);
 	if (!c || !s->in_tx || s->begun)
 		return c;
-	if (pg_command(c, "BEGIN", s->err, sizeof s->err) < 0)
-		return NULL;
+	if (pg_command(c, "BEGIN", s->err, sizeof s->err) < 0) {
+		/* Broken since its last use (a restarted server): the writer's
+		 * next batch goes to a new connection, not to a 503. */
+		if (PQstatus(c) != CONNECTION_BAD)
+			return NULL;
+		one_line(s->lost, sizeof s->lost, PQerrorMessage(c));
+		if (!(c = ready(s)) || pg_command(c, "BEGIN", s->err, sizeof s->err) < 0)
+			return NULL;
+	}
 	s->begun = 1;
 	return c;
 }

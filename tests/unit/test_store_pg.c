@@ -634,15 +634,28 @@ TEST(store_pg_reconnect)
 	CHECK_INT(store_rollback(s), STORE_OK);
 	CHECK_INT(store_count(s, d), 0);        /* reconnected; nothing was committed */
 
+	/* Broken mid-transaction: that transaction fails whole. */
+	struct fix f2 = mkfix(1700000001000, 1, 1);
+	const struct fix *fp2 = &f2;
+	CHECK_INT(store_begin(s), STORE_OK);
+	CHECK_INT(store_put_fixes(s, &d, &fp, 1, &ins), STORE_OK);
+	CHECK_INT(sql_int(c, kill), 1);
+	CHECK_INT(store_put_fixes(s, &d, &fp2, 1, &ins), STORE_ERR);
+	CHECK_INT(store_rollback(s), STORE_OK);
+	CHECK_INT(store_count(s, d), 0);
+	/* Broken while idle, before a transaction's first statement: the
+	 * transaction runs on a new connection (the writer's next batch). */
 	CHECK_INT(store_begin(s), STORE_OK);
 	CHECK_INT(sql_int(c, kill), 1);
-	CHECK_INT(store_put_fixes(s, &d, &fp, 1, &ins), STORE_ERR);
-	CHECK_INT(store_rollback(s), STORE_OK);
-	CHECK_INT(store_begin(s), STORE_OK);
 	CHECK_INT(store_put_fixes(s, &d, &fp, 1, &ins), STORE_OK);
 	CHECK_INT(ins, 1);
 	CHECK_INT(store_commit(s), STORE_OK);
 	CHECK_INT(store_count(s, d), 1);
+	/* A walk of its own after a break: the same. */
+	struct walk w = { .sorted = 1 };
+	CHECK_INT(sql_int(c, kill), 1);
+	CHECK_INT(store_fixes(s, d, 0, INT64_MAX, walk_cb, &w), STORE_OK);
+	CHECK_INT(w.n, 1);
 	PQfinish(c);
 	store_close(s);
 }
