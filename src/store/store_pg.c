@@ -85,7 +85,7 @@ static void one_line(char *out, size_t n, const char *msg)
 {
 	snprintf(out, n, "%s", msg);
 	for (char *p = out; *p; p++)
-		if (*p == '\n' || *p == '\r')
+		if (*p == '\n' || *p == '\r' || *p == '\t')
 			*p = ' ';
 	size_t len = strlen(out);
 	while (len && out[len - 1] == ' ')
