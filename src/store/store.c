@@ -267,6 +267,23 @@ int store_backup(struct store *s, const char *file)
 	return s->ops->backup(s, file);
 }
 
+int store_rows(struct store *s, const char *table, const char *cols,
+               int (*cb)(void *ctx, int n, const struct store_val *v), void *ctx)
+{
+	return s->ops->rows(s, table, cols, cb, ctx);
+}
+
+int store_put_row(struct store *s, const char *table, const char *cols, int n,
+                  const struct store_val *v, int *inserted)
+{
+	return s->ops->put_row(s, table, cols, n, v, inserted);
+}
+
+int store_rows_done(struct store *s, const char *table)
+{
+	return s->ops->rows_done(s, table);
+}
+
 int store_test_limit_pages(struct store *s, int on)
 {
 	return s->ops->test_limit_pages ? s->ops->test_limit_pages(s, on) : STORE_ERR;

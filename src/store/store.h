@@ -188,4 +188,30 @@ int store_user_creds(struct store *s, int64_t user_id, int64_t now_ms,
 
 /* Online, consistent copy of the database into file (SQLite backup API). */
 int store_backup(struct store *s, const char *file);
+
+/* ---- moving a store to another backend (mintrac migrate) ----
+ * Whole tables, row by row, with their ids, between stores of the same
+ * schema. table and cols are the caller's constants (both backends use the
+ * same names), never user input. */
+enum store_val_type { SV_NULL, SV_INT, SV_REAL, SV_TEXT, SV_BLOB };
+struct store_val {
+	enum store_val_type type;
+	int64_t             i;
+	double              f;
+	const void         *p;        /* SV_TEXT (NUL-terminated), SV_BLOB */
+	size_t              len;
+};
+/* Every row of the table, ordered by its first column; values valid
+ * during the call; a non-zero return from cb stops the walk and is
+ * returned. */
+int store_rows(struct store *s, const char *table, const char *cols,
+               int (*cb)(void *ctx, int n, const struct store_val *v), void *ctx);
+/* One row, inside begin/commit; a row whose key is taken already is left
+ * as it is (*inserted 0), so a copy that was interrupted can run again. */
+int store_put_row(struct store *s, const char *table, const char *cols, int n,
+                  const struct store_val *v, int *inserted);
+/* After rows with explicit ids (a table with an "id" column): the next id
+ * the table makes comes after them (a PostgreSQL sequence; nothing in
+ * SQLite). */
+int store_rows_done(struct store *s, const char *table);
 #endif

@@ -80,6 +80,11 @@ struct store_ops {
 	int (*backup)(struct store *s, const char *file);
 	struct store_hist *(*hist_open)(struct store *s);
 	struct store_geo *(*geo_open)(struct store *s);
+	int (*rows)(struct store *s, const char *table, const char *cols,
+	              int (*cb)(void *ctx, int n, const struct store_val *v), void *ctx);
+	int (*put_row)(struct store *s, const char *table, const char *cols, int n,
+	              const struct store_val *v, int *inserted);
+	int (*rows_done)(struct store *s, const char *table);
 	/* Test hook (store_test.h); NULL: not supported by the backend. */
 	int (*test_limit_pages)(struct store *s, int on);
 };
