@@ -186,6 +186,32 @@ int store_user_creds(struct store *s, int64_t user_id, int64_t now_ms,
                                 int64_t created_ms),
                      void *ctx);
 
+/* ---- fixes committed by any process (the live map) ----
+ * Inside begin/commit, after store_put_fixes: the fixes with inserted[i]
+ * == 1 are announced to every store_listen of the database when (and
+ * only if) the transaction commits. SQLite: nothing; on one machine the
+ * receiver tells its webapp itself (net/live.h). */
+int store_notify_fixes(struct store *s, const int64_t *device_ids,
+                       const struct fix *const *fixes, const int *inserted, size_t n);
+/* 1 when the location's backend announces fixes (PostgreSQL). */
+int store_announces(const char *location);
+
+struct store_listen;
+/* A connection of its own that hears the announcements: NULL with err for
+ * a backend without them. A database unreachable now is tried again by
+ * store_listen_drain. */
+struct store_listen *store_listen_open(const char *location, char *err, size_t errlen);
+void store_listen_close(struct store_listen *l);              /* NULL-safe */
+/* The descriptor to wait on for reading; -1 while the connection is down
+ * (then call store_listen_drain now and then: it reconnects). It may
+ * change after a drain. */
+int store_listen_fd(const struct store_listen *l);
+/* cb for each fix announced since the last call; never blocks. Returns
+ * how many, or -1 when the connection is down (fixes announced meanwhile
+ * are not heard: the database is the record). */
+int64_t store_listen_drain(struct store_listen *l,
+                           void (*cb)(void *ctx, int64_t device_id, int64_t time_ms), void *ctx);
+
 /* Online, consistent copy of the database into file (SQLite backup API). */
 int store_backup(struct store *s, const char *file);
 

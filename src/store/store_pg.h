@@ -12,6 +12,12 @@ PGconn *store_pg_conn(struct store *s);
 /* Bumped each time the connection is made again: a module whose
  * statements were prepared on an older one prepares them again. */
 unsigned store_pg_epoch(struct store *s);
+/* NOTIFYs the fixes with inserted[i] == 1 inside the open transaction
+ * (listen_pg.c): 0, or -1 with err. */
+int pg_notify_fixes(PGconn *c, const int64_t *device_ids, const struct fix *const *fixes,
+                    const int *inserted, size_t n, char *err, size_t errlen);
+/* Sets the store's error (store_errmsg) to msg; returns STORE_ERR. */
+int store_pg_fail(struct store *s, const char *msg);
 /* The history and geodata backends on the same connection. */
 struct store_hist *pg_hist_open(struct store *s);
 struct store_geo *pg_geo_open(struct store *s);
