@@ -2,7 +2,8 @@
 their tokens, sessions, places, fixes) with a verified count; the copy
 serves the same phones and users; run again after more fixes arrive it adds
 only those; it refuses a destination holding another installation's users,
-and the store itself. SQLite to SQLite here; test_postgresql.py moves a
+and the store itself. From the run's backend to a SQLite file (on the
+PostgreSQL run: PostgreSQL to SQLite); test_postgresql.py moves a SQLite
 store to PostgreSQL and back."""
 import os
 import re
@@ -53,10 +54,8 @@ class MigrateTest(ServerCase):
         self.assertEqual(counts(cp.stdout)["fixes"], (here + 1, here + 1))
 
         # The copy, served: the phone's token and the user's password work.
-        copy = Mintrac()
+        copy = Mintrac(store="sqlite:" + dest)
         try:
-            with open(os.path.join(copy.datadir, "mintrac.conf"), "a", encoding="utf-8") as f:
-                f.write("\nstore = %s\n" % dest)
             copy.run()
             st, _, body = self.post(copy, 1717000120000)
             self.assertEqual(st, 200, body)
@@ -73,14 +72,15 @@ class MigrateTest(ServerCase):
         other = Mintrac()
         try:
             other.add_user("bob", "bob-password-1")
-            dest = os.path.join(other.datadir, "mintrac.db")
-            cp = self.m.cli("migrate", "--to", "sqlite:" + dest, check=False)
+            dest = other.store or "sqlite:" + os.path.join(other.datadir, "mintrac.db")
+            cp = self.m.cli("migrate", "--to", dest, check=False)
             self.assertEqual(cp.returncode, 1)
             self.assertIn("has a user 'bob'", cp.stderr)
             self.assertEqual(other.cli("user", "list").stdout.split(), ["bob"])
         finally:
             other.close()
-        cp = self.m.cli("migrate", "--to", os.path.join(self.m.datadir, "mintrac.db"), check=False)
+        itself = self.m.store or os.path.join(self.m.datadir, "mintrac.db")
+        cp = self.m.cli("migrate", "--to", itself, check=False)
         self.assertEqual(cp.returncode, 1)
         self.assertIn("the destination is the store itself", cp.stderr)
 
