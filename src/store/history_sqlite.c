@@ -7,7 +7,6 @@
 #include "store/store_backend.h"
 #include "store/store_sqlite.h"
 
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,9 +18,6 @@
                  " place_id, parts"
 #define PLACE_COLS "id, user_id, name, lat, lon, radius, city, country, deleted, created_ms, " \
                    "country_name"
-/* A box of degrees around a point that holds every circle of the user's
- * places that could contain it (radius up to PLACE_RADIUS_MAX m). */
-#define PLACE_RADIUS_MAX 50000.0
 
 enum hist_stmt {
 	HS_DIRTY_NEXT, HS_DIRTY_DONE, HS_MARK, HS_GEN, HS_GEN_BUMP, HS_FIXES, HS_RESUME,
@@ -323,13 +319,6 @@ static int sq_hist_resume_point(struct store_hist *base, int64_t device_id, int6
 	return rc;
 }
 
-/* Quarter of a time, rounded down also for negative times. */
-static int64_t quarter_of(int64_t t)
-{
-	int64_t q = t / 900000;
-	return t % 900000 < 0 ? q - 1 : q;
-}
-
 static int sq_hist_clear_from(struct store_hist *base, int64_t device_id, int64_t from_ms)
 {
 	struct sq_hist *h = sq_hist_of(base);
@@ -338,7 +327,7 @@ static int sq_hist_clear_from(struct store_hist *base, int64_t device_id, int64_
 		return STORE_ERR;
 	/* The quarter holding from_ms also holds fixes before it, which stay;
 	 * from scratch, every quarter goes. */
-	int64_t q[] = { device_id, from_ms == INT64_MIN ? INT64_MIN : quarter_of(from_ms) };
+	int64_t q[] = { device_id, from_ms == INT64_MIN ? INT64_MIN : hist_quarter_of(from_ms) };
 	return exec_i64s(h, HS_CLEAR_Q, 2, q, "history clear");
 }
 
@@ -427,9 +416,7 @@ static int sq_hist_segments(struct store_hist *base, int64_t device_id, int64_t 
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		struct seg_rec r;
 		read_seg(st, &r);
-		/* The one that starts before the range may end before it, or
-		 * just as it starts (then it belongs before). */
-		if (r.end_ms < from_ms || (r.end_ms == from_ms && r.start_ms < from_ms))
+		if (!hist_seg_overlaps(&r, from_ms))
 			continue;
 		int stop = cb(ctx, &r);
 		if (stop) {
@@ -492,14 +479,6 @@ static void read_place(sqlite3_stmt *st, struct place_rec *p)
 	copy_text(p->country_name, sizeof p->country_name, st, 10);
 }
 
-/* Degrees of latitude and longitude that PLACE_RADIUS_MAX spans at lat. */
-static void box_of(double lat, double m, double *dlat, double *dlon)
-{
-	*dlat = m / 111000.0;
-	double c = cos(lat * M_PI / 180.0);
-	*dlon = c > 0.01 ? *dlat / c : 360.0;
-}
-
 static int sq_hist_place_near(struct store_hist *base, int64_t user_id, double lat, double lon,
                      double (*dist)(double lat1, double lon1, double lat2, double lon2),
                      struct place_rec *out)
@@ -509,7 +488,7 @@ static int sq_hist_place_near(struct store_hist *base, int64_t user_id, double l
 	if (!st)
 		return STORE_ERR;
 	double dlat, dlon;
-	box_of(lat, PLACE_RADIUS_MAX, &dlat, &dlon);
+	hist_box_of(lat, PLACE_RADIUS_MAX, &dlat, &dlon);
 	sqlite3_bind_int64(st, 1, user_id);
 	sqlite3_bind_double(st, 2, lat - dlat);
 	sqlite3_bind_double(st, 3, lat + dlat);
@@ -666,7 +645,7 @@ static int64_t sq_hist_place_claim(struct store_hist *base, int64_t user_id, int
 	if (!st)
 		return -1;
 	double dlat, dlon;
-	box_of(p.lat, p.radius, &dlat, &dlon);
+	hist_box_of(p.lat, p.radius, &dlat, &dlon);
 	sqlite3_bind_int64(st, 1, user_id);
 	sqlite3_bind_double(st, 2, p.lat - dlat);
 	sqlite3_bind_double(st, 3, p.lat + dlat);

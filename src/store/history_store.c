@@ -1,6 +1,27 @@
-/* history_store.h's calls, each sent to the backend's table. */
+/* history_store.h's calls, each sent to the backend's table, and the
+ * rules the backends share (store_backend.h). */
 #include "store/history_store.h"
 #include "store/store_backend.h"
+
+#include <math.h>
+
+void hist_box_of(double lat, double m, double *dlat, double *dlon)
+{
+	*dlat = m / 111000.0;
+	double c = cos(lat * M_PI / 180.0);
+	*dlon = c > 0.01 ? *dlat / c : 360.0;
+}
+
+int64_t hist_quarter_of(int64_t t)
+{
+	int64_t q = t / 900000;
+	return t % 900000 < 0 ? q - 1 : q;
+}
+
+int hist_seg_overlaps(const struct seg_rec *r, int64_t from_ms)
+{
+	return !(r->end_ms < from_ms || (r->end_ms == from_ms && r->start_ms < from_ms));
+}
 
 struct store_hist *store_hist_open(struct store *s)
 {

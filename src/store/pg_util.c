@@ -1,7 +1,9 @@
 /* See pg_util.h. */
 #include "store/pg_util.h"
+#include "base/buf.h"
 
 #include <inttypes.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -62,56 +64,135 @@ void pg_arg_bytes(struct pg_args *a, const void *v, size_t len)
 	a->fmt[i] = 1;
 }
 
+/* One line: libpq's messages end in a newline, and the server's full
+ * text adds lines of context (LINE 1: ... ^) that the primary message
+ * does without. */
 static void set_err(char *err, size_t errlen, const char *what, const char *msg)
 {
-	size_t n = strlen(msg);
-	while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == ' '))
-		n--;     /* libpq's messages end in a newline; ours are one line */
-	snprintf(err, errlen, "%s: %.*s", what, (int)n, msg);
+	snprintf(err, errlen, "%s: %s", what, msg);
+	for (char *p = err; *p; p++)
+		if (*p == '\n' || *p == '\r' || *p == '\t')
+			*p = ' ';
+	size_t n = strlen(err);
+	while (n > 0 && err[n - 1] == ' ')
+		err[--n] = 0;
 }
+
+static PGresult *checked(PGconn *c, PGresult *r, ExecStatusType ok_status, char *err,
+                         size_t errlen, char sqlstate[6]);
 
 PGresult *pg_run(PGconn *c, struct pg_stmts *ps, int id, const struct pg_args *a,
                  ExecStatusType ok_status, char *err, size_t errlen, char sqlstate[6])
 {
 	char name[16];
-	if (sqlstate)
-		sqlstate[0] = 0;
 	snprintf(name, sizeof name, "%s%d", ps->prefix, id);
 	if (!ps->prepared[id]) {
-		PGresult *p = PQprepare(c, name, ps->sql[id], 0, NULL);
-		if (PQresultStatus(p) != PGRES_COMMAND_OK) {
-			set_err(err, errlen, "prepare", PQerrorMessage(c));
-			if (sqlstate && PQresultErrorField(p, PG_DIAG_SQLSTATE))
-				snprintf(sqlstate, 6, "%s", PQresultErrorField(p, PG_DIAG_SQLSTATE));
-			PQclear(p);
+		PGresult *p = checked(c, PQprepare(c, name, ps->sql[id], 0, NULL), PGRES_COMMAND_OK,
+		                      err, errlen, sqlstate);
+		if (!p)
 			return NULL;
-		}
 		PQclear(p);
 		ps->prepared[id] = 1;
 	}
 	PGresult *r = PQexecPrepared(c, name, a ? a->n : 0, a ? a->val : NULL, a ? a->len : NULL,
 	                             a ? a->fmt : NULL, 0);
+	return checked(c, r, ok_status, err, errlen, sqlstate);
+}
+
+/* Keeps r when it has the status wanted; otherwise records why and frees it. */
+static PGresult *checked(PGconn *c, PGresult *r, ExecStatusType ok_status, char *err,
+                         size_t errlen, char sqlstate[6])
+{
+	if (sqlstate)
+		sqlstate[0] = 0;
 	if (PQresultStatus(r) == ok_status)
 		return r;
 	const char *st = PQresultErrorField(r, PG_DIAG_SQLSTATE);
 	if (sqlstate && st)
 		snprintf(sqlstate, 6, "%s", st);
-	const char *msg = PQresultErrorMessage(r);
+	const char *msg = PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY);
+	if (!msg || !*msg)
+		msg = PQresultErrorMessage(r);
 	set_err(err, errlen, "postgresql", *msg ? msg : PQerrorMessage(c));
 	PQclear(r);
 	return NULL;
 }
 
+PGresult *pg_run_once(PGconn *c, const char *sql, const struct pg_args *a,
+                      ExecStatusType ok_status, char *err, size_t errlen, char sqlstate[6])
+{
+	PGresult *r = PQexecParams(c, sql, a ? a->n : 0, NULL, a ? a->val : NULL,
+	                           a ? a->len : NULL, a ? a->fmt : NULL, 0);
+	return checked(c, r, ok_status, err, errlen, sqlstate);
+}
+
+int pg_command_state(PGconn *c, const char *sql, char *err, size_t errlen, char sqlstate[6])
+{
+	PGresult *r = checked(c, PQexec(c, sql), PGRES_COMMAND_OK, err, errlen, sqlstate);
+	PQclear(r);
+	return r ? 0 : -1;
+}
+
 int pg_command(PGconn *c, const char *sql, char *err, size_t errlen)
 {
-	PGresult *r = PQexec(c, sql);
-	int ok = PQresultStatus(r) == PGRES_COMMAND_OK;
-	if (!ok) {
-		const char *msg = PQresultErrorMessage(r);
-		set_err(err, errlen, "postgresql", *msg ? msg : PQerrorMessage(c));
+	return pg_command_state(c, sql, err, errlen, NULL);
+}
+
+static void array_next(struct buf *b)
+{
+	buf_addc(b, b->len ? ',' : '{');
+}
+
+void pg_array_i64(struct buf *b, int64_t v)
+{
+	array_next(b);
+	buf_add_int(b, v);
+}
+
+/* buf_add_double's digits read back to the same double (PostgreSQL's
+ * float8 input is strtod's). */
+void pg_array_f64(struct buf *b, int has, double v)
+{
+	array_next(b);
+	if (has && isfinite(v))
+		buf_add_double(b, v);
+	else
+		buf_adds(b, "NULL");
+}
+
+/* Quoted, so a text "NULL" stays text; inside quotes only " and \ are
+ * special. */
+void pg_array_text(struct buf *b, const char *v)
+{
+	array_next(b);
+	if (!v) {
+		buf_adds(b, "NULL");
+		return;
 	}
-	PQclear(r);
-	return ok ? 0 : -1;
+	buf_addc(b, '"');
+	for (const char *p = v; *p; ) {
+		size_t run = strcspn(p, "\"\\");
+		buf_add(b, p, run);
+		p += run;
+		if (*p) {
+			buf_addc(b, '\\');
+			buf_addc(b, *p++);
+		}
+	}
+	buf_addc(b, '"');
+}
+
+void pg_array_end(struct buf *b)
+{
+	if (!b->len)
+		buf_addc(b, '{');
+	buf_addc(b, '}');
+}
+
+int64_t pg_changes(const PGresult *r)
+{
+	const char *n = PQcmdTuples((PGresult *)(uintptr_t)r);
+	return *n ? strtoll(n, NULL, 10) : 0;
 }
 
 void pg_stmts_forget(struct pg_stmts *ps)
@@ -155,4 +236,14 @@ int pg_is_unique(const char *sqlstate)
 int pg_is_foreign_key(const char *sqlstate)
 {
 	return !strcmp(sqlstate, "23503");
+}
+
+int pg_is_check(const char *sqlstate)
+{
+	return !strcmp(sqlstate, "23514");
+}
+
+int pg_is_lock_timeout(const char *sqlstate)
+{
+	return !strcmp(sqlstate, "55P03");
 }

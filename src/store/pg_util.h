@@ -46,11 +46,29 @@ struct pg_stmts {
  * caller PQclear()s the result. */
 PGresult *pg_run(PGconn *c, struct pg_stmts *ps, int id, const struct pg_args *a,
                  ExecStatusType ok_status, char *err, size_t errlen, char sqlstate[6]);
+/* As pg_run for a statement run once, not prepared (a cursor's DECLARE,
+ * whose name varies). */
+PGresult *pg_run_once(PGconn *c, const char *sql, const struct pg_args *a,
+                      ExecStatusType ok_status, char *err, size_t errlen, char sqlstate[6]);
 /* A plain command with no parameters and no result (BEGIN, COMMIT, DDL):
  * 0, or -1 with err set. */
 int pg_command(PGconn *c, const char *sql, char *err, size_t errlen);
+/* As pg_command, also giving the failure's SQLSTATE ("" when none). */
+int pg_command_state(PGconn *c, const char *sql, char *err, size_t errlen, char sqlstate[6]);
 /* After the connection was reset every statement must be prepared again. */
 void pg_stmts_forget(struct pg_stmts *ps);
+
+/* Array parameters in text form ("{1,2,NULL}"), built element by
+ * element into a buf (base/buf.h), so a whole batch of values is one
+ * parameter: pg_array_end closes it (an empty array too). */
+struct buf;
+void pg_array_i64(struct buf *b, int64_t v);
+void pg_array_f64(struct buf *b, int has, double v);      /* has == 0: NULL */
+void pg_array_text(struct buf *b, const char *v);         /* NULL: NULL */
+void pg_array_end(struct buf *b);
+
+/* Rows an INSERT/UPDATE/DELETE changed. */
+int64_t pg_changes(const PGresult *r);
 
 /* Reading a text-format result. */
 int64_t pg_i64(const PGresult *r, int row, int col);       /* 0 when NULL */
@@ -64,4 +82,6 @@ unsigned char *pg_bytes(const PGresult *r, int row, int col, size_t *len);
 /* SQLSTATE classes the store maps to its codes. */
 int pg_is_unique(const char *sqlstate);        /* 23505 */
 int pg_is_foreign_key(const char *sqlstate);   /* 23503 */
+int pg_is_check(const char *sqlstate);         /* 23514 */
+int pg_is_lock_timeout(const char *sqlstate);  /* 55P03 */
 #endif

@@ -151,6 +151,20 @@ struct store      { const struct store_ops *ops; };
 struct store_hist { const struct hist_ops  *ops; };
 struct store_geo  { const struct geo_ops   *ops; };
 
+/* What the history backends share (history_store.c), so that each
+ * backend's SQL differs but its rules do not. A box of degrees around a
+ * point that holds every circle of the user's places that could contain
+ * it: radius up to PLACE_RADIUS_MAX m. */
+#define PLACE_RADIUS_MAX 50000.0
+/* Degrees of latitude and longitude that m metres span at lat. */
+void hist_box_of(double lat, double m, double *dlat, double *dlon);
+/* Quarter of a time, rounded down also for negative times. */
+int64_t hist_quarter_of(int64_t t);
+/* Whether a segment of the overlap query (the one that starts last at or
+ * before from_ms, and those starting inside) really overlaps: the first
+ * may end before from_ms, or just as it starts (then it belongs before). */
+int hist_seg_overlaps(const struct seg_rec *r, int64_t from_ms);
+
 /* The backends' constructors (store_open picks one by the location). */
 struct store *store_sqlite_open(const char *path, int flags, char *err, size_t errlen);
 struct store *store_pg_open(const char *uri, int flags, char *err, size_t errlen);

@@ -15,7 +15,9 @@
 #include "io/geodata.h"
 #include "store/geo_store.h"
 #include "store/store.h"
+#include "store_cases.h"
 #include "test.h"
+#include "test_loc.h"
 
 /* ---- shapes ---- */
 
@@ -225,30 +227,15 @@ TEST(geo_shape_edge_distance)
 
 /* ---- lookups on a store ---- */
 
-struct tmpdb {
-	char dir[64];
-	char path[96];
-};
-
-static struct store *tmpdb_open(struct tmpdb *t)
+static struct store *tmpdb_open(struct test_loc *t, int pg)
 {
 	char err[256];
-	snprintf(t->dir, sizeof t->dir, "/tmp/mintrac-geo-XXXXXX");
-	if (!mkdtemp(t->dir))
+	if (test_loc_make(t, pg) < 0)
 		return NULL;
-	snprintf(t->path, sizeof t->path, "%s/mintrac.db", t->dir);
-	struct store *s = store_open(t->path, STORE_CREATE, err, sizeof err);
+	struct store *s = store_open(t->loc, STORE_CREATE, err, sizeof err);
 	if (!s)
 		fprintf(stderr, "store_open: %s\n", err);
 	return s;
-}
-
-static void rm_tree(const char *dir)
-{
-	char cmd[256];
-	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-	if (system(cmd) != 0)
-		fprintf(stderr, "cannot remove %s\n", dir);
 }
 
 static void put_shape(struct store_geo *sg, const char *code, const char *name,
@@ -297,13 +284,15 @@ static void load_synthetic(struct store *s)
 	CHECK_INT(store_commit(s), STORE_OK);
 }
 
-TEST(geo_lookup_nothing_loaded)
+void geo_case_nothing_loaded(int pg)
 {
-	struct tmpdb t;
-	struct store *s = tmpdb_open(&t);
+	struct test_loc t;
+	struct store *s = tmpdb_open(&t, pg);
 	CHECK(s != NULL);
-	if (!s)
+	if (!s) {
+		test_loc_remove(&t);
 		return;
+	}
 	struct geo *g = geo_open(s);
 	CHECK_INT(geo_loaded(g), 0);
 	struct geo_place p = look(g, 0.5, 0.5);
@@ -311,7 +300,7 @@ TEST(geo_lookup_nothing_loaded)
 	CHECK_STR(p.city, "");
 	CHECK(p.city_distance_m < 0);
 	/* Loaded later, by another connection, seen without reopening. */
-	struct store *s2 = store_open(t.path, 0, (char[64]){ 0 }, 64);
+	struct store *s2 = store_open(t.loc, 0, (char[64]){ 0 }, 64);
 	CHECK(s2 != NULL);
 	load_synthetic(s2);
 	store_close(s2);
@@ -320,16 +309,18 @@ TEST(geo_lookup_nothing_loaded)
 	CHECK_STR(p.country, "AA");
 	geo_close(g);
 	store_close(s);
-	rm_tree(t.dir);
+	test_loc_remove(&t);
 }
 
-TEST(geo_lookup_synthetic)
+void geo_case_synthetic(int pg)
 {
-	struct tmpdb t;
-	struct store *s = tmpdb_open(&t);
+	struct test_loc t;
+	struct store *s = tmpdb_open(&t, pg);
 	CHECK(s != NULL);
-	if (!s)
+	if (!s) {
+		test_loc_remove(&t);
 		return;
+	}
 	load_synthetic(s);
 	struct geo *g = geo_open(s);
 	CHECK_INT(geo_loaded(g), 1);
@@ -412,7 +403,7 @@ TEST(geo_lookup_synthetic)
 	CHECK_STR(p.city, "Z");
 	geo_close(g);
 	store_close(s);
-	rm_tree(t.dir);
+	test_loc_remove(&t);
 }
 
 /* ---- the loader, on synthetic copies of the npm files ---- */
@@ -523,13 +514,15 @@ static size_t write_geodata(const char *dir, size_t cut)
 	return p.n;
 }
 
-TEST(geodata_load_synthetic)
+void geodata_case_load(int pg)
 {
-	struct tmpdb t;
-	struct store *s = tmpdb_open(&t);
+	struct test_loc t;
+	struct store *s = tmpdb_open(&t, pg);
 	CHECK(s != NULL);
-	if (!s)
+	if (!s) {
+		test_loc_remove(&t);
 		return;
+	}
 	char dir[128], err[512];
 	snprintf(dir, sizeof dir, "%s/node_modules", t.dir);
 	size_t pbf_len = write_geodata(dir, 0);
@@ -576,5 +569,20 @@ TEST(geodata_load_synthetic)
 	CHECK_STR(p.country, "XK");
 	geo_close(g);
 	store_close(s);
-	rm_tree(t.dir);
+	test_loc_remove(&t);
+}
+
+TEST(geo_lookup_nothing_loaded)
+{
+	geo_case_nothing_loaded(0);
+}
+
+TEST(geo_lookup_synthetic)
+{
+	geo_case_synthetic(0);
+}
+
+TEST(geodata_load_synthetic)
+{
+	geodata_case_load(0);
 }

@@ -1,38 +1,40 @@
 /* history/engine: what the store holds after fixes arrive in batches, late,
  * deleted, or derived by another process, is what one derivation of all
- * the fixes from scratch gives; stays get places. A real SQLite store in a
- * temporary directory. */
+ * the fixes from scratch gives; stays get places. Each case runs on a real
+ * store: SQLite in a temporary directory here, PostgreSQL in
+ * test_history_pg.c (store_cases.h). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "history/engine.h"
 #include "history/stats.h"
 #include "store/history_store.h"
 #include "test.h"
 #include "history_gen.h"
+#include "store_cases.h"
+#include "test_loc.h"
 
 #define T0   INT64_C(1714521600000)     /* 2024-05-01T00:00:00Z */
 #define HOUR (3600 * 1000)
 
 struct tdb {
-	char dir[64], path[96];
+	struct test_loc loc;
 	struct store *s;
 	int64_t user_id, device_id;
 };
 
-static int tdb_open(struct tdb *t)
+static int tdb_open(struct tdb *t, int pg)
 {
 	memset(t, 0, sizeof *t);
-	snprintf(t->dir, sizeof t->dir, "/tmp/mintrac-hist-XXXXXX");
-	if (!mkdtemp(t->dir))
+	if (test_loc_make(&t->loc, pg) < 0)
 		return -1;
-	snprintf(t->path, sizeof t->path, "%s/mintrac.db", t->dir);
 	char err[256];
-	t->s = store_open(t->path, STORE_CREATE, err, sizeof err);
-	if (!t->s)
+	t->s = store_open(t->loc.loc, STORE_CREATE, err, sizeof err);
+	if (!t->s) {
+		fprintf(stderr, "store_open: %s\n", err);
 		return -1;
+	}
 	struct user_rec u;
 	unsigned char h[TOKEN_HASH_LEN] = { 1 };
 	if (store_user_add(t->s, "anna", "x") != STORE_OK ||
@@ -46,13 +48,7 @@ static int tdb_open(struct tdb *t)
 static void tdb_close(struct tdb *t)
 {
 	store_close(t->s);
-	static const char *const sfx[] = { "", "-wal", "-shm", "-journal" };
-	char p[128];
-	for (size_t i = 0; i < sizeof sfx / sizeof sfx[0]; i++) {
-		snprintf(p, sizeof p, "%s%s", t->path, sfx[i]);
-		unlink(p);
-	}
-	rmdir(t->dir);
+	test_loc_remove(&t->loc);
 }
 
 static void put_fixes(struct tdb *t, const struct hist_fix *f, size_t n)
@@ -166,12 +162,16 @@ static int run(struct hist_engine *e)
 	return n;
 }
 
-TEST(history_engine_batches_equal_scratch)
+void hist_case_batches_equal_scratch(int pg)
 {
 	struct hist_config cfg;
 	hist_config_default(&cfg);
 	struct tdb t;
-	CHECK_INT(tdb_open(&t), 0);
+	if (tdb_open(&t, pg) < 0) {
+		tdb_close(&t);
+		test_fail(__FILE__, __LINE__, "no store");
+		return;
+	}
 	struct gen g;
 	day(&g);
 	struct hist_engine *e = hist_engine_new(t.s, &cfg, NULL, NULL);
@@ -206,12 +206,16 @@ TEST(history_engine_batches_equal_scratch)
 	tdb_close(&t);
 }
 
-TEST(history_engine_late_fix_and_delete)
+void hist_case_late_fix_and_delete(int pg)
 {
 	struct hist_config cfg;
 	hist_config_default(&cfg);
 	struct tdb t;
-	CHECK_INT(tdb_open(&t), 0);
+	if (tdb_open(&t, pg) < 0) {
+		tdb_close(&t);
+		test_fail(__FILE__, __LINE__, "no store");
+		return;
+	}
 	struct gen g;
 	day(&g);
 	/* All but every 50th fix of the day's second half, derived... */
@@ -270,12 +274,16 @@ TEST(history_engine_late_fix_and_delete)
 
 /* A place the user named keeps its name for stays derived later; a deleted
  * place's spot gets no new place. */
-TEST(history_engine_places)
+void hist_case_places(int pg)
 {
 	struct hist_config cfg;
 	hist_config_default(&cfg);
 	struct tdb t;
-	CHECK_INT(tdb_open(&t), 0);
+	if (tdb_open(&t, pg) < 0) {
+		tdb_close(&t);
+		test_fail(__FILE__, __LINE__, "no store");
+		return;
+	}
 	struct gen g;
 	day(&g);
 	size_t half = g.n / 2;
@@ -313,10 +321,14 @@ TEST(history_engine_places)
 /* Stats over local days: a trip across midnight counts in both days by its
  * parts; a stay over two days counts its city and country on both; days
  * are the user's zone's (Europe/Berlin: UTC+2 in summer). */
-TEST(history_stats_local_days)
+void hist_case_stats_local_days(int pg)
 {
 	struct tdb t;
-	CHECK_INT(tdb_open(&t), 0);
+	if (tdb_open(&t, pg) < 0) {
+		tdb_close(&t);
+		test_fail(__FILE__, __LINE__, "no store");
+		return;
+	}
 	struct store_hist *h = store_hist_open(t.s);
 	CHECK_INT(store_begin(t.s), STORE_OK);
 	struct place_rec p;
@@ -378,4 +390,24 @@ TEST(history_stats_local_days)
 	CHECK_INT(hist_stats(h, t.device_id, t.user_id, "Mars/Base", 2024, &st, err, sizeof err), -2);
 	store_hist_close(h);
 	tdb_close(&t);
+}
+
+TEST(history_engine_batches_equal_scratch)
+{
+	hist_case_batches_equal_scratch(0);
+}
+
+TEST(history_engine_late_fix_and_delete)
+{
+	hist_case_late_fix_and_delete(0);
+}
+
+TEST(history_engine_places)
+{
+	hist_case_places(0);
+}
+
+TEST(history_stats_local_days)
+{
+	hist_case_stats_local_days(0);
 }
