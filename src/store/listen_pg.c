@@ -55,6 +55,18 @@ int pg_notify_fixes(PGconn *c, const int64_t *device_ids, const struct fix *cons
 	return len ? notify(c, payload, err, errlen) : 0;
 }
 
+int pg_store_notify(struct store *s, const int64_t *device_ids, const struct fix *const *fixes,
+                    const int *inserted, size_t n)
+{
+	char err[512];
+	PGconn *c = store_pg_conn(s);
+	if (!c)
+		return STORE_ERR;      /* store_errmsg says why */
+	if (pg_notify_fixes(c, device_ids, fixes, inserted, n, err, sizeof err) < 0)
+		return store_pg_fail(s, err);
+	return STORE_OK;
+}
+
 struct store_listen {
 	char   *uri;
 	PGconn *c;              /* NULL while down */

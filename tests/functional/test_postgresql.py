@@ -190,7 +190,11 @@ class DatabaseRestart(unittest.TestCase):
                         pause=0.01, stop=stop)
         self.addCleanup(stop.set)
         sender.start()
-        time.sleep(1.0)
+        # Load first: a loaded machine may take a while for the first acks.
+        deadline = time.monotonic() + 15
+        while (sum(1 for r in list(sender.log) if r[2] == 200) <= 10
+               and time.monotonic() < deadline and sender.is_alive()):
+            time.sleep(0.05)
         before = len(sender.log)
         down, up = pgcluster.restart(self.PAUSE)
         # Until a fix sent after the restart is acked, within RECOVER_SECONDS.
