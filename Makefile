@@ -53,7 +53,7 @@ REL_LIB  := build/rel/libmintrac.a
 ASAN_LIB := build/asan/libmintrac.a
 FUZZ_LIB := build/fuzz/libmintrac.a
 
-.PHONY: all test unit functional functional-pg browser check fuzz bench bench-track bench-signin bench-history bench-derive bench-geo bench-import stress clean
+.PHONY: all test unit functional functional-pg browser check fuzz bench bench-track bench-signin bench-history bench-derive bench-geo bench-import bench-pg stress clean
 # Objects reached only through pattern rules (the fuzz targets') are kept,
 # not deleted as intermediates, so a second build compiles nothing.
 .SECONDARY:
@@ -195,6 +195,11 @@ bench-geo: build/bench_geo
 # (cached in /tmp), against `cat FILE > /dev/null` in the same run.
 bench-import: build/mintrac
 	@MINTRAC_BIN=$(CURDIR)/build/mintrac python3 bench/import
+
+# PostgreSQL: ingest with one and two receivers beside SQLite and the no-op
+# baseline; a day and a year read from the 31.5 M-fix set (bench/pg).
+bench-pg: build/mintrac
+	@python3 bench/pg
 
 clean:
 	rm -rf build
