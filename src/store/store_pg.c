@@ -334,6 +334,13 @@ PGconn *store_pg_conn(struct store *base)
 	return pg_store_conn(pg_store_of(base));
 }
 
+int store_pg_fail(struct store *base, const char *msg)
+{
+	struct pg_store *s = pg_store_of(base);
+	one_line(s->err, sizeof s->err, msg);
+	return STORE_ERR;
+}
+
 unsigned store_pg_epoch(struct store *base)
 {
 	return pg_store_of(base)->epoch;
@@ -774,6 +781,10 @@ static int pg_backup(struct store *base, const char *file)
 }
 
 static const struct store_ops pg_ops = {
+	.rows = pg_rows,
+	.put_row = pg_put_row,
+	.rows_done = pg_rows_done,
+	.notify_fixes = pg_store_notify,
 	.close = pg_close,
 	.errmsg = pg_errmsg,
 	.user_add = pg_user_add,

@@ -20,6 +20,21 @@ unsigned store_pg_epoch(struct store *s);
  * the connection is made again. NULL when more modules ask than it holds. */
 struct pg_stmts *store_pg_stmts(struct store *s, const char *prefix, const char *const *sql,
                                 int count);
+/* NOTIFYs the fixes with inserted[i] == 1 inside the open transaction
+ * (listen_pg.c): 0, or -1 with err. */
+int pg_notify_fixes(PGconn *c, const int64_t *device_ids, const struct fix *const *fixes,
+                    const int *inserted, size_t n, char *err, size_t errlen);
+/* Sets the store's error (store_errmsg) to msg; returns STORE_ERR. */
+int store_pg_fail(struct store *s, const char *msg);
+/* store_notify_fixes on the store's connection (listen_pg.c). */
+int pg_store_notify(struct store *s, const int64_t *device_ids, const struct fix *const *fixes,
+                    const int *inserted, size_t n);
+/* Whole tables row by row (copy_pg.c; store.h's store_rows...). */
+int pg_rows(struct store *s, const char *table, const char *cols,
+            int (*cb)(void *ctx, int n, const struct store_val *v), void *ctx);
+int pg_put_row(struct store *s, const char *table, const char *cols, int n,
+               const struct store_val *v, int *inserted);
+int pg_rows_done(struct store *s, const char *table);
 /* The history and geodata backends on the same connection. */
 struct store_hist *pg_hist_open(struct store *s);
 struct store_geo *pg_geo_open(struct store *s);
