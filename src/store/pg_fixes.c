@@ -123,12 +123,17 @@ static const char *valid_text(struct pg_store *s, const char *t)
 
 /* Months of the batch that have no table yet get one first: before the
  * transaction's BEGIN when it has not run a statement yet (the writer's
- * case), else under a savepoint inside it. */
+ * case), else under a savepoint inside it. Next month's is made a month
+ * early: its first fixes then never find it missing (a busy table at that
+ * moment would send the month to the default table for good). */
 static void make_months(struct pg_store *s, const struct fix *const *fixes, size_t n)
 {
 	if (s->flags & STORE_READONLY)
 		return;     /* the INSERT will say it cannot */
 	PGconn *c = pg_store_conn_idle(s);
+	int next = pg_month_of(now_ms()) + 1;
+	if (c && !(s->in_tx && s->begun) && !pg_months_known(&s->months, next))
+		pg_months_make(&s->months, c, next, 0);
 	int last = INT_MIN;
 	for (size_t i = 0; c && i < n; i++) {
 		int m = pg_month_of(fixes[i]->time_ms);

@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "base/auth.h"
@@ -535,8 +536,30 @@ TEST(store_pg_months_default)
 	CHECK_INT(sql_int(c, "SELECT count(*) FROM fixes_2019_01"), 1);
 	CHECK_INT(sql_int(c, "SELECT count(*) FROM pg_class WHERE relname = 'fixes_2019_05'"), 0);
 	CHECK_INT(store_count(s, d), 3);   /* the row put behind its back is not counted */
-	PQfinish(c);
 	store_close(s);
+
+	/* Next month's table is made by the writer a month early, whatever
+	 * month its fixes are of. */
+	char err[512], q[160];
+	time_t now = time(NULL);
+	struct tm tm;
+	gmtime_r(&now, &tm);
+	int y = tm.tm_year + 1900 + (tm.tm_mon == 11), m = tm.tm_mon == 11 ? 1 : tm.tm_mon + 2;
+	snprintf(q, sizeof q, "DROP TABLE fixes_%04d_%02d", y, m);
+	CHECK_INT(sql(c, q), 0);
+	s = store_open(pg_url(), 0, err, sizeof err);
+	CHECK(s != NULL);
+	if (s) {
+		struct fix g = mkfix(1557000002000, 2, 2);
+		CHECK_INT(store_begin(s), STORE_OK);
+		CHECK_INT(store_put_fix(s, d, &g, &one), STORE_OK);
+		CHECK_INT(store_commit(s), STORE_OK);
+		snprintf(q, sizeof q, "SELECT count(*) FROM pg_class WHERE relname = 'fixes_%04d_%02d'",
+		         y, m);
+		CHECK_INT(sql_int(c, q), 1);
+		store_close(s);
+	}
+	PQfinish(c);
 }
 
 TEST(store_pg_delete)
