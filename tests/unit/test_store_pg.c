@@ -505,6 +505,47 @@ TEST(store_pg_fixes_large)
 	store_close(s);
 }
 
+/* Long attributes split a batch into several statements (a few MiB of
+ * text each): every fix stored, attrs whole. Outside a transaction the
+ * batch is still stored whole. */
+TEST(store_pg_fixes_long_attrs)
+{
+	struct store *s = pg_fresh();
+	if (!s)
+		return;
+	int64_t d = add_dev(s, "u", "d", "t", NULL);
+	enum { N = 200, LEN = 60000 };
+	char *text = malloc(LEN + 1);
+	struct fix f[N];
+	const struct fix *fp[N];
+	int64_t ids[N];
+	int ins[N];
+	if (!text)
+		return;
+	memset(text, 'x', LEN);
+	memcpy(text, "{\"k\":\"", 6);
+	memcpy(text + LEN - 2, "\"}", 2);
+	text[LEN] = 0;
+	for (int i = 0; i < N; i++) {
+		f[i] = mkfix(1700000000000 + i, 1, 1);
+		f[i].attrs = text;
+		fp[i] = &f[i];
+		ids[i] = d;
+	}
+	CHECK_INT(store_put_fixes(s, ids, fp, N, ins), STORE_OK);
+	int sum = 0;
+	for (int i = 0; i < N; i++)
+		sum += ins[i];
+	CHECK_INT(sum, N);
+	CHECK_INT(store_count(s, d), N);
+	struct fix out;
+	CHECK_INT(store_last_fix(s, d, &out), STORE_OK);
+	CHECK(out.attrs && strlen(out.attrs) == LEN && !strcmp(out.attrs, text));
+	fix_free(&out);
+	free(text);
+	store_close(s);
+}
+
 /* A month whose fixes reached the default table (its table could not be
  * made) stays there; a batch is never failed by the month tables, inside
  * a transaction that has run statements either. */
