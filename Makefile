@@ -53,7 +53,7 @@ REL_LIB  := build/rel/libmintrac.a
 ASAN_LIB := build/asan/libmintrac.a
 FUZZ_LIB := build/fuzz/libmintrac.a
 
-.PHONY: all test unit functional browser check fuzz bench bench-track bench-signin bench-history bench-derive bench-geo bench-import stress clean
+.PHONY: all test unit functional functional-pg browser check fuzz bench bench-track bench-signin bench-history bench-derive bench-geo bench-import bench-pg stress clean
 # Objects reached only through pattern rules (the fuzz targets') are kept,
 # not deleted as intermediates, so a second build compiles nothing.
 .SECONDARY:
@@ -132,12 +132,18 @@ unit: build/asan/unit
 functional: build/asan/mintrac
 	MINTRAC_BIN=$(CURDIR)/build/asan/mintrac python3 tests/functional/run.py
 
+# The same tests with the store in a throwaway PostgreSQL cluster
+# (tests/functional/pgcluster.py; scripts/setup.sh --with-postgresql).
+functional-pg: build/asan/mintrac
+	MINTRAC_BIN=$(CURDIR)/build/asan/mintrac python3 tests/functional/run.py --backend postgresql
+
 # The page in headless Chromium (Debian's /usr/bin/chromium, driven by
 # playwright-core from web/node_modules) against the ASan build.
 browser: build/asan/mintrac
 	MINTRAC_BIN=$(CURDIR)/build/asan/mintrac node tests/browser/run.js
 
-# One summary line at the end counts unit, functional and browser tests.
+# One summary line at the end counts unit, functional (SQLite and PostgreSQL)
+# and browser tests.
 test: build/asan/unit build/asan/mintrac
 	@bash tests/run-all.sh
 
@@ -189,6 +195,11 @@ bench-geo: build/bench_geo
 # (cached in /tmp), against `cat FILE > /dev/null` in the same run.
 bench-import: build/mintrac
 	@MINTRAC_BIN=$(CURDIR)/build/mintrac python3 bench/import
+
+# PostgreSQL: ingest with one and two receivers beside SQLite and the no-op
+# baseline; a day and a year read from the 31.5 M-fix set (bench/pg).
+bench-pg: build/mintrac
+	@python3 bench/pg
 
 clean:
 	rm -rf build

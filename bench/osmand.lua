@@ -1,7 +1,8 @@
 -- wrk script for bench/ingest: every request is an OsmAnd fix with its own
 -- timestamp, so the receiver stores each one (a duplicate time would be
 -- accepted but not stored, and the "stored == 2xx" check would be void).
--- Environment: BENCH_TOKEN (device token), BENCH_BASE_MS (first fix time,
+-- Environment: BENCH_TOKEN (device token; BENCH_TOKENS: several, comma-
+-- separated, used in turn: a fleet), BENCH_BASE_MS (first fix time,
 -- epoch ms; bench/ingest gives each run its own range), BENCH_PATH
 -- (default /osmand), BENCH_THREADS (wrk -t).
 -- Fix time of request k on thread i of n: base + k * n + i — unique across
@@ -19,13 +20,17 @@ function setup(thread)
 	table.insert(threads, thread)
 end
 
-local token, base, path, tid, n
+local tokens, base, path, tid, n
 local counter = 0
 ok2xx = 0
 not2xx = 0
 
 function init(args)
-	token = os.getenv("BENCH_TOKEN") or "none"
+	tokens = {}
+	for tok in string.gmatch(os.getenv("BENCH_TOKENS") or os.getenv("BENCH_TOKEN") or "none",
+	                         "[^,]+") do
+		table.insert(tokens, tok)
+	end
 	base = tonumber(os.getenv("BENCH_BASE_MS") or "1700000000000")
 	path = os.getenv("BENCH_PATH") or "/osmand"
 	tid = wrk.thread:get("tid")
@@ -35,6 +40,7 @@ end
 
 function request()
 	local ts = base + counter * n + tid
+	local token = tokens[counter % #tokens + 1]
 	counter = counter + 1
 	local lat = 52.5 + (math.random() - 0.5) * 0.01
 	local lon = 13.4 + (math.random() - 0.5) * 0.01

@@ -4,13 +4,18 @@
 # that, so a second run changes nothing and needs no network.
 #   bash scripts/setup.sh             everything CI needs (build, tests, fuzz, bench)
 #   bash scripts/setup.sh --minimal   build and tests only (no clang, no wrk)
+#   --with-postgresql                 also the PostgreSQL server, for the
+#                                     functional tests on a PostgreSQL store
+#                                     (make functional-pg; CI uses it)
 set -euo pipefail
 
 minimal=0
+postgresql=0
 for arg in "$@"; do
 	case "$arg" in
 	--minimal|--no-fuzz) minimal=1 ;;
-	-h|--help) sed -n '2,7p' "$0"; exit 0 ;;
+	--with-postgresql) postgresql=1 ;;
+	-h|--help) sed -n '2,9p' "$0"; exit 0 ;;
 	*) echo "setup.sh: unknown option: $arg" >&2; exit 2 ;;
 	esac
 done
@@ -20,6 +25,11 @@ pkgs=(gcc make pkg-config libev-dev libsqlite3-dev libhttp-parser-dev
       libjansson-dev libsodium-dev libyajl-dev libexpat1-dev zlib1g-dev libarchive-dev libwslay-dev sqlite3 python3 curl)
 # Local days in the users' time zones read the tz database (src/history/localday.c).
 pkgs+=(tzdata)
+# The PostgreSQL store backend links libpq; the tests start a throwaway
+# cluster of their own (tests/functional/pgcluster.py) with the server's
+# initdb/pg_ctl/postgres and psql (postgresql depends on postgresql-client).
+pkgs+=(libpq-dev)
+((postgresql)) && pkgs+=(postgresql)
 # The page embeds Leaflet and a QR-code library from npm (web/package-lock.json);
 # the browser tests drive Debian's Chromium with playwright-core. Node.js
 # packaged elsewhere (e.g. NodeSource's nodejs, which bundles npm and

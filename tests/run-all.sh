@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test stage and ends with ONE line "N passed, N failed" (unit +
-# functional + browser). Called by `make test` once build/asan/unit and
-# build/asan/mintrac exist. MINTRAC_FUZZ_SECONDS > 0 adds a bounded fuzz run.
+# functional on SQLite and on PostgreSQL + browser). Called by `make test`
+# once build/asan/unit and build/asan/mintrac exist. MINTRAC_FUZZ_SECONDS > 0
+# adds a bounded fuzz run.
 # Exit status is non-zero when any stage failed.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -45,6 +46,9 @@ stage() {
 stage unit ./build/asan/unit
 export MINTRAC_BIN=$PWD/build/asan/mintrac
 stage functional python3 tests/functional/run.py
+# The same tests against a throwaway PostgreSQL cluster (tests that are
+# about the SQLite file itself are skipped there with their reason).
+stage functional-postgresql python3 tests/functional/run.py --backend postgresql
 # The page in Debian's headless Chromium (tests/browser/run.js).
 stage browser node tests/browser/run.js
 

@@ -53,6 +53,7 @@ int cmd_device(struct cli *c);
 int cmd_import(struct cli *c);
 int cmd_export(struct cli *c);
 int cmd_backup(struct cli *c);
+int cmd_migrate(struct cli *c);
 int cmd_demo(struct cli *c);
 int cmd_trips(struct cli *c);
 int cmd_timeline(struct cli *c);

@@ -29,6 +29,7 @@ static const struct command {
 	{ "demo",   cmd_demo,   "demo [USER DEVICE] [--date D] | demo --remove [USER [DEVICE]]   a generated demo day" },
 	{ "geo",    cmd_geo,    "geo load [DIR] | status | lookup LAT LON... [--json]   offline country and city names" },
 	{ "backup", cmd_backup, "backup FILE                  online, consistent copy of the database" },
+	{ "migrate", cmd_migrate, "migrate --to LOCATION        copy the store to sqlite:PATH or postgresql://..." },
 };
 
 static void usage(FILE *out)

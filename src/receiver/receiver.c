@@ -409,7 +409,9 @@ static int rcv_open(struct service *svc, struct server_config *sc)
 	rcv->decoders = workpool_new(svc->loop, "decoders", DECODE_THREADS, DECODE_QUEUE);
 	if (!rcv->decoders)
 		return -1;
-	rcv->live = live_tx_new(cfg->store);
+	/* A database that announces fixes itself tells every webapp; the
+	 * datagram would tell this host's a second time. */
+	rcv->live = store_announces(cfg->store) ? NULL : live_tx_new(cfg->store);
 	ev_prepare_init(&rcv->live_flush, live_flush_cb);
 	rcv->live_flush.data = rcv;
 	ev_prepare_start(svc->loop, &rcv->live_flush);

@@ -73,8 +73,7 @@ static const char *const geo_sql[GS_MAX] = {
 struct pg_geo {
 	struct store_geo base;   /* first: store_backend.h */
 	struct store    *s;
-	unsigned         epoch;     /* the connection ps was prepared on */
-	struct pg_stmts  ps;
+	unsigned         epoch;     /* the connection the tables were seen on */
 	int              have;      /* the tables were seen on this connection */
 	int              in_read;   /* store_geo_read_begin opened a transaction */
 	char             err[512];
@@ -93,10 +92,6 @@ struct store_geo *pg_geo_open(struct store *s)
 	g->base.ops = &pg_geo_ops;
 	g->s = s;
 	g->epoch = store_pg_epoch(s);
-	g->ps.prefix = "g";
-	g->ps.sql = geo_sql;
-	g->ps.shared = 1;
-	g->ps.count = GS_MAX;
 	return &g->base;
 }
 
@@ -123,7 +118,6 @@ static PGconn *conn(struct pg_geo *g, const char *what)
 	}
 	unsigned epoch = store_pg_epoch(g->s);
 	if (epoch != g->epoch) {
-		pg_stmts_forget(&g->ps);
 		g->epoch = epoch;
 		g->have = 0;
 	}
@@ -137,7 +131,11 @@ static PGresult *run(struct pg_geo *g, enum geo_stmt id, const struct pg_args *a
 	if (!c)
 		return NULL;
 	char msg[sizeof g->err - 64];
-	PGresult *r = pg_run(c, &g->ps, id, a, ok_status, msg, sizeof msg, NULL);
+	/* The connection's, shared by every geodata object on it. */
+	struct pg_stmts *ps = store_pg_stmts(g->s, "g", geo_sql, GS_MAX);
+	PGresult *r = ps ? pg_run(c, ps, id, a, ok_status, msg, sizeof msg, NULL) : NULL;
+	if (!ps)
+		snprintf(msg, sizeof msg, "%s", store_errmsg(g->s));
 	if (!r)
 		snprintf(g->err, sizeof g->err, "%s: %s", what, msg);
 	return r;

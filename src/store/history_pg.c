@@ -107,8 +107,6 @@ static const char *const hist_sql[HS_MAX] = {
 struct pg_hist {
 	struct store_hist base;   /* first: store_backend.h */
 	struct store     *s;
-	unsigned          epoch;  /* the connection ps was prepared on */
-	struct pg_stmts   ps;
 	char              err[512];
 };
 
@@ -124,11 +122,6 @@ struct store_hist *pg_hist_open(struct store *s)
 	struct pg_hist *h = xcalloc(1, sizeof *h);
 	h->base.ops = &pg_hist_ops;
 	h->s = s;
-	h->epoch = store_pg_epoch(s);
-	h->ps.prefix = "h";
-	h->ps.sql = hist_sql;
-	h->ps.shared = 1;
-	h->ps.count = HS_MAX;
 	return &h->base;
 }
 
@@ -153,13 +146,14 @@ static PGresult *run(struct pg_hist *h, enum hist_stmt id, const struct pg_args 
 		snprintf(h->err, sizeof h->err, "%s: no connection to postgresql", what);
 		return NULL;
 	}
-	unsigned epoch = store_pg_epoch(h->s);
-	if (epoch != h->epoch) {
-		pg_stmts_forget(&h->ps);
-		h->epoch = epoch;
+	/* The connection's, shared by every history object on it. */
+	struct pg_stmts *ps = store_pg_stmts(h->s, "h", hist_sql, HS_MAX);
+	if (!ps) {
+		snprintf(h->err, sizeof h->err, "%s: %s", what, store_errmsg(h->s));
+		return NULL;
 	}
 	char msg[sizeof h->err - 64];
-	PGresult *r = pg_run(c, &h->ps, id, a, ok_status, msg, sizeof msg, NULL);
+	PGresult *r = pg_run(c, ps, id, a, ok_status, msg, sizeof msg, NULL);
 	if (!r)
 		snprintf(h->err, sizeof h->err, "%s: %s", what, msg);
 	return r;

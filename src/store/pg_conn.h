@@ -12,6 +12,7 @@
 #include "store/store_backend.h"
 
 #define PG_FIX_ARRAYS 10   /* one array parameter per column of fixes */
+#define PG_MODS        4   /* modules with statements of their own: history, geodata */
 
 struct pg_store {
 	struct store     base;            /* first: store_backend.h */
@@ -20,6 +21,8 @@ struct pg_store {
 	unsigned         epoch;           /* connections made so far */
 	struct pg_stmts  st;              /* store_pg.c's statements */
 	struct pg_stmts  fst;             /* pg_fixes.c's */
+	struct pg_stmts  mods[PG_MODS];   /* the other modules' (store_pg_stmts) */
+	int              nmods;
 	int              in_tx;           /* between store_begin and commit/rollback */
 	int              begun;           /* its BEGIN was sent (with its first statement) */
 	int              cursors;         /* store_fixes walks open (nested in callbacks) */

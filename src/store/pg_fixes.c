@@ -15,6 +15,7 @@
 #include <string.h>
 
 #define CHUNK      4096     /* fixes per statement: a few hundred KiB of text */
+#define CHUNK_TEXT (4 << 20)   /* attrs bytes per statement at most (each may be 64 KiB) */
 #define WALK_ROWS  2000     /* rows per FETCH of store_fixes */
 
 enum stmt_id {
@@ -123,10 +124,17 @@ static const char *valid_text(struct pg_store *s, const char *t)
 
 /* Months of the batch that have no table yet get one first: before the
  * transaction's BEGIN when it has not run a statement yet (the writer's
- * case), else under a savepoint inside it. */
+ * case), else under a savepoint inside it. Next month's is made a month
+ * early: its first fixes then never find it missing (a busy table at that
+ * moment would send the month to the default table for good). */
 static void make_months(struct pg_store *s, const struct fix *const *fixes, size_t n)
 {
+	if (s->flags & STORE_READONLY)
+		return;     /* the INSERT will say it cannot */
 	PGconn *c = pg_store_conn_idle(s);
+	int next = pg_month_of(now_ms()) + 1;
+	if (c && !(s->in_tx && s->begun) && !pg_months_known(&s->months, next))
+		pg_months_make(&s->months, c, next, 0);
 	int last = INT_MIN;
 	for (size_t i = 0; c && i < n; i++) {
 		int m = pg_month_of(fixes[i]->time_ms);
@@ -166,14 +174,22 @@ static void read_inserted(struct pg_store *s, const PGresult *r, const int64_t *
 	}
 }
 
+/* Stores the first fixes of the batch, at most CHUNK of them and
+ * CHUNK_TEXT bytes of attrs; *used says how many. */
 static int put_chunk(struct pg_store *s, const int64_t *ids, const struct fix *const *fixes,
-                     size_t n, int *inserted)
+                     size_t n, int *inserted, size_t *used)
 {
 	struct pg_args a;
 	PGresult *r;
 	for (int k = 0; k < PG_FIX_ARRAYS; k++)
 		buf_reset(&s->arr[k]);
+	if (n > CHUNK)
+		n = CHUNK;
 	for (size_t i = 0; i < n; i++) {
+		if (s->arr[9].len > CHUNK_TEXT) {
+			n = i;
+			break;
+		}
 		const struct fix *f = fixes[i];
 		pg_array_i64(&s->arr[0], ids[i]);
 		pg_array_i64(&s->arr[1], f->time_ms);
@@ -195,23 +211,24 @@ static int put_chunk(struct pg_store *s, const int64_t *ids, const struct fix *c
 		return STORE_ERR;
 	read_inserted(s, r, ids, n, inserted);
 	PQclear(r);
+	*used = n;
 	return STORE_OK;
 }
 
-/* One statement per CHUNK fixes; a batch of more outside a transaction
- * gets one of its own, so that it is stored whole or not at all. */
+/* One statement per CHUNK fixes (fewer when their attrs are long); a
+ * batch of more outside a transaction gets a transaction of its own, so
+ * that it is stored whole or not at all. */
 int pg_put_fixes(struct store *base, const int64_t *device_ids, const struct fix *const *fixes,
                  size_t n, int *inserted)
 {
 	struct pg_store *s = pg_store_of(base);
-	int own = !s->in_tx && n > CHUNK;
+	int own = !s->in_tx && n > 1;
 	if (own && store_begin(base) != STORE_OK)
 		return STORE_ERR;
 	make_months(s, fixes, n);
 	int rc = STORE_OK;
-	for (size_t i = 0; rc == STORE_OK && i < n; i += CHUNK)
-		rc = put_chunk(s, device_ids + i, fixes + i, n - i < CHUNK ? n - i : CHUNK,
-		               inserted + i);
+	for (size_t i = 0, used = 0; rc == STORE_OK && i < n; i += used)
+		rc = put_chunk(s, device_ids + i, fixes + i, n - i, inserted + i, &used);
 	if (own && rc == STORE_OK)
 		rc = store_commit(base);
 	if (own && rc != STORE_OK)

@@ -127,6 +127,10 @@ void pg_months_make(struct pg_months *m, PGconn *c, int month, int in_tx)
 		add(m, month);
 		return;
 	}
+	/* The connection broke: the statement that follows says so, and
+	 * the month is tried again on the next one. */
+	if (PQstatus(c) != CONNECTION_OK)
+		return;
 	if (in_tx)
 		PQclear(PQexec(c, "ROLLBACK TO SAVEPOINT mintrac_month;"
 		                  "RELEASE SAVEPOINT mintrac_month"));
@@ -138,7 +142,9 @@ void pg_months_make(struct pg_months *m, PGconn *c, int month, int in_tx)
 	 * stay there with the rest of that month's. Anything else (a
 	 * read-only server, no privilege) would fail again: the default table
 	 * takes the month on this connection. */
-	if (!pg_is_check(state))
+	/* 42P07 and 23505: another connection made it at the same moment
+	 * (IF NOT EXISTS looks before it locks). */
+	if (!pg_is_check(state) && !pg_is_duplicate_table(state) && !pg_is_unique(state))
 		log_warnx("store: cannot make the table of %04d-%02d (its fixes go to "
 		          "fixes_default): %s", month / 12, month % 12 + 1, err);
 	add(m, month);

@@ -86,16 +86,6 @@ PGresult *pg_run(PGconn *c, struct pg_stmts *ps, int id, const struct pg_args *a
 {
 	char name[16];
 	snprintf(name, sizeof name, "%s%d", ps->prefix, id);
-	if (!ps->prepared[id] && ps->shared) {
-		const char *v[1] = { name };
-		PGresult *p = checked(c, PQexecParams(c, "SELECT 1 FROM pg_prepared_statements "
-		                                      "WHERE name = $1", 1, NULL, v, NULL, NULL, 0),
-		                      PGRES_TUPLES_OK, err, errlen, sqlstate);
-		if (!p)
-			return NULL;
-		ps->prepared[id] = PQntuples(p) > 0;
-		PQclear(p);
-	}
 	if (!ps->prepared[id]) {
 		PGresult *p = checked(c, PQprepare(c, name, ps->sql[id], 0, NULL), PGRES_COMMAND_OK,
 		                      err, errlen, sqlstate);
@@ -256,4 +246,9 @@ int pg_is_check(const char *sqlstate)
 int pg_is_lock_timeout(const char *sqlstate)
 {
 	return !strcmp(sqlstate, "55P03");
+}
+
+int pg_is_duplicate_table(const char *sqlstate)
+{
+	return !strcmp(sqlstate, "42P07");
 }

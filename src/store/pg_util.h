@@ -36,11 +36,6 @@ struct pg_stmts {
 	const char        *prefix;        /* unique per module: "s", "h", "g" */
 	const char *const *sql;
 	int                count;
-	/* Several objects of the module may share a connection (two
-	 * store_hist_open on one store): a statement another one prepared is
-	 * looked up before preparing, since preparing a name twice is an
-	 * error, and an error aborts the transaction. */
-	int                shared;
 	unsigned char      prepared[PG_STMTS_MAX];
 };
 
@@ -89,4 +84,5 @@ int pg_is_unique(const char *sqlstate);        /* 23505 */
 int pg_is_foreign_key(const char *sqlstate);   /* 23503 */
 int pg_is_check(const char *sqlstate);         /* 23514 */
 int pg_is_lock_timeout(const char *sqlstate);  /* 55P03 */
+int pg_is_duplicate_table(const char *sqlstate);   /* 42P07 */
 #endif

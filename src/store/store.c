@@ -267,6 +267,61 @@ int store_backup(struct store *s, const char *file)
 	return s->ops->backup(s, file);
 }
 
+int store_rows(struct store *s, const char *table, const char *cols,
+               int (*cb)(void *ctx, int n, const struct store_val *v), void *ctx)
+{
+	return s->ops->rows(s, table, cols, cb, ctx);
+}
+
+int store_put_row(struct store *s, const char *table, const char *cols, int n,
+                  const struct store_val *v, int *inserted)
+{
+	return s->ops->put_row(s, table, cols, n, v, inserted);
+}
+
+int store_rows_done(struct store *s, const char *table)
+{
+	return s->ops->rows_done(s, table);
+}
+
+int store_notify_fixes(struct store *s, const int64_t *device_ids,
+                       const struct fix *const *fixes, const int *inserted, size_t n)
+{
+	return s->ops->notify_fixes ? s->ops->notify_fixes(s, device_ids, fixes, inserted, n)
+	                            : STORE_OK;
+}
+
+int store_announces(const char *location)
+{
+	return is_pg(location);
+}
+
+/* Only PostgreSQL has announcements; the listener is its own connection,
+ * not a store's, so it is picked by the location like store_open. */
+struct store_listen *store_listen_open(const char *location, char *err, size_t errlen)
+{
+	if (is_pg(location))
+		return pg_listen_open(location, err, errlen);
+	snprintf(err, errlen, "%s store: no announcements", store_kind(location));
+	return NULL;
+}
+
+void store_listen_close(struct store_listen *l)
+{
+	pg_listen_close(l);
+}
+
+int store_listen_fd(const struct store_listen *l)
+{
+	return pg_listen_fd(l);
+}
+
+int64_t store_listen_drain(struct store_listen *l,
+                           void (*cb)(void *ctx, int64_t device_id, int64_t time_ms), void *ctx)
+{
+	return pg_listen_drain(l, cb, ctx);
+}
+
 int store_test_limit_pages(struct store *s, int on)
 {
 	return s->ops->test_limit_pages ? s->ops->test_limit_pages(s, on) : STORE_ERR;

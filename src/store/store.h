@@ -186,6 +186,58 @@ int store_user_creds(struct store *s, int64_t user_id, int64_t now_ms,
                                 int64_t created_ms),
                      void *ctx);
 
+/* ---- fixes committed by any process (the live map) ----
+ * Inside begin/commit, after store_put_fixes: the fixes with inserted[i]
+ * == 1 are announced to every store_listen of the database when (and
+ * only if) the transaction commits. SQLite: nothing; on one machine the
+ * receiver tells its webapp itself (net/live.h). */
+int store_notify_fixes(struct store *s, const int64_t *device_ids,
+                       const struct fix *const *fixes, const int *inserted, size_t n);
+/* 1 when the location's backend announces fixes (PostgreSQL). */
+int store_announces(const char *location);
+
+struct store_listen;
+/* A connection of its own that hears the announcements: NULL with err for
+ * a backend without them. A database unreachable now is tried again by
+ * store_listen_drain. */
+struct store_listen *store_listen_open(const char *location, char *err, size_t errlen);
+void store_listen_close(struct store_listen *l);              /* NULL-safe */
+/* The descriptor to wait on for reading; -1 while the connection is down
+ * (then call store_listen_drain now and then: it reconnects). It may
+ * change after a drain. */
+int store_listen_fd(const struct store_listen *l);
+/* cb for each fix announced since the last call; never blocks. Returns
+ * how many, or -1 when the connection is down (fixes announced meanwhile
+ * are not heard: the database is the record). */
+int64_t store_listen_drain(struct store_listen *l,
+                           void (*cb)(void *ctx, int64_t device_id, int64_t time_ms), void *ctx);
+
 /* Online, consistent copy of the database into file (SQLite backup API). */
 int store_backup(struct store *s, const char *file);
+
+/* ---- moving a store to another backend (mintrac migrate) ----
+ * Whole tables, row by row, with their ids, between stores of the same
+ * schema. table and cols are the caller's constants (both backends use the
+ * same names), never user input. */
+enum store_val_type { SV_NULL, SV_INT, SV_REAL, SV_TEXT, SV_BLOB };
+struct store_val {
+	enum store_val_type type;
+	int64_t             i;
+	double              f;
+	const void         *p;        /* SV_TEXT (NUL-terminated), SV_BLOB */
+	size_t              len;
+};
+/* Every row of the table, ordered by its first column; values valid
+ * during the call; a non-zero return from cb stops the walk and is
+ * returned. */
+int store_rows(struct store *s, const char *table, const char *cols,
+               int (*cb)(void *ctx, int n, const struct store_val *v), void *ctx);
+/* One row, inside begin/commit; a row whose key is taken already is left
+ * as it is (*inserted 0), so a copy that was interrupted can run again. */
+int store_put_row(struct store *s, const char *table, const char *cols, int n,
+                  const struct store_val *v, int *inserted);
+/* After rows with explicit ids (a table with an "id" column): the next id
+ * the table makes comes after them (a PostgreSQL sequence; nothing in
+ * SQLite). */
+int store_rows_done(struct store *s, const char *table);
 #endif

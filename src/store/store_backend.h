@@ -80,6 +80,14 @@ struct store_ops {
 	int (*backup)(struct store *s, const char *file);
 	struct store_hist *(*hist_open)(struct store *s);
 	struct store_geo *(*geo_open)(struct store *s);
+	int (*rows)(struct store *s, const char *table, const char *cols,
+	              int (*cb)(void *ctx, int n, const struct store_val *v), void *ctx);
+	int (*put_row)(struct store *s, const char *table, const char *cols, int n,
+	              const struct store_val *v, int *inserted);
+	int (*rows_done)(struct store *s, const char *table);
+	/* NULL: the backend announces nothing (store_notify_fixes is a no-op). */
+	int (*notify_fixes)(struct store *s, const int64_t *device_ids,
+	              const struct fix *const *fixes, const int *inserted, size_t n);
 	/* Test hook (store_test.h); NULL: not supported by the backend. */
 	int (*test_limit_pages)(struct store *s, int on);
 };
@@ -160,4 +168,10 @@ int hist_seg_overlaps(const struct seg_rec *r, int64_t from_ms);
 /* The backends' constructors (store_open picks one by the location). */
 struct store *store_sqlite_open(const char *path, int flags, char *err, size_t errlen);
 struct store *store_pg_open(const char *uri, int flags, char *err, size_t errlen);
+/* Announcements (listen_pg.c). */
+struct store_listen *pg_listen_open(const char *uri, char *err, size_t errlen);
+void pg_listen_close(struct store_listen *l);
+int pg_listen_fd(const struct store_listen *l);
+int64_t pg_listen_drain(struct store_listen *l,
+                        void (*cb)(void *ctx, int64_t device_id, int64_t time_ms), void *ctx);
 #endif

@@ -85,11 +85,19 @@ static void one_line(char *out, size_t n, const char *msg)
 {
 	snprintf(out, n, "%s", msg);
 	for (char *p = out; *p; p++)
-		if (*p == '\n' || *p == '\r')
+		if (*p == '\n' || *p == '\r' || *p == '\t')
 			*p = ' ';
 	size_t len = strlen(out);
 	while (len && out[len - 1] == ' ')
 		out[--len] = 0;
+}
+
+/* The server's notices (CREATE TABLE IF NOT EXISTS: "already exists,
+ * skipping") are no news to anyone: libpq would print them on stderr. */
+static void quiet(void *arg, const char *message)
+{
+	(void)arg;
+	(void)message;
 }
 
 /* What every connection is set to: commits durable before a 2xx, text in
@@ -125,6 +133,8 @@ static PGconn *ready(struct pg_store *s)
 		s->cursors = 0;
 		pg_stmts_forget(&s->st);
 		pg_stmts_forget(&s->fst);
+		for (int i = 0; i < s->nmods; i++)
+			pg_stmts_forget(&s->mods[i]);
 		pg_months_forget(&s->months);
 		return s->c;
 	}
@@ -139,7 +149,9 @@ PGconn *pg_store_conn_idle(struct pg_store *s)
 {
 	if (PQstatus(s->c) == CONNECTION_OK)
 		return s->c;
-	if (s->in_tx) {
+	/* Before its BEGIN a transaction has nothing on the connection yet:
+	 * a new one serves as well. */
+	if (s->in_tx && s->begun) {
 		one_line(s->lost, sizeof s->lost, PQerrorMessage(s->c));
 		snprintf(s->err, sizeof s->err, "postgresql: connection lost in a transaction (%s)",
 		         s->lost);
@@ -153,8 +165,15 @@ PGconn *pg_store_conn(struct pg_store *s)
 	PGconn *c = pg_store_conn_idle(s);
 	if (!c || !s->in_tx || s->begun)
 		return c;
-	if (pg_command(c, "BEGIN", s->err, sizeof s->err) < 0)
-		return NULL;
+	if (pg_command(c, "BEGIN", s->err, sizeof s->err) < 0) {
+		/* Broken since its last use (a restarted server): the writer's
+		 * next batch goes to a new connection, not to a 503. */
+		if (PQstatus(c) != CONNECTION_BAD)
+			return NULL;
+		one_line(s->lost, sizeof s->lost, PQerrorMessage(c));
+		if (!(c = ready(s)) || pg_command(c, "BEGIN", s->err, sizeof s->err) < 0)
+			return NULL;
+	}
 	s->begun = 1;
 	return c;
 }
@@ -294,6 +313,7 @@ struct store *store_pg_open(const char *uri, int flags, char *err, size_t errlen
 		pg_close(&s->base);
 		return NULL;
 	}
+	PQsetNoticeProcessor(s->c, quiet, NULL);   /* kept across PQreset */
 	if (session_setup(s) < 0 || pg_schema_open(s->c, flags, s->err, sizeof s->err) < 0) {
 		snprintf(err, errlen, "%s", s->err);
 		pg_close(&s->base);
@@ -314,9 +334,32 @@ PGconn *store_pg_conn(struct store *base)
 	return pg_store_conn(pg_store_of(base));
 }
 
+int store_pg_fail(struct store *base, const char *msg)
+{
+	struct pg_store *s = pg_store_of(base);
+	one_line(s->err, sizeof s->err, msg);
+	return STORE_ERR;
+}
+
 unsigned store_pg_epoch(struct store *base)
 {
 	return pg_store_of(base)->epoch;
+}
+
+struct pg_stmts *store_pg_stmts(struct store *base, const char *prefix, const char *const *sql,
+                                int count)
+{
+	struct pg_store *s = pg_store_of(base);
+	for (int i = 0; i < s->nmods; i++)
+		if (!strcmp(s->mods[i].prefix, prefix))
+			return &s->mods[i];
+	if (s->nmods == PG_MODS || count > PG_STMTS_MAX) {
+		snprintf(s->err, sizeof s->err, "postgresql: no room for the statements of \"%s\"",
+		         prefix);
+		return NULL;
+	}
+	s->mods[s->nmods] = (struct pg_stmts){ .prefix = prefix, .sql = sql, .count = count };
+	return &s->mods[s->nmods++];
 }
 
 /* ---- transactions ---- */
@@ -738,6 +781,10 @@ static int pg_backup(struct store *base, const char *file)
 }
 
 static const struct store_ops pg_ops = {
+	.rows = pg_rows,
+	.put_row = pg_put_row,
+	.rows_done = pg_rows_done,
+	.notify_fixes = pg_store_notify,
 	.close = pg_close,
 	.errmsg = pg_errmsg,
 	.user_add = pg_user_add,

@@ -316,6 +316,11 @@ static int fail(struct sq *s, const char *what)
 	return STORE_ERR;
 }
 
+int store_sqlite_fail(struct store *base, const char *what)
+{
+	return fail(sq_of(base), what);
+}
+
 static sqlite3_stmt *stmt(struct sq *s, enum stmt_id id)
 {
 	if (!s->st[id] && sqlite3_prepare_v3(s->db, stmt_sql[id], -1, SQLITE_PREPARE_PERSISTENT,
@@ -1583,5 +1588,8 @@ static const struct store_ops sq_ops = {
 	.backup = sq_backup,
 	.hist_open = sq_hist_open,
 	.geo_open = sq_geo_open,
+	.rows = sq_rows,
+	.put_row = sq_put_row,
+	.rows_done = sq_rows_done,
 	.test_limit_pages = sq_test_limit_pages,
 };

@@ -161,6 +161,9 @@ static int put_batch(struct writer *w, struct write_req *b)
 	size_t n;
 	flat_fill(&w->flat, b, &n);
 	int rc = store_put_fixes(w->st, w->flat.device_ids, w->flat.fixes, n, w->flat.inserted);
+	/* Heard by live maps on every host once (and only if) this commits. */
+	if (rc == STORE_OK)
+		rc = store_notify_fixes(w->st, w->flat.device_ids, w->flat.fixes, w->flat.inserted, n);
 	if (rc != STORE_OK)
 		return rc;
 	size_t k = 0;

@@ -15,12 +15,12 @@
 
 #include "base/buf.h"
 #include "webapp/hub.h"
-#include "net/live.h"
 #include "base/log.h"
 #include "base/point.h"
 #include "store/history_store.h"
 #include "webapp/deriver.h"
 #include "webapp/imports.h"
+#include "webapp/livefeed.h"
 #include "webapp/pruner.h"
 #include "webapp/pwcheck.h"
 #include "webapp/session.h"
@@ -432,21 +432,22 @@ static void on_request(void *ctx, struct conn *c, const struct http_request *req
 
 /* ---- live fixes from the receiver ---- */
 
+/* A fix heard of: read back and handed to the streams that want it. The
+ * last device looked up is kept, since a batch is mostly one device's. */
 struct live_ctx {
-	struct webapp    *app;
-	struct device_rec dev;       /* last device looked up */
+	struct device_rec dev;
 	int               have_dev;
 };
 
-static void live_key(void *ctx, const struct live_key *k)
+static void live_fix(void *ctx, int64_t device_id, int64_t time_ms)
 {
-	struct live_ctx *lc = ctx;
-	struct webapp *app = lc->app;
+	struct webapp *app = ctx;
+	struct live_ctx *lc = app->live_ctx;
 	if (!hub_wants(app->hub, 0))
 		return;
-	if (!lc->have_dev || lc->dev.id != k->device_id) {
+	if (!lc->have_dev || lc->dev.id != device_id) {
 		lc->have_dev = 0;
-		int rc = store_device_by_id(app->store, k->device_id, &lc->dev);
+		int rc = store_device_by_id(app->store, device_id, &lc->dev);
 		if (rc != STORE_OK) {
 			if (rc != STORE_NOTFOUND)
 				log_warnx("live: device lookup: %s", store_errmsg(app->store));
@@ -457,7 +458,7 @@ static void live_key(void *ctx, const struct live_key *k)
 	if (!hub_wants(app->hub, lc->dev.user_id))
 		return;
 	struct fix f;
-	int rc = store_fix_first_in(app->store, k->device_id, k->time_ms, k->time_ms, &f);
+	int rc = store_fix_first_in(app->store, device_id, time_ms, time_ms, &f);
 	if (rc == STORE_OK) {
 		hub_publish(app->hub, &lc->dev, &f);
 		fix_free(&f);
@@ -466,14 +467,12 @@ static void live_key(void *ctx, const struct live_key *k)
 	}
 }
 
-static void live_cb(struct ev_loop *loop, ev_io *w, int revents)
+static void live_done(void *ctx)
 {
-	(void)loop, (void)revents;
-	struct webapp *app = w->data;
-	struct live_ctx lc;
-	memset(&lc, 0, sizeof lc);
-	lc.app = app;
-	live_rx_drain(app->live, live_key, &lc);
+	struct webapp *app = ctx;
+	struct live_ctx *lc = app->live_ctx;
+	/* A device renamed or moved meanwhile is looked up afresh. */
+	lc->have_dev = 0;
 	/* Fixes were committed: the history catches up now, not at the tick. */
 	deriver_kick(app->deriver);
 }
@@ -482,10 +481,10 @@ static void live_cb(struct ev_loop *loop, ev_io *w, int revents)
 
 /* The webapp and what only its process needs. */
 struct webapp_proc {
-	struct service svc;
-	struct webapp  app;
-	ev_io          live_w;
-	ev_timer       purge;
+	struct service  svc;
+	struct webapp   app;
+	struct live_ctx live_ctx;
+	ev_timer        purge;
 };
 
 static void purge_cb(struct ev_loop *loop, ev_timer *w, int revents)
@@ -536,12 +535,9 @@ static int web_open(struct service *svc, struct server_config *sc)
 	/* Without it the map still works; history then stays as it was. */
 	app->deriver = deriver_new(svc->loop, cfg);
 	app->pruner = pruner_new(app);
-	/* Without the live socket the map still works, minus live updates. */
-	app->live = live_rx_new(cfg->store);
-	if (app->live) {
-		ev_io_set(&wp->live_w, live_rx_fd(app->live), EV_READ);
-		ev_io_start(svc->loop, &wp->live_w);
-	}
+	/* Without it the map still works, minus live updates. */
+	app->live_ctx = &wp->live_ctx;
+	app->live = livefeed_new(svc->loop, cfg->store, live_fix, live_done, app);
 	ev_timer_start(svc->loop, &wp->purge);
 	sc->default_body_limit = 64 * 1024;   /* JSON bodies of the UI are small */
 	sc->on_head = on_head;
@@ -560,7 +556,7 @@ static int web_busy(struct service *svc)
 static void web_quiesce(struct service *svc)
 {
 	struct webapp_proc *wp = container_of(svc, struct webapp_proc, svc);
-	ev_io_stop(svc->loop, &wp->live_w);
+	livefeed_stop(wp->app.live);
 	ev_timer_stop(svc->loop, &wp->purge);
 	/* Checks still under way answer their held connections before the
 	 * server is freed. */
@@ -585,7 +581,7 @@ static void web_close(struct service *svc)
 	store_hist_close(app->hist);
 	streams_free(app->streams);
 	hub_free(app->hub);
-	live_rx_free(app->live);
+	livefeed_free(app->live);
 	throttle_free(app->throttle);
 	throttle_free(app->ident_probes);
 	sessions_free(app->sessions);
@@ -606,9 +602,8 @@ int webapp_main(const struct config *cfg, int listen_fd)
 	struct webapp_proc wp;
 	memset(&wp, 0, sizeof wp);
 	wp.app.cfg = cfg;
-	ev_io_init(&wp.live_w, live_cb, -1, EV_READ);
 	ev_timer_init(&wp.purge, purge_cb, 1.0, PURGE_SECONDS);
-	wp.live_w.data = wp.purge.data = &wp.app;
+	wp.purge.data = &wp.app;
 	wp.svc.name = "webapp";
 	wp.svc.ops = &web_ops;
 	wp.svc.drain_max = DRAIN_SECONDS;

@@ -25,7 +25,8 @@ struct deriver;
 struct pruner;
 struct store_hist;
 struct hub;
-struct live_rx;
+struct livefeed;
+struct live_ctx;
 struct trust;
 struct streams;
 struct imports;
@@ -43,7 +44,8 @@ struct webapp {
 	struct store_hist     *hist;       /* history's queries on store, prepared once */
 	struct hub            *hub;        /* SSE and WebSocket subscribers */
 	struct streams        *streams;    /* their caps and credentials (streams.h) */
-	struct live_rx        *live;       /* fixes committed by the receiver */
+	struct livefeed       *live;       /* fixes committed by the receivers */
+	struct live_ctx       *live_ctx;   /* webapp.c's, for what live brings */
 	struct trust          *trust;      /* trusted_proxies, trusted_origins */
 	struct imports        *imports;    /* uploads being parsed (imports.h) */
 	const struct config   *cfg;

@@ -5,6 +5,7 @@ Shared by every tests/functional/test_*.py; Python 3 standard library only.
 """
 import base64
 import http.client
+import itertools
 import json
 import os
 import re
@@ -24,6 +25,27 @@ CLIENTS = os.path.normpath(
     os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fixtures", "clients"))
 
 CLI_TIMEOUT = 60
+
+# The store backend this run tests (run.py --backend): "sqlite" (each data
+# directory's mintrac.db) or "postgresql" (a database of pgcluster's cluster
+# per Mintrac, handed to every mintrac it runs as MINTRAC_STORE).
+BACKEND = os.environ.get("MINTRAC_TEST_BACKEND", "sqlite")
+if BACKEND not in ("sqlite", "postgresql"):
+    raise SystemExit("MINTRAC_TEST_BACKEND=%r: want sqlite or postgresql" % BACKEND)
+# Mintrac(store=DATADIR_DB): the SQLite file in the data directory, whatever
+# the run's backend (a migration's source, say).
+DATADIR_DB = "datadir"
+_dbs = itertools.count(1)
+
+
+def sqlite_only(reason):
+    """Skips a test or class on other backends: it is about the SQLite file
+    itself (its WAL, the VFS, a file copy), not about what mintrac promises."""
+    return unittest.skipIf(BACKEND != "sqlite", "SQLite only: " + reason)
+
+
+def postgresql_only(reason):
+    return unittest.skipIf(BACKEND != "postgresql", "PostgreSQL only: " + reason)
 
 
 def free_port() -> int:
@@ -252,7 +274,10 @@ def client_requests(name) -> list:
 class Mintrac:
     """One data directory (init'ed) and, after run(), one `mintrac run`."""
 
-    def __init__(self, conf=None):
+    def __init__(self, conf=None, store=None):
+        """store: None for the run's backend (on PostgreSQL a new database,
+        dropped by close()), DATADIR_DB for DATADIR/mintrac.db, or a store
+        location ("sqlite:PATH", "postgresql://...") shared with others."""
         self.root = tempfile.mkdtemp(prefix="mintrac-ft-")
         self.datadir = os.path.join(self.root, "data")
         self.proc = None
@@ -260,21 +285,64 @@ class Mintrac:
         self.wport = None
         self.orphans = False
         self._logf = None
-        self.cli("init")
+        self.dbname = None          # the database this instance created
+        if store is None and BACKEND == "postgresql":
+            import pgcluster
+            self.dbname = "mt_%d_%d" % (os.getpid(), next(_dbs))
+            try:
+                store = pgcluster.create_database(self.dbname)
+            except BaseException:
+                self.dbname = None
+                shutil.rmtree(self.root, ignore_errors=True)
+                raise
+        self.store = None if store in (None, DATADIR_DB) else store
+        try:
+            self.cli("init")
+            self._check_store()
+        except BaseException:
+            self.close()
+            raise
         if conf:
             with open(os.path.join(self.datadir, "mintrac.conf"), "a", encoding="utf-8") as f:
                 f.write("\n")
                 for k, v in conf.items():
                     f.write("%s = %s\n" % (k, v))
 
+    def environ(self, extra=None) -> dict:
+        """The environment every mintrac of this instance runs with: ours,
+        MINTRAC_STORE naming its store (none for DATADIR/mintrac.db), then
+        extra (which may name another store)."""
+        e = dict(os.environ)
+        e.pop("MINTRAC_STORE", None)
+        if self.store:
+            e["MINTRAC_STORE"] = self.store
+        if extra:
+            e.update(extra)
+        return e
+
+    def _check_store(self):
+        """A mintrac that ignored MINTRAC_STORE would run the whole suite on
+        SQLite and pass: on a database, init must have made no file and
+        must have created tables there."""
+        if not (self.store or "").startswith("postgresql:"):
+            return
+        db = os.path.join(self.datadir, "mintrac.db")
+        if os.path.exists(db):
+            raise AssertionError("MINTRAC_STORE=%s, yet init created %s: this mintrac does not "
+                                 "read the store location" % (self.store, db))
+        if self.dbname is not None:
+            import pgcluster
+            n = pgcluster.query("SELECT count(*) FROM pg_tables WHERE schemaname NOT IN "
+                                "('pg_catalog', 'information_schema')", self.dbname)
+            if n == "0":
+                raise AssertionError("init with MINTRAC_STORE=%s created no table in the database"
+                                     % self.store)
+
     # --- CLI
     def cli(self, *args, stdin=None, check=True, env=None) -> subprocess.CompletedProcess:
         cmd = [BIN, "-d", self.datadir] + [str(a) for a in args]
-        e = dict(os.environ)
-        if env:
-            e.update(env)
         cp = subprocess.run(cmd, input=stdin, capture_output=True, text=True,
-                            timeout=CLI_TIMEOUT, env=e)
+                            timeout=CLI_TIMEOUT, env=self.environ(env))
         if check and cp.returncode != 0:
             raise AssertionError("%s -> exit %d\nstdout: %s\nstderr: %s"
                                  % (" ".join(cmd), cp.returncode, cp.stdout, cp.stderr))
@@ -298,7 +366,7 @@ class Mintrac:
         return json.loads(cp.stdout)["token"]
 
     # --- servers
-    def run(self, *extra) -> None:
+    def run(self, *extra, env=None) -> None:
         self.rport = free_port()
         self.wport = free_port()
         while self.wport == self.rport:
@@ -309,7 +377,8 @@ class Mintrac:
                "--webapp-listen", "127.0.0.1:%d" % self.wport] + [str(a) for a in extra]
         # Own process group so a last-resort SIGKILL also reaches the children.
         self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=self._logf,
-                                     stderr=self._logf, start_new_session=True)
+                                     stderr=self._logf, start_new_session=True,
+                                     env=self.environ(env))
         try:
             only_r = "--receiver" in extra
             only_w = "--webapp" in extra
@@ -479,6 +548,13 @@ class Mintrac:
             self._logf.close()
             self._logf = None
         shutil.rmtree(self.root, ignore_errors=True)
+        if self.dbname is not None:
+            import pgcluster
+            name, self.dbname = self.dbname, None
+            try:
+                pgcluster.drop_database(name)
+            except Exception as e:      # the cluster goes at the end of the run anyway
+                print("  [could not drop database %s: %s]" % (name, e))
 
 
 class ServerCase(unittest.TestCase):

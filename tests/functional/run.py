@@ -1,11 +1,16 @@
 #!/usr/bin/env python3
 """Run the functional tests: tests/functional/test_*.py against MINTRAC_BIN.
 
-usage: MINTRAC_BIN=build/asan/mintrac python3 tests/functional/run.py [-k PATTERN]...
-Last line: "functional: N passed, N failed[, N skipped]"; exit 1 on any failure.
+usage: MINTRAC_BIN=build/asan/mintrac python3 tests/functional/run.py
+           [--backend sqlite|postgresql] [-k PATTERN]...
+--backend postgresql starts one throwaway cluster (pgcluster.py) for the run
+and gives every Mintrac a database of its own.
+Last line: "functional: N passed, N failed[, N skipped]" ("functional-postgresql: ..."
+for --backend postgresql); exit 1 on any failure.
 """
 import argparse
 import os
+import signal
 import sys
 import unittest
 
@@ -27,12 +32,38 @@ def main() -> int:
     ap.add_argument("-k", dest="patterns", action="append", default=[],
                     help="only tests whose id contains this substring or matches this fnmatch pattern")
     ap.add_argument("-f", "--failfast", action="store_true")
+    ap.add_argument("--backend", choices=("sqlite", "postgresql"), default="sqlite",
+                    help="the store every test's mintrac uses (default sqlite)")
     args = ap.parse_args()
     if not os.environ.get("MINTRAC_BIN"):
         print("MINTRAC_BIN is not set", file=sys.stderr)
         return 2
     os.environ["MINTRAC_BIN"] = os.path.abspath(os.environ["MINTRAC_BIN"])
+    # Read by harness.py when the tests import it.
+    os.environ["MINTRAC_TEST_BACKEND"] = args.backend
     sys.path.insert(0, HERE)
+    stage = "functional" if args.backend == "sqlite" else "functional-" + args.backend
+    if args.backend == "sqlite":
+        return run(args, stage)
+    import pgcluster
+    # A SIGTERM (CI timeouts) ends the run as Ctrl-C does: unittest passes
+    # KeyboardInterrupt on (it would record SystemExit as a test error and
+    # go on), and the cluster still goes on the way out.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    try:
+        port = pgcluster.start()
+    except pgcluster.ClusterError as e:
+        print("%s: cannot start PostgreSQL: %s" % (stage, e))
+        print("%s: 0 passed, 1 failed" % stage)
+        return 1
+    print("%s: PostgreSQL cluster on 127.0.0.1:%d" % (stage, port))
+    try:
+        return run(args, stage)
+    finally:
+        pgcluster.stop()
+
+
+def run(args, stage) -> int:
     loader = unittest.TestLoader()
     if args.patterns:
         # unittest's -k semantics: substring, or fnmatch when it has wildcards
@@ -48,7 +79,7 @@ def main() -> int:
     failed = len(bad) + len(res.unexpectedSuccesses)
     skipped = len(res.skipped)
     passed = res.successes
-    line = "functional: %d passed, %d failed" % (passed, failed)
+    line = "%s: %d passed, %d failed" % (stage, passed, failed)
     if skipped:
         line += ", %d skipped" % skipped
     sys.stdout.flush()

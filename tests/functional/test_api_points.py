@@ -183,7 +183,8 @@ class PointsApi(ServerCase):
                 self.assertEqual(st, 200)
                 # Bytes, not text: CSV lines end in CRLF.
                 cp = subprocess.run([BIN, "-d", self.m.datadir, "export", ALICE, "phone",
-                                     "--format", fmt], capture_output=True, timeout=CLI_TIMEOUT)
+                                     "--format", fmt], capture_output=True, timeout=CLI_TIMEOUT,
+                                    env=self.m.environ())
                 self.assertEqual(cp.returncode, 0, cp.stderr)
                 self.assertEqual(body, cp.stdout)
 

@@ -22,7 +22,7 @@ import time
 import unittest
 import urllib.parse
 
-from harness import BIN, Mintrac, free_port, wait_port
+from harness import BIN, Mintrac, free_port, sqlite_only, wait_port
 from test_faults import Client, iso_of, round7
 
 ROUNDS = int(os.environ.get("MINTRAC_CRASH_ROUNDS", "50"))
@@ -41,6 +41,7 @@ class Round:
         self.statuses = {}
 
 
+@sqlite_only("reads mintrac.db after each SIGKILL (rows, device_stats, PRAGMA integrity_check)")
 class TestCrashConsistency(unittest.TestCase):
     def setUp(self):
         m = self.m = Mintrac()

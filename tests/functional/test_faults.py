@@ -27,7 +27,7 @@ import time
 import unittest
 import urllib.parse
 
-from harness import Mintrac, free_port, recv_responses, wait_port
+from harness import Mintrac, free_port, recv_responses, sqlite_only, wait_port
 
 PW = "alice-password"
 BASE_MS = 1714557600000          # 2024-05-01T10:00:00Z
@@ -190,8 +190,7 @@ class FaultMintrac(Mintrac):
             if nofile is not None:
                 resource.setrlimit(resource.RLIMIT_NOFILE, (nofile, nofile))
 
-        e = dict(os.environ)
-        e.update(env or {})
+        e = self.environ(env)
         self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                      stderr=subprocess.STDOUT, start_new_session=True,
                                      preexec_fn=limits, env=e)
@@ -397,6 +396,7 @@ class FaultBase(unittest.TestCase):
                  len(ledger.unknown), ledger.statuses, extra))
 
 
+@sqlite_only("a file-size limit sized from mintrac.db fills its WAL")
 class TestFaultFileSize(FaultBase):
     def test_sequential_until_full(self):
         rpid = self.start_limited(128 * WAL_FRAME)
@@ -568,6 +568,7 @@ def warn_lines(text):
     return [l for l in text.splitlines() if re.search(r"\] (warn|error): ", l)]
 
 
+@sqlite_only("faults are injected through SQLite's VFS (faultvfs)")
 class TestFaultVfs(FaultBase):
     def start_vfs(self, initial="none"):
         m = self.m

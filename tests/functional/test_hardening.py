@@ -16,7 +16,7 @@ import time
 import unittest
 import urllib.parse
 
-from harness import Mintrac, ServerCase, basic
+from harness import Mintrac, ServerCase, basic, sqlite_only
 from test_owntracks_api import WS
 
 A = ("alice", "alice-secret-1")
@@ -392,6 +392,7 @@ def live_datagram(device_id, time_ms):
     return struct.pack("=IIqq", 0x4d544c31, 1, device_id, time_ms)
 
 
+@sqlite_only("the live socket is named after mintrac.db's path; the device id is read from the file")
 class LiveNoticeSender(ServerCase):
     users = (A,)
 

@@ -276,6 +276,7 @@ def vm(pid, key):
     raise AssertionError("no %s in /proc/%d/status" % (key, pid))
 
 
+@harness.sqlite_only("writes an older mintrac's row into mintrac.db and sends the live notice named after it")
 class StalledReadersTest(harness.ServerCase):
     """20 readers that never read and one fix with a 12 MiB attribute: no
     reader gets more than 1 MiB queued, so the webapp stays small."""
