@@ -14,9 +14,9 @@
  * is read, and filtered by longitude).
  *
  * Like geo_sqlite.c, the tables are not in store_pg.c's migrations: they
- * hold a copy of installed files, and `mintrac geo load` drops and makes
- * them afresh. A store that never had them loaded answers every query with
- * nothing. A statement naming a missing table would abort the caller's
+ * hold a copy of installed files, and `mintrac geo load` makes them when
+ * missing and replaces their rows. A store that never had them loaded
+ * answers every query with nothing. A statement naming a missing table would abort the caller's
  * transaction, so whether they exist is asked first (to_regclass, which
  * never fails) until they do. */
 #include "store/geo_store.h"
@@ -34,7 +34,10 @@
 #define CITY_POINT  "point(lon, lat)"
 #define QUERY_BOX   "box(point($2::float8, $1::float8), point($4::float8, $3::float8))"
 
-#define GEO_DROP "DROP TABLE geo_countries, geo_cities"
+/* Not DROP or TRUNCATE: their lock, held to the end of the load's
+ * transaction, would stall every lookup meanwhile (the deriver's too);
+ * rows deleted leave readers the old data until the commit. */
+#define GEO_EMPTY "DELETE FROM geo_countries; DELETE FROM geo_cities"
 #define GEO_TABLES \
 	"CREATE TABLE geo_countries(" \
 	" id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY," \
@@ -176,9 +179,8 @@ static int pg_geo_clear(struct store_geo *base)
 	int have = tables_exist(g);
 	if (have < 0)
 		return STORE_ERR;
-	/* No IF EXISTS: it would tell the client its NOTICE. */
-	if (have && command(g, GEO_DROP, "geodata tables") != STORE_OK)
-		return STORE_ERR;
+	if (have)
+		return command(g, GEO_EMPTY, "geodata tables");
 	/* Not seen until asked again: the caller's transaction may yet roll
 	 * back, and the tables with it. */
 	g->have = 0;
