@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "base/point.h"
+#include "store/geo_store.h"
 #include "store/history_store.h"
 #include "store/store.h"
 #include "store_cases.h"
@@ -429,6 +430,87 @@ TEST(history_store_contract_pg)
 {
 	if (test_pg_url("history_store_contract_pg"))
 		contract(1);
+}
+
+/* ---- geodata reloaded while another connection reads ---- */
+
+struct names {
+	int n;
+	char first[32];
+};
+
+static int name_cb(void *ctx, const struct geo_city_rec *c)
+{
+	struct names *nm = ctx;
+	if (!nm->n++)
+		snprintf(nm->first, sizeof nm->first, "%s", c->name);
+	return 0;
+}
+
+static struct names cities(struct store_geo *g)
+{
+	struct names nm = { 0 };
+	CHECK_INT(store_geo_cities_in(g, 0, 0, 2, 2, name_cb, &nm), STORE_OK);
+	return nm;
+}
+
+static void load_one(struct store_geo *g, const char *name)
+{
+	CHECK_INT(store_geo_clear(g), STORE_OK);
+	CHECK_INT(store_geo_put_city(g, name, "AA", 1, 1), STORE_OK);
+}
+
+/* A load not yet committed leaves other connections the old places, at
+ * once: nothing it locks makes a lookup wait (on PostgreSQL the reader's
+ * lock_timeout turns a wait into a failure instead of a hang). */
+static void geo_reload(int pg)
+{
+	struct test_loc t;
+	char err[256], loc2[sizeof t.loc + 64];
+	struct store *s1 = test_loc_make(&t, pg) < 0 ? NULL
+	                 : store_open(t.loc, STORE_CREATE, err, sizeof err);
+	CHECK(s1 != NULL);
+	if (!s1) {
+		test_loc_remove(&t);
+		return;
+	}
+	snprintf(loc2, sizeof loc2, "%s%s", t.loc, !pg ? "" : strchr(t.loc, '?')
+	         ? "&options=-c%20lock_timeout%3D3000" : "?options=-c%20lock_timeout%3D3000");
+	struct store_geo *g1 = store_geo_open(s1);
+	CHECK_INT(store_begin(s1), STORE_OK);
+	load_one(g1, "Old");
+	CHECK_INT(store_commit(s1), STORE_OK);
+	struct store *s2 = store_open(loc2, 0, err, sizeof err);
+	CHECK(s2 != NULL);
+	if (s2) {
+		struct store_geo *g2 = store_geo_open(s2);
+		CHECK_STR(cities(g2).first, "Old");
+		CHECK_INT(store_begin(s1), STORE_OK);
+		load_one(g1, "New");
+		struct names nm = cities(g2);
+		CHECK_INT(nm.n, 1);
+		CHECK_STR(nm.first, "Old");
+		CHECK_INT(store_commit(s1), STORE_OK);
+		nm = cities(g2);
+		CHECK_INT(nm.n, 1);
+		CHECK_STR(nm.first, "New");
+		store_geo_close(g2);
+		store_close(s2);
+	}
+	store_geo_close(g1);
+	store_close(s1);
+	test_loc_remove(&t);
+}
+
+TEST(geo_reload_reads_old)
+{
+	geo_reload(0);
+}
+
+TEST(geo_reload_reads_old_pg)
+{
+	if (test_pg_url("geo_reload_reads_old_pg"))
+		geo_reload(1);
 }
 
 /* The engine and geodata cases, on PostgreSQL. */
