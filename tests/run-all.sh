@@ -44,6 +44,9 @@ stage() {
 }
 
 stage unit ./build/asan/unit
+# The unit tests' PostgreSQL cases (names ending in _pg) once more, against
+# a throwaway cluster (skipped above: MINTRAC_TEST_PG_URL is unset there).
+stage unit python3 tests/functional/pgcluster.py run ./build/asan/unit _pg
 export MINTRAC_BIN=$PWD/build/asan/mintrac
 stage functional python3 tests/functional/run.py
 # The same tests against a throwaway PostgreSQL cluster (tests that are

@@ -289,3 +289,29 @@ def url(db):
 
 def running():
     return _cluster is not None
+
+
+def _main(argv):
+    """pgcluster.py run CMD...: CMD with MINTRAC_TEST_PG_URL naming a fresh
+    database of a throwaway cluster (the unit tests' PostgreSQL cases);
+    exits with CMD's status."""
+    import sys
+    if len(argv) < 3 or argv[1] != "run":
+        print("usage: pgcluster.py run CMD...", file=sys.stderr)
+        return 2
+    try:
+        start()
+        url = create_database("unit")
+    except ClusterError as e:
+        print("pgcluster: %s" % e, file=sys.stderr)
+        return 1
+    try:
+        env = dict(os.environ, MINTRAC_TEST_PG_URL=url)
+        return subprocess.run(argv[2:], env=env).returncode
+    finally:
+        stop()
+
+
+if __name__ == "__main__":
+    import sys
+    sys.exit(_main(sys.argv))

@@ -9,6 +9,8 @@
 
 typedef void (*test_fn)(void);
 void test_register(const char *name, test_fn fn);
+/* The current test did not run (why: one line); counted apart. */
+void test_skip(const char *why);
 void test_fail(const char *file, int line, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 

@@ -1,5 +1,6 @@
 /* See test_loc.h. */
 #include "test_loc.h"
+#include "test.h"
 
 #include <libpq-fe.h>
 #include <stdio.h>
@@ -12,7 +13,8 @@ const char *test_pg_url(const char *name)
 	const char *url = getenv("MINTRAC_TEST_PG_URL");
 	if (url && *url)
 		return url;
-	printf("skip %s: MINTRAC_TEST_PG_URL is not set\n", name);
+	(void)name;
+	test_skip("MINTRAC_TEST_PG_URL is not set");
 	return NULL;
 }
 

@@ -574,11 +574,11 @@ TEST(server_pipelined_in_order)
 	             "GET /nothing?4 HTTP/1.1\r\n\r\n"
 	             "GET /stream HTTP/1.1\r\n\r\n"
 	             "HEAD /echo?6 HTTP/1.1\r\n\r\n");
-	CHECK(wait_responses(&t, &cl, 1, 1.0));
+	CHECK(wait_responses(&t, &cl, 1, 10.0));
 	/* The deferred one blocks the rest until it is answered. */
 	CHECK_INT(server_waiting(t.srv), 1);
 	CHECK_INT(cl.nresp, 1);
-	CHECK(wait_responses(&t, &cl, 6, 2.0));
+	CHECK(wait_responses(&t, &cl, 6, 10.0));
 	CHECK_INT(cl.nresp, 6);
 	CHECK(!cl.bad);
 	CHECK_STR(cl.r[0].body, "/echo?1|");
@@ -591,7 +591,7 @@ TEST(server_pipelined_in_order)
 	CHECK_INT(server_waiting(t.srv), 0);
 	/* Still open for more. */
 	client_sends(&t, &cl, "GET /echo?7 HTTP/1.1\r\n\r\n");
-	CHECK(wait_responses(&t, &cl, 7, 1.0));
+	CHECK(wait_responses(&t, &cl, 7, 10.0));
 	CHECK_STR(cl.r[6].body, "/echo?7|");
 	CHECK(!cl.eof);
 	client_close(&cl);
@@ -605,10 +605,10 @@ TEST(server_404_keeps_open)
 	struct client cl;
 	client_open(&cl, t.port);
 	client_sends(&t, &cl, "GET /missing HTTP/1.1\r\n\r\n");
-	CHECK(wait_responses(&t, &cl, 1, 1.0));
+	CHECK(wait_responses(&t, &cl, 1, 10.0));
 	CHECK_INT(cl.r[0].status, 404);
 	client_sends(&t, &cl, "GET /echo HTTP/1.1\r\n\r\n");
-	CHECK(wait_responses(&t, &cl, 2, 1.0));
+	CHECK(wait_responses(&t, &cl, 2, 10.0));
 	CHECK_INT(cl.r[1].status, 200);
 	CHECK(!cl.eof);
 	client_close(&cl);
@@ -717,10 +717,10 @@ TEST(server_expect_continue)
 	struct client cl;
 	client_open(&cl, t.port);
 	client_sends(&t, &cl, "POST /echo HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 3\r\n\r\n");
-	CHECK(wait_responses(&t, &cl, 1, 1.0));
+	CHECK(wait_responses(&t, &cl, 1, 10.0));
 	CHECK_INT(cl.r[0].status, 100);
 	client_sends(&t, &cl, "abc");
-	CHECK(wait_responses(&t, &cl, 2, 1.0));
+	CHECK(wait_responses(&t, &cl, 2, 10.0));
 	CHECK_INT(cl.r[1].status, 200);
 	CHECK_STR(cl.r[1].body, "/echo?|abc");
 	client_close(&cl);
@@ -832,7 +832,7 @@ TEST(server_big_stream)
 	struct client cl;
 	client_open(&cl, t.port);
 	client_sends(&t, &cl, "GET /bigstream HTTP/1.1\r\n\r\nGET /echo?after HTTP/1.1\r\n\r\n");
-	CHECK(wait_responses(&t, &cl, 2, 2.0));
+	CHECK(wait_responses(&t, &cl, 2, 10.0));
 	CHECK(!cl.bad);
 	CHECK_INT(cl.r[0].status, 200);
 	CHECK_INT(cl.r[0].total, 200000);
@@ -861,7 +861,7 @@ TEST(server_pipeline_backpressure)
 	CHECK(b.len > 100 * 1024);
 	client_send(&t, &cl, b.data, b.len);
 	buf_free(&b);
-	CHECK(wait_responses(&t, &cl, 3001, 3.0));
+	CHECK(wait_responses(&t, &cl, 3001, 10.0));
 	CHECK_INT(cl.nresp, 3001);
 	CHECK(!cl.bad && !cl.eof);
 	CHECK_STR(cl.r[0].body, "deferred:first");
@@ -881,7 +881,7 @@ TEST(server_pull_stream)
 	struct client cl;
 	client_open(&cl, t.port);
 	client_sends(&t, &cl, "GET /pull?5000 HTTP/1.1\r\n\r\nGET /echo?after HTTP/1.1\r\n\r\n");
-	CHECK(wait_responses(&t, &cl, 2, 3.0));
+	CHECK(wait_responses(&t, &cl, 2, 10.0));
 	CHECK(!cl.bad && !cl.eof);
 	CHECK_INT(cl.r[0].status, 200);
 	CHECK(strncmp(cl.r[0].body, "piece 1\npiece 2\n", 16) == 0);
@@ -941,7 +941,7 @@ TEST(server_web_stream_errors)
 	struct client cl;
 	client_open(&cl, t.port);
 	client_sends(&t, &cl, "GET /source?1 HTTP/1.1\r\n\r\nGET /echo?after HTTP/1.1\r\n\r\n");
-	CHECK(wait_responses(&t, &cl, 2, 2.0));
+	CHECK(wait_responses(&t, &cl, 2, 10.0));
 	CHECK_INT(cl.r[0].status, 503);
 	CHECK_STR(cl.r[1].body, "/echo?after|");
 	CHECK_INT(t.owners_closed, 1);
@@ -1018,7 +1018,7 @@ TEST(server_sink_receives_body)
 	buf_printf(&wire, "POST /sink HTTP/1.1\r\nContent-Length: %zu\r\n\r\n", body.len);
 	buf_add(&wire, body.data, body.len);
 	send_pieces(&t, &cl, wire.data, wire.len);
-	CHECK(wait_responses(&t, &cl, 1, 3.0));
+	CHECK(wait_responses(&t, &cl, 1, 10.0));
 	CHECK_INT(cl.r[0].status, 200);
 	CHECK_STR(cl.r[0].body, "sunk:1048579");
 	CHECK(t.sink.got.len == body.len && memcmp(t.sink.got.data, body.data, body.len) == 0);
@@ -1038,7 +1038,7 @@ TEST(server_sink_receives_body)
 	buf_free(&chunked);
 	buf_adds(&wire, "GET /echo?after HTTP/1.1\r\n\r\n");
 	send_pieces(&t, &cl, wire.data, wire.len);
-	CHECK(wait_responses(&t, &cl, 3, 3.0));
+	CHECK(wait_responses(&t, &cl, 3, 10.0));
 	CHECK_INT(cl.r[1].status, 200);
 	CHECK_STR(cl.r[1].body, "sunk:307211");
 	CHECK(t.sink.got.len == body.len && memcmp(t.sink.got.data, body.data, body.len) == 0);
@@ -1047,7 +1047,7 @@ TEST(server_sink_receives_body)
 	/* Sunk body and the next request in one write. */
 	rec_reset(&t.sink);
 	client_sends(&t, &cl, "POST /sink HTTP/1.1\r\nContent-Length: 5\r\n\r\nab\r\ncGET /echo?next HTTP/1.1\r\n\r\n");
-	CHECK(wait_responses(&t, &cl, 5, 2.0));
+	CHECK(wait_responses(&t, &cl, 5, 10.0));
 	CHECK_STR(cl.r[3].body, "sunk:5");
 	CHECK_STR(t.sink.got.data, "ab\r\nc");
 	CHECK_STR(cl.r[4].body, "/echo?next|");
@@ -1055,10 +1055,10 @@ TEST(server_sink_receives_body)
 	/* 100-continue: answered, then the body goes to the sink. */
 	rec_reset(&t.sink);
 	client_sends(&t, &cl, "POST /sink HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 3\r\n\r\n");
-	CHECK(wait_responses(&t, &cl, 6, 1.0));
+	CHECK(wait_responses(&t, &cl, 6, 10.0));
 	CHECK_INT(cl.r[5].status, 100);
 	client_sends(&t, &cl, "xyz");
-	CHECK(wait_responses(&t, &cl, 7, 1.0));
+	CHECK(wait_responses(&t, &cl, 7, 10.0));
 	CHECK_STR(cl.r[6].body, "sunk:3");
 	CHECK_INT(t.sink.ends_ok, 4);
 	CHECK_INT(t.sink.ends_fail, 0);
@@ -1169,7 +1169,7 @@ TEST(server_sink_refuses)
 	buf_add(&wire, body.data, body.len);
 	buf_adds(&wire, "GET /echo?after HTTP/1.1\r\n\r\n");
 	send_pieces(&t, &cl, wire.data, wire.len);
-	CHECK(wait_responses(&t, &cl, 2, 2.0));
+	CHECK(wait_responses(&t, &cl, 2, 10.0));
 	CHECK_INT(cl.r[0].status, 400);
 	CHECK(strncmp(cl.r[0].body, "refused:", 8) == 0);
 	CHECK(t.sink.got.len >= 100 && t.sink.got.len < body.len);

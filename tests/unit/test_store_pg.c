@@ -63,7 +63,7 @@ static long long sql_int(PGconn *c, const char *q)
 static int pg_empty(void)
 {
 	if (!pg_url()) {
-		printf("  skipped: MINTRAC_TEST_PG_URL is not set\n");
+		test_skip("MINTRAC_TEST_PG_URL is not set");
 		return -1;
 	}
 	PGconn *c = admin();
