@@ -135,10 +135,12 @@ static void put_ring(struct geo_shape *out, const int32_t *in, size_t n)
 		for (size_t i = 0; i < n; i++) {
 			int64_t x = in[2 * i];
 			if (i > 0) {
+				/* A step of exactly 360° too: -180 and +180 are one
+				 * meridian (cut data gives both in one ring). */
 				int64_t d = x + shift - prev;
-				if (d > DEG180 && d < DEG360)
+				if (d > DEG180)
 					shift -= DEG360;
-				else if (d < -DEG180 && d > -DEG360)
+				else if (d < -DEG180)
 					shift += DEG360;
 			}
 			prev = x + shift;

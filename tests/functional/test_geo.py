@@ -101,9 +101,12 @@ class GeoTest(unittest.TestCase):
             self.assertEqual(row["city_country"], row["country"], row)
 
     def test_sea_antimeridian_poles(self):
-        atlantic, channel, offshore, taveuni, wrangel, pole = self.lookup(
-            (45.0, -30.0), (50.2, -0.5), (43.0, 5.9), (-16.85, 179.9), (71.2, -179.5),
-            (-89.9, 10.0))
+        # Taveuni straddles the antimeridian: a point on each side of it.
+        # The same latitude far away (Madagascar) is not Fiji: pieces of
+        # Fiji given with both -180 and +180 once held their whole band.
+        atlantic, channel, offshore, taveuni, taveuni_e, wrangel, pole, mg = self.lookup(
+            (45.0, -30.0), (50.2, -0.5), (43.0, 5.9), (-16.85, 179.98), (-16.8, -179.95),
+            (71.2, -179.5), (-89.9, 10.0), (-16.95, 46.9))
         for row in (atlantic, channel):
             self.assertIsNone(row["country"], row)
             self.assertIsNone(row["city"], row)
@@ -111,6 +114,8 @@ class GeoTest(unittest.TestCase):
         self.assertIsNone(offshore["country"], offshore)
         self.assertEqual(offshore["city_country"], "FR", offshore)
         self.assertEqual(taveuni["country"], "FJ")
+        self.assertEqual(taveuni_e["country"], "FJ")
+        self.assertEqual(mg["country"], "MG")
         self.assertEqual(wrangel["country"], "RU")
         self.assertEqual(pole["country"], "AQ")
 

@@ -179,6 +179,21 @@ TEST(geo_shape_antimeridian)
 	CHECK_INT(contains(sh, 66, 180), 1);
 	CHECK_INT(contains(sh, 66, -179.9), 0);
 	geo_shape_free(sh);
+
+	/* Cut data with one vertex given as -180, its neighbours on +180 (a
+	 * piece of Fiji in Natural Earth): the same meridian, not an edge
+	 * round the world. Such a shape held every point of its latitudes,
+	 * Madagascar's and Brazil's too. */
+	static const double fjcut[] = { -16.96, -180, -16.96, 180, -17, 179.9, -16.8, 179.9,
+	                                -16.79, 180 };
+	struct ring rings4[] = { RING(fjcut), { NULL, 0 } };
+	sh = shape_of(rings4, box);
+	CHECK_DBL(box[1], 179.9);
+	CHECK_DBL(box[3], 180);
+	CHECK_INT(contains(sh, -16.9, 179.95), 1);
+	CHECK_INT(contains(sh, -16.9, 46.9), 0);
+	CHECK_INT(contains(sh, -16.9, -55.86), 0);
+	geo_shape_free(sh);
 }
 
 TEST(geo_shape_round_a_pole)
