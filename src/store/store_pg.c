@@ -101,13 +101,15 @@ static void quiet(void *arg, const char *message)
 }
 
 /* What every connection is set to: commits durable before a 2xx, text in
- * UTF-8, times in UTC, and no writes on a read-only store. */
+ * UTF-8, times in UTC, doubles read back exactly whatever the server's
+ * default, and no writes on a read-only store. */
 static int session_setup(struct pg_store *s)
 {
 	const char *sql = (s->flags & STORE_READONLY)
 		? "SET synchronous_commit = on; SET client_encoding = 'UTF8'; SET timezone = 'UTC';"
-		  "SET default_transaction_read_only = on"
-		: "SET synchronous_commit = on; SET client_encoding = 'UTF8'; SET timezone = 'UTC'";
+		  "SET extra_float_digits = 3; SET default_transaction_read_only = on"
+		: "SET synchronous_commit = on; SET client_encoding = 'UTF8'; SET timezone = 'UTC';"
+		  "SET extra_float_digits = 3";
 	return pg_command(s->c, sql, s->err, sizeof s->err);
 }
 
