@@ -244,6 +244,11 @@ class Imports(ServerCase):
             self.assertIn(b" 202 ", s.recv(4096).split(b"\r\n")[0])
         finally:
             s.close()
+        # The 202 comes with the body's end, the job's end a little later:
+        # the next test's upload must not find this one still running.
+        st, _, jobs = self.alice.call("GET", "/api/imports")
+        busy = [j for j in jobs if j["device"] == "busy" and j["name"] == "a.csv"][0]
+        self.assertEqual(self.wait(self.alice, busy["id"])["state"], "done")
 
     def test_receiver_answers_during_an_upload(self):
         data = csv_rows(200000, T0 + 10 * 86400).encode()
