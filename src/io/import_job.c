@@ -212,6 +212,8 @@ struct import_job *import_job_new(struct store *s, const struct import_job_opts 
 		import_job_free(j);
 		return NULL;
 	}
+	/* A key per fix: one write per 2,730 of them, not per 170. */
+	(void)setvbuf(j->undo, NULL, _IOFBF, 64 * 1024);
 	j->o.device_name = j->device_name;
 	if (hand_init(&j->hand) < 0) {
 		import_job_free(j);
