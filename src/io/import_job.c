@@ -3,11 +3,11 @@
  * stores them: batches, the undo log that makes a file a unit, the devices
  * of Records.json's deviceTags and the places of Google's visits.
  *
- * Two threads: parsing and storing each take about half of the time, so
- * a parser thread runs libarchive and the parser and hands the fixes over
- * in a few bounded batches (struct hand), while the calling thread keeps
- * the store connection, the undo log, the reports and the progress
- * callback. Whatever needs the store at a file's start and end (begin,
+ * Two threads: parsing takes about a third of an import's time and
+ * storing the rest, so a parser thread runs libarchive and the parser and
+ * hands the fixes over in a few bounded batches (struct hand), while the
+ * calling thread keeps the store connection, the undo log, the reports
+ * and the progress callback. Whatever needs the store at a file's start and end (begin,
  * done, failed) the parser asks of the storing thread and waits for
  * (hand_call), so the importer's counts and error are read while the
  * parser stands still. Only the storing thread touches the store. */
