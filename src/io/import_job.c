@@ -75,15 +75,6 @@ struct gplace {
 	double lat, lon;
 };
 
-/* Fixes gathered for one store_put_fixes: a statement puts several. */
-#define RUN_MAX 256
-struct put_run {
-	struct fix    f[RUN_MAX];
-	int64_t       dev[RUN_MAX];
-	unsigned char first[RUN_MAX], ins[RUN_MAX];
-	size_t        n;
-};
-
 /* A fix or a visit, as the parser thread hands it over. Text (the fix's
  * attributes, the visit's names) lives in the batch's text; offsets, as
  * it may move while it grows. */
@@ -141,7 +132,6 @@ struct import_job {
 	uint64_t               given;        /* bytes a stream handed to it (parser thread) */
 	uint64_t               seen;         /* input read, as the last batch said */
 	struct hand            hand;
-	struct put_run         run;          /* the storing thread's */
 	atomic_int             abort;        /* the store failed: the parser stops the file */
 	int                    run_rc;       /* the parser thread's run() */
 
@@ -315,61 +305,27 @@ static int log_key(struct import_job *j, int64_t device_id, int64_t time_ms, int
 }
 
 /* Stores one fix of the file; 0, or 1 to stop (store_failed set). */
-/* Counts a fix that was put, and logs its key when it went in. */
-static int counted(struct import_job *j, int64_t device_id, int64_t time_ms, int first_tag,
-                   int ins)
-{
-	j->t.fixes++;
-	if (!ins) {
-		j->dup++;
-		j->t.duplicates++;
-		return 0;
-	}
-	if (log_key(j, device_id, time_ms, first_tag) < 0)
-		return -1;
-	j->stored++;
-	j->t.stored++;
-	return 0;
-}
-
-/* After n fixes: the batch commits when it is full or old enough. */
-static int batch_add(struct import_job *j, size_t n)
-{
-	j->batch += n;
-	if ((j->batch >= BATCH || mono_ms() - j->tx_start >= TX_MAX_MS) && next_tx(j) < 0)
-		return -1;
-	tell_progress(j, 0);
-	return 0;
-}
-
-/* Stores one fix of the file; 0, or 1 to stop (store_failed set). */
 static int put(struct import_job *j, int64_t device_id, const struct fix *f, int first_tag)
 {
 	int ins = 0;
-	if (store_put_fix(j->s, device_id, f, &ins) != STORE_OK ||
-	    counted(j, device_id, f->time_ms, first_tag, ins) < 0 || batch_add(j, 1) < 0) {
-		store_stop(j);
-		return 1;
-	}
-	return 0;
-}
-
-/* Stores the fixes gathered in j->run in one store_put_fixes; 0, or 1
- * to stop (store_failed set). */
-static int run_flush(struct import_job *j)
-{
-	struct put_run *r = &j->run;
-	size_t n = r->n;
-	r->n = 0;
-	if (!n)
-		return 0;
-	if (store_put_fixes(j->s, r->dev, r->f, n, r->ins) != STORE_OK)
+	if (store_put_fix(j->s, device_id, f, &ins) != STORE_OK)
 		goto fail;
-	for (size_t k = 0; k < n; k++)
-		if (counted(j, r->dev[k], r->f[k].time_ms, r->first[k], r->ins[k]) < 0)
+	j->t.fixes++;
+	if (ins) {
+		if (log_key(j, device_id, f->time_ms, first_tag) < 0)
 			goto fail;
-	if (batch_add(j, n) < 0)
+		j->stored++;
+		j->t.stored++;
+	} else {
+		j->dup++;
+		j->t.duplicates++;
+	}
+	if ((++j->batch >= BATCH ||
+	     ((j->batch & 255) == 0 && mono_ms() - j->tx_start >= TX_MAX_MS)) &&
+	    next_tx(j) < 0)
 		goto fail;
+	if ((j->t.fixes & 1023) == 0)
+		tell_progress(j, 0);
 	return 0;
 fail:
 	store_stop(j);
@@ -446,9 +402,10 @@ static char *rec_text(struct hand_batch *b, uint32_t at)
 	return at == NO_TEXT ? NULL : b->text + at;
 }
 
-/* Adds the fix to the run, stored when the run is full. */
 static int store_fix(struct import_job *j, struct hand_batch *b, const struct hand_rec *r)
 {
+	struct fix f = r->f;
+	f.attrs = rec_text(b, r->attrs);
 	int64_t dev = j->o.device_id;
 	int first = 0;
 	if (r->has_tag) {
@@ -458,12 +415,7 @@ static int store_fix(struct import_job *j, struct hand_batch *b, const struct ha
 			return 1;
 		}
 	}
-	struct put_run *run = &j->run;
-	run->f[run->n] = r->f;
-	run->f[run->n].attrs = rec_text(b, r->attrs);
-	run->dev[run->n] = dev;
-	run->first[run->n] = (unsigned char)first;
-	return ++run->n == RUN_MAX ? run_flush(j) : 0;
+	return put(j, dev, &f, first);
 }
 
 /* ---- Google's visits: their places ---- */
@@ -575,9 +527,6 @@ static void store_batch(struct import_job *j, struct hand_batch *b)
 			(void)store_fix(j, b, r);
 			continue;
 		}
-		/* Fixes and visits stay in file order. */
-		if (run_flush(j))
-			break;
 		struct import_visit v = {
 			.start_ms = r->f.time_ms, .end_ms = r->end_ms,
 			.lat = r->f.lat, .lon = r->f.lon,
@@ -586,10 +535,6 @@ static void store_batch(struct import_job *j, struct hand_batch *b)
 		};
 		(void)store_visit(j, &v);
 	}
-	/* The batch's text goes back to the parser: no fix may point there. */
-	if (!j->store_failed)
-		(void)run_flush(j);
-	j->run.n = 0;
 }
 
 /* Gives each noted place a name on the user's map: a new place, or the

@@ -174,13 +174,4 @@ int store_user_creds(struct store *s, int64_t user_id, int64_t now_ms,
 
 /* Online, consistent copy of the database into file (SQLite backup API). */
 int store_backup(struct store *s, const char *file);
-
-/* Bulk import (added for io/import_job's speed; a backend may implement
- * it as a loop of store_put_fix): n fixes, f[i] into device_id[i], with
- * exactly the result of n store_put_fix calls in order; inserted[i] says
- * whether f[i] went in (0: a stored fix, or an earlier one of f, has its
- * device and time). STORE_OK, or the first failure's rc (then roll back:
- * some of them may be in). */
-int store_put_fixes(struct store *s, const int64_t *device_id, const struct fix *f, size_t n,
-                    unsigned char *inserted);
 #endif

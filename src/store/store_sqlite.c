@@ -162,7 +162,6 @@ enum stmt_id {
 	ST_CRED_GEN,
 	ST_SESS_ADD, ST_SESS_GET, ST_SESS_TOUCH, ST_SESS_DEL, ST_SESS_PURGE, ST_SESS_TRIM,
 	ST_USER_CREDS,
-	ST_FIX_PUT_MANY,
 	ST_MAX
 };
 
@@ -182,12 +181,6 @@ enum stmt_id {
                   "WHEN json_valid(attrs) THEN json_type(attrs, '$.demo') = 'true' ELSE 0 END"
 #define SESS_COLS "SELECT s.user_id, u.name, s.csrf, s.created_ms, s.expires_ms " \
                   "FROM sessions s JOIN users u ON u.id = s.user_id "
-
-#define PUT_ROW      "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-#define PUT_ROWS_4   PUT_ROW "," PUT_ROW "," PUT_ROW "," PUT_ROW
-#define PUT_ROWS_16  PUT_ROWS_4 "," PUT_ROWS_4 "," PUT_ROWS_4 "," PUT_ROWS_4
-#define PUT_MANY     16
-#define PUT_COLS     10
 
 static const char *const stmt_sql[ST_MAX] = {
 	[ST_USER_ADD]      = "INSERT INTO users(name, pwhash, created_ms) VALUES(?, ?, ?)",
@@ -256,12 +249,6 @@ static const char *const stmt_sql[ST_MAX] = {
 	[ST_USER_CREDS]    = "SELECT u.pwhash, s.id_hash, s.created_ms FROM users u "
 	                     "LEFT JOIN sessions s ON s.user_id = u.id AND s.expires_ms > ?2 "
 	                     "WHERE u.id = ?1",
-	/* PUT_MANY rows of ST_FIX_PUT in one statement: a bulk import spends
-	 * less on each row's step and reset. OR IGNORE checks each row
-	 * against those before it, as PUT_MANY single puts would; RETURNING
-	 * names the rows that went in. */
-	[ST_FIX_PUT_MANY]  = "INSERT OR IGNORE INTO fixes(device_id, time_ms, lat, lon, alt, speed, "
-	                     "course, acc, batt, attrs) VALUES" PUT_ROWS_16 " RETURNING device_id, time_ms",
 };
 
 /* Fixes counted (inserted, or deleted as negative) per device in the open
@@ -1021,82 +1008,6 @@ int store_put_fix(struct store *s, int64_t device_id, const struct fix *f, int *
 	if (inserted)
 		*inserted = ins;
 	return rc;
-}
-
-/* The columns of one row of a put, from bind index i on. */
-static int bind_put(sqlite3_stmt *st, int i, int64_t device_id, const struct fix *f)
-{
-	return sqlite3_bind_int64(st, i, device_id) || sqlite3_bind_int64(st, i + 1, f->time_ms) ||
-	       sqlite3_bind_double(st, i + 2, f->lat) || sqlite3_bind_double(st, i + 3, f->lon) ||
-	       bind_opt(st, i + 4, f, FIX_ALT, f->alt) || bind_opt(st, i + 5, f, FIX_SPEED, f->speed) ||
-	       bind_opt(st, i + 6, f, FIX_COURSE, f->course) ||
-	       bind_opt(st, i + 7, f, FIX_ACC, f->acc) || bind_opt(st, i + 8, f, FIX_BATT, f->batt) ||
-	       bind_text(st, i + 9, f->attrs);
-}
-
-/* PUT_MANY fixes in one ST_FIX_PUT_MANY statement, inside the open
- * transaction; inserted[] set from what RETURNING names. */
-static int put_many(struct store *s, sqlite3_stmt *st, const int64_t *device_id,
-                    const struct fix *f, unsigned char *inserted)
-{
-	for (int k = 0; k < PUT_MANY; k++) {
-		/* Counters first, as store_put_fix: none is missing afterwards. */
-		if (!pend_counter(s, device_id[k]))
-			return STORE_ERR;
-		if (bind_put(st, k * PUT_COLS + 1, device_id[k], &f[k]))
-			return bind_fail(s, st, "store fixes");
-	}
-	int rc, next = 0;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		int64_t d = sqlite3_column_int64(st, 0), t = sqlite3_column_int64(st, 1);
-		/* Rows come back in their order, but the documentation promises
-		 * none: look from the next one on, then from the start. Two rows
-		 * with one key: one went in, and it does not matter which is
-		 * flagged (the same key, counted once). */
-		int k = -1;
-		for (int n = 0; n < PUT_MANY && k < 0; n++) {
-			int at = (next + n) % PUT_MANY;
-			if (!inserted[at] && device_id[at] == d && f[at].time_ms == t)
-				k = at;
-		}
-		if (k < 0) {
-			finish(st);
-			snprintf(s->err, sizeof s->err, "store fixes: a row came back that was not put");
-			return STORE_ERR;
-		}
-		inserted[k] = 1;
-		pend_count(pend_find(s->pend, s->pend_cap, d), t, 1);
-		next = k + 1;
-	}
-	if (rc != SQLITE_DONE)
-		return step_error(s, st, "store fixes");
-	finish(st);
-	return STORE_OK;
-}
-
-int store_put_fixes(struct store *s, const int64_t *device_id, const struct fix *f, size_t n,
-                    unsigned char *inserted)
-{
-	memset(inserted, 0, n);
-	size_t i = 0;
-	if (!sqlite3_get_autocommit(s->db) && n >= PUT_MANY) {
-		sqlite3_stmt *st = stmt(s, ST_FIX_PUT_MANY);
-		if (!st)
-			return STORE_ERR;
-		for (; i + PUT_MANY <= n; i += PUT_MANY) {
-			int rc = put_many(s, st, device_id + i, f + i, inserted + i);
-			if (rc != STORE_OK)
-				return rc;
-		}
-	}
-	for (; i < n; i++) {
-		int ins = 0;
-		int rc = store_put_fix(s, device_id[i], &f[i], &ins);
-		if (rc != STORE_OK)
-			return rc;
-		inserted[i] = (unsigned char)ins;
-	}
-	return STORE_OK;
 }
 
 static void opt_col(sqlite3_stmt *st, int col, struct fix *f, unsigned bit, double *v)

@@ -140,11 +140,13 @@ class Imports(ServerCase):
             # The first half is parsed and stored while the rest is awaited.
             deadline = time.monotonic() + 20
             while True:
+                # The upload's head may still be on its way to the webapp.
                 st, _, jobs = self.alice.call("GET", "/api/imports")
-                job = [j for j in jobs if j["device"] == "slow"][0]
-                if job["fixes"] > 0 or time.monotonic() > deadline:
+                job = ([j for j in jobs if j["device"] == "slow"] or [None])[0]
+                if (job and job["fixes"] > 0) or time.monotonic() > deadline:
                     break
                 time.sleep(0.05)
+            self.assertIsNotNone(job, "the upload never showed in the list")
             self.assertEqual(job["state"], "running", job)
             self.assertEqual(job["total"], len(data))
             self.assertEqual(job["received"], half)

@@ -7,7 +7,6 @@
 
 #include "base/auth.h"
 #include "base/point.h"
-#include "store/history_store.h"
 #include "store/store.h"
 #include "test.h"
 #include "store/store_test.h"
@@ -271,9 +270,6 @@ TEST(store_devices)
 	tmpdb_rm(&t);
 }
 
-/* More than one statement's rows of store_put_fixes. */
-#define PUT_TEST_ROWS 20
-
 struct walk {
 	int      n;
 	int64_t  times[16];
@@ -388,118 +384,6 @@ TEST(store_fixes_roundtrip)
 	CHECK_INT(ins, 0);
 	store_close(s);
 	tmpdb_rm(&t);
-}
-
-/* Every stored fix of a device as text, in time order. */
-static int dump_fix(void *ctx, const struct fix *f)
-{
-	char line[256];
-	snprintf(line, sizeof line, "%lld %.7f %.7f %u %g %g %s\n", (long long)f->time_ms, f->lat,
-	         f->lon, f->has, f->alt, f->speed, f->attrs ? f->attrs : "-");
-	size_t n = strlen(ctx);
-	snprintf((char *)ctx + n, 16384 - n, "%s", line);
-	return 0;
-}
-
-/* store_put_fixes is n store_put_fix calls: the same rows, flags, counts
- * and history marks, whatever mix of devices, duplicates (stored before,
- * or earlier in the same call, inside one statement's rows or across
- * them) and a remainder that fits no whole statement. */
-TEST(store_put_fixes_as_single_puts)
-{
-	enum { N = 45 };
-	struct tmpdb ta, tb;
-	struct store *a = open_new(&ta), *b = open_new(&tb);
-	CHECK(a != NULL && b != NULL);
-	if (!a || !b)
-		return;
-	int64_t d1 = add_dev(a, "anna", "phone", "tok-aaaaaaaaaaaaaaaaaaaaaaa", NULL);
-	int64_t d2 = add_dev(a, "anna", "watch", "tok-bbbbbbbbbbbbbbbbbbbbbbb", NULL);
-	CHECK_INT(add_dev(b, "anna", "phone", "tok-aaaaaaaaaaaaaaaaaaaaaaa", NULL), d1);
-	CHECK_INT(add_dev(b, "anna", "watch", "tok-bbbbbbbbbbbbbbbbbbbbbbb", NULL), d2);
-	struct fix f[N];
-	int64_t dev[N];
-	char attrs[N][32];
-	for (int i = 0; i < N; i++) {
-		dev[i] = i % 3 == 2 ? d2 : d1;
-		/* Times repeat: i = 7 and 8 share one inside a statement's
-		 * rows, 20 repeats 3 across them, 44 repeats 40 in the rest. */
-		int64_t t = 1714558500000LL + 1000 * i;
-		if (i == 8)
-			t -= 1000, dev[i] = dev[7];
-		if (i == 20)
-			t = f[3].time_ms, dev[i] = dev[3];
-		if (i == 44)
-			t = f[40].time_ms, dev[i] = dev[40];
-		f[i] = mkfix(t, 52.5 + i * 1e-4, 13.4 - i * 1e-4);
-		if (i % 2) {
-			f[i].has = FIX_ALT | FIX_SPEED;
-			f[i].alt = 30 + i;
-			f[i].speed = i * 0.5;
-		}
-		snprintf(attrs[i], sizeof attrs[i], "{\"i\":%d}", i);
-		f[i].attrs = i % 4 ? attrs[i] : NULL;
-	}
-	/* Two of them stored before. */
-	for (int k = 0; k < 2; k++) {
-		struct store *s = k ? b : a;
-		CHECK_INT(put(s, dev[5], &f[5]), 1);
-		CHECK_INT(put(s, dev[30], &f[30]), 1);
-	}
-	unsigned char want[N], got[N];
-	CHECK_INT(store_begin(a), STORE_OK);
-	for (int i = 0; i < N; i++) {
-		int ins = put(a, dev[i], &f[i]);
-		CHECK(ins == 0 || ins == 1);
-		want[i] = (unsigned char)ins;
-	}
-	CHECK_INT(store_commit(a), STORE_OK);
-	CHECK_INT(store_begin(b), STORE_OK);
-	CHECK_INT(store_put_fixes(b, dev, f, N, got), STORE_OK);
-	CHECK_INT(store_count(b, d1) + store_count(b, d2), N - 5 + 2);   /* counted in the transaction */
-	CHECK_INT(store_commit(b), STORE_OK);
-	CHECK(memcmp(want, got, N) == 0);
-	CHECK_INT(got[5] + got[8] + got[20] + got[30] + got[44], 0);
-	CHECK_INT(got[0] + got[7] + got[3] + got[40], 4);
-	static char da[16384], db[16384];
-	for (int d = 0; d < 2; d++) {
-		int64_t id = d ? d2 : d1;
-		da[0] = db[0] = 0;
-		CHECK_INT(store_fixes(a, id, INT64_MIN, INT64_MAX, dump_fix, da), STORE_OK);
-		CHECK_INT(store_fixes(b, id, INT64_MIN, INT64_MAX, dump_fix, db), STORE_OK);
-		CHECK_STR(db, da);
-		CHECK_INT(store_count(b, id), store_count(a, id));
-	}
-	CHECK_INT(store_count(b, 0), N - 5 + 2);
-	/* The history is out of date from each device's first new fix. */
-	struct store_hist *h = store_hist_open(b);
-	CHECK(h != NULL);
-	int64_t id = 0, from = 0, seq = 0, seen = 0;
-	while (h && store_hist_dirty_next(h, id, &id, &from, &seq) == STORE_OK) {
-		CHECK_INT(from, id == d1 ? f[0].time_ms : f[2].time_ms);
-		seen++;
-	}
-	CHECK_INT(seen, 2);
-	store_hist_close(h);
-	/* A device that is not there: refused, as a single put is. */
-	int64_t gone[PUT_TEST_ROWS];
-	for (int i = 0; i < PUT_TEST_ROWS; i++)
-		gone[i] = i == 9 ? 9999 : d1;
-	struct fix g[PUT_TEST_ROWS];
-	for (int i = 0; i < PUT_TEST_ROWS; i++)
-		g[i] = mkfix(1800000000000LL + i, 1, 1);
-	CHECK_INT(store_begin(b), STORE_OK);
-	CHECK_INT(store_put_fixes(b, gone, g, PUT_TEST_ROWS, got), STORE_NOTFOUND);
-	CHECK_INT(store_rollback(b), STORE_OK);
-	CHECK_INT(store_count(b, d1), store_count(a, d1));
-	/* Outside a transaction each commits by itself. */
-	CHECK_INT(store_put_fixes(b, gone, g, 2, got), STORE_OK);
-	CHECK_INT(got[0] + got[1], 2);
-	CHECK_INT(store_count(b, d1), store_count(a, d1) + 2);
-	store_close(a);
-	store_close(b);
-	tmpdb_rm(&ta);
-	tmpdb_rm(&tb);
 }
 
 static int stop_walk(void *ctx, const struct fix *f)
