@@ -144,6 +144,8 @@ struct import_job {
 	uint64_t         batch, read_extra, stored, dup, visits, places;
 	struct tag_dev  *tags;
 	size_t           ntags, tagcap;
+	int64_t         *devs;              /* begin_puts' list */
+	size_t           devcap;
 	int              first_moved;       /* a second tag came: the first's rows move */
 	struct gplace   *pl;
 	size_t           npl, plcap;
@@ -227,6 +229,7 @@ void import_job_free(struct import_job *j)
 	if (j->undo)
 		fclose(j->undo);
 	free(j->tags);
+	free(j->devs);
 	free(j->pl);
 	free(j->plhash);
 	free(j->device_name);
@@ -268,6 +271,23 @@ static int begin(struct import_job *j)
 	return 0;
 }
 
+/* A transaction of the file's fixes: the devices they may go to (DEVICE,
+ * the tags' devices; those made inside it need no check) are checked at
+ * its start instead of at every row (store_begin_bulk). */
+static int begin_puts(struct import_job *j)
+{
+	array_grow(&j->devs, &j->devcap, j->ntags + 1, sizeof *j->devs);
+	j->devs[0] = j->o.device_id;
+	for (size_t i = 0; i < j->ntags; i++)
+		j->devs[i + 1] = j->tags[i].device_id;
+	if (store_begin_bulk(j->s, j->devs, j->ntags + 1) != STORE_OK)
+		return -1;
+	j->in_tx = 1;
+	j->batch = 0;
+	j->tx_start = mono_ms();
+	return 0;
+}
+
 static int commit(struct import_job *j)
 {
 	j->in_tx = 0;
@@ -284,7 +304,7 @@ static int next_tx(struct import_job *j)
 	if (commit(j) < 0)
 		return -1;
 	usleep(GAP_US);
-	return begin(j);
+	return begin_puts(j);
 }
 
 /* The store failed: the file's further records are dropped, and the
@@ -933,7 +953,7 @@ struct file_end {
 
 static int call_begin(struct import_job *j, void *arg)
 {
-	if (begin(j) == 0)
+	if (begin_puts(j) == 0)
 		return 0;
 	char why[300];
 	snprintf(why, sizeof why, "cannot store: %s", store_errmsg(j->s));
