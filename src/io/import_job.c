@@ -1,12 +1,23 @@
 /* An import run (import_job.h): libarchive reads the input and its
  * members, the parsers of import.h turn each into fixes, and this file
  * stores them: batches, the undo log that makes a file a unit, the devices
- * of Records.json's deviceTags and the places of Google's visits. */
+ * of Records.json's deviceTags and the places of Google's visits.
+ *
+ * Two threads: parsing takes about a third of an import's time and
+ * storing the rest, so a parser thread runs libarchive and the parser and
+ * hands the fixes over in a few bounded batches (struct hand), while the
+ * calling thread keeps the store connection, the undo log, the reports
+ * and the progress callback. Whatever needs the store at a file's start and end (begin,
+ * done, failed) the parser asks of the storing thread and waits for
+ * (hand_call), so the importer's counts and error are read while the
+ * parser stands still. Only the storing thread touches the store. */
 #include "io/import_job.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +30,7 @@
 #include <archive_entry.h>
 
 #include "base/auth.h"
+#include "base/xalloc.h"
 #include "history/hist.h"
 #include "store/history_store.h"
 
@@ -37,6 +49,12 @@
 /* Bytes held to tell a format from its content. */
 #define HEAD_MAX   512
 #define PROGRESS_MS 200
+/* Batches between the threads: one filled, one stored, one spare. */
+#define NHAND      3
+/* Records per batch, and the text bytes after which a batch goes early
+ * (attributes are at most FIX_ATTRS_MAX each): a few MiB in all. */
+#define HAND_RECS  4096
+#define HAND_TEXT  (512 * 1024)
 
 /* One fix the current file added (or moved): the undo log's record. */
 struct undo_rec {
@@ -57,6 +75,47 @@ struct gplace {
 	double lat, lon;
 };
 
+/* A fix or a visit, as the parser thread hands it over. Text (the fix's
+ * attributes, the visit's names) lives in the batch's text; offsets, as
+ * it may move while it grows. */
+enum { REC_FIX, REC_VISIT };
+#define NO_TEXT UINT32_MAX
+struct hand_rec {
+	struct fix f;                /* f.attrs unused: attrs */
+	int64_t    tag;              /* REC_FIX: deviceTag when has_tag */
+	int64_t    end_ms;           /* REC_VISIT: f.time_ms is its start */
+	uint32_t   attrs, name, place_id, semantic_type;
+	uint8_t    kind, has_tag;
+};
+
+struct import_job;
+typedef int (*hand_fn)(struct import_job *j, void *arg);
+
+struct hand_batch {
+	struct hand_rec *rec;
+	size_t           n;
+	char            *text;
+	size_t           tlen, tcap;
+	uint64_t         bytes;      /* input read when handed over, for progress */
+	int              tell;       /* progress now: the parser will wait for input */
+	hand_fn          call;       /* then run this for the parser, which waits */
+	void            *arg;
+	int              last;       /* the parser thread is done */
+};
+
+/* The batches in flight: free ones go to the parser, full ones to the
+ * storing thread, in order (rings of NHAND). */
+struct hand {
+	pthread_mutex_t    mu;
+	pthread_cond_t     cv;       /* a batch freed or filled, or a call answered */
+	struct hand_batch  b[NHAND];
+	struct hand_batch *free_[NHAND], *full[NHAND];
+	size_t             nfree, full_at, nfull;
+	int                answered, answer;
+	struct hand_batch *cur;      /* the parser's, being filled */
+	int                ready;    /* mu and cv initialised */
+};
+
 struct import_job {
 	struct store          *s;
 	struct store_hist     *h;          /* opened at the first place */
@@ -69,8 +128,12 @@ struct import_job {
 	char                   err[700];
 	int64_t                last_progress_ms;
 	uint64_t               bytes_before; /* of the inputs done */
-	struct archive        *a;            /* the input being read */
-	uint64_t               given;        /* bytes a stream handed to it */
+	struct archive        *a;            /* the input being read (parser thread) */
+	uint64_t               given;        /* bytes a stream handed to it (parser thread) */
+	uint64_t               seen;         /* input read, as the last batch said */
+	struct hand            hand;
+	atomic_int             abort;        /* the store failed: the parser stops the file */
+	int                    run_rc;       /* the parser thread's run() */
 
 	/* The file being read. */
 	struct importer *im;
@@ -81,6 +144,8 @@ struct import_job {
 	uint64_t         batch, read_extra, stored, dup, visits, places;
 	struct tag_dev  *tags;
 	size_t           ntags, tagcap;
+	int64_t         *devs;              /* begin_puts' list */
+	size_t           devcap;
 	int              first_moved;       /* a second tag came: the first's rows move */
 	struct gplace   *pl;
 	size_t           npl, plcap;
@@ -88,6 +153,41 @@ struct import_job {
 	size_t           plhcap;
 	char             visit_attrs[32];
 };
+
+static void hand_free(struct hand *h)
+{
+	for (size_t i = 0; i < NHAND; i++) {
+		free(h->b[i].rec);
+		free(h->b[i].text);
+	}
+	if (h->ready) {
+		pthread_cond_destroy(&h->cv);
+		pthread_mutex_destroy(&h->mu);
+	}
+	memset(h, 0, sizeof *h);
+}
+
+static int hand_init(struct hand *h)
+{
+	if (pthread_mutex_init(&h->mu, NULL) != 0)
+		return -1;
+	if (pthread_cond_init(&h->cv, NULL) != 0) {
+		pthread_mutex_destroy(&h->mu);
+		return -1;
+	}
+	h->ready = 1;
+	for (size_t i = 0; i < NHAND; i++) {
+		h->b[i].rec = malloc(HAND_RECS * sizeof *h->b[i].rec);
+		h->b[i].tcap = 64 * 1024;
+		h->b[i].text = malloc(h->b[i].tcap);
+		if (!h->b[i].rec || !h->b[i].text) {
+			hand_free(h);
+			return -1;
+		}
+		h->free_[h->nfree++] = &h->b[i];
+	}
+	return 0;
+}
 
 struct import_job *import_job_new(struct store *s, const struct import_job_opts *o,
                                   import_progress_fn progress, import_report_fn report,
@@ -104,7 +204,13 @@ struct import_job *import_job_new(struct store *s, const struct import_job_opts 
 		import_job_free(j);
 		return NULL;
 	}
+	/* A key per fix: one write per 2,730 of them, not per 170. */
+	(void)setvbuf(j->undo, NULL, _IOFBF, 64 * 1024);
 	j->o.device_name = j->device_name;
+	if (hand_init(&j->hand) < 0) {
+		import_job_free(j);
+		return NULL;
+	}
 	j->progress = progress;
 	j->report = report;
 	j->ctx = ctx;
@@ -123,9 +229,11 @@ void import_job_free(struct import_job *j)
 	if (j->undo)
 		fclose(j->undo);
 	free(j->tags);
+	free(j->devs);
 	free(j->pl);
 	free(j->plhash);
 	free(j->device_name);
+	hand_free(&j->hand);
 	free(j);
 }
 
@@ -147,10 +255,7 @@ static void tell_progress(struct import_job *j, int force)
 	if (!force && now - j->last_progress_ms < PROGRESS_MS)
 		return;
 	j->last_progress_ms = now;
-	/* libarchive counts a block once it is used up: a stream's own count
-	 * is not a block behind. */
-	uint64_t used = j->a ? (uint64_t)archive_filter_bytes(j->a, -1) : 0;
-	j->t.bytes = j->bytes_before + (j->given > used ? j->given : used);
+	j->t.bytes = j->seen;
 	j->progress(j->ctx, &j->t);
 }
 
@@ -159,6 +264,23 @@ static void tell_progress(struct import_job *j, int force)
 static int begin(struct import_job *j)
 {
 	if (store_begin(j->s) != STORE_OK)
+		return -1;
+	j->in_tx = 1;
+	j->batch = 0;
+	j->tx_start = mono_ms();
+	return 0;
+}
+
+/* A transaction of the file's fixes: the devices they may go to (DEVICE,
+ * the tags' devices; those made inside it need no check) are checked at
+ * its start instead of at every row (store_begin_bulk). */
+static int begin_puts(struct import_job *j)
+{
+	array_grow(&j->devs, &j->devcap, j->ntags + 1, sizeof *j->devs);
+	j->devs[0] = j->o.device_id;
+	for (size_t i = 0; i < j->ntags; i++)
+		j->devs[i + 1] = j->tags[i].device_id;
+	if (store_begin_bulk(j->s, j->devs, j->ntags + 1) != STORE_OK)
 		return -1;
 	j->in_tx = 1;
 	j->batch = 0;
@@ -182,7 +304,15 @@ static int next_tx(struct import_job *j)
 	if (commit(j) < 0)
 		return -1;
 	usleep(GAP_US);
-	return begin(j);
+	return begin_puts(j);
+}
+
+/* The store failed: the file's further records are dropped, and the
+ * parser stops at its next fix and asks for the file to be taken back. */
+static void store_stop(struct import_job *j)
+{
+	j->store_failed = 1;
+	atomic_store(&j->abort, 1);
 }
 
 static int log_key(struct import_job *j, int64_t device_id, int64_t time_ms, int first_tag)
@@ -218,7 +348,7 @@ static int put(struct import_job *j, int64_t device_id, const struct fix *f, int
 		tell_progress(j, 0);
 	return 0;
 fail:
-	j->store_failed = 1;
+	store_stop(j);
 	return 1;
 }
 
@@ -287,19 +417,25 @@ static int64_t device_of_tag(struct import_job *j, int64_t tag, int *first)
 	return td->device_id;
 }
 
-static int on_fix(void *ctx, const struct fix *f)
+static char *rec_text(struct hand_batch *b, uint32_t at)
 {
-	struct import_job *j = ctx;
-	int64_t tag, dev = j->o.device_id;
+	return at == NO_TEXT ? NULL : b->text + at;
+}
+
+static int store_fix(struct import_job *j, struct hand_batch *b, const struct hand_rec *r)
+{
+	struct fix f = r->f;
+	f.attrs = rec_text(b, r->attrs);
+	int64_t dev = j->o.device_id;
 	int first = 0;
-	if (!j->o.tag_set && import_fix_tag(j->im, &tag)) {
-		dev = device_of_tag(j, tag, &first);
+	if (r->has_tag) {
+		dev = device_of_tag(j, r->tag, &first);
 		if (dev < 0) {
-			j->store_failed = 1;
+			store_stop(j);
 			return 1;
 		}
 	}
-	return put(j, dev, f, first);
+	return put(j, dev, &f, first);
 }
 
 /* ---- Google's visits: their places ---- */
@@ -377,9 +513,8 @@ static int note_place(struct import_job *j, const struct import_visit *v)
 	return 0;
 }
 
-static int on_visit(void *ctx, const struct import_visit *v)
+static int store_visit(struct import_job *j, const struct import_visit *v)
 {
-	struct import_job *j = ctx;
 	struct fix f;
 	fix_init(&f);
 	f.lat = v->lat;
@@ -398,10 +533,28 @@ static int on_visit(void *ctx, const struct import_visit *v)
 			return 1;
 	}
 	if (note_place(j, v) < 0) {
-		j->store_failed = 1;
+		store_stop(j);
 		return 1;
 	}
 	return 0;
+}
+
+static void store_batch(struct import_job *j, struct hand_batch *b)
+{
+	for (size_t i = 0; i < b->n && !j->store_failed; i++) {
+		const struct hand_rec *r = &b->rec[i];
+		if (r->kind == REC_FIX) {
+			(void)store_fix(j, b, r);
+			continue;
+		}
+		struct import_visit v = {
+			.start_ms = r->f.time_ms, .end_ms = r->end_ms,
+			.lat = r->f.lat, .lon = r->f.lon,
+			.name = rec_text(b, r->name), .place_id = rec_text(b, r->place_id),
+			.semantic_type = rec_text(b, r->semantic_type),
+		};
+		(void)store_visit(j, &v);
+	}
 }
 
 /* Gives each noted place a name on the user's map: a new place, or the
@@ -563,6 +716,7 @@ static void file_reset(struct import_job *j)
 	j->im = NULL;
 	undo_reset(j);
 	j->store_failed = 0;
+	atomic_store(&j->abort, 0);
 	j->batch = j->read_extra = j->stored = j->dup = j->visits = j->places = 0;
 	j->ntags = 0;
 	j->first_moved = 0;
@@ -669,10 +823,171 @@ static int format_of_name(const char *name, enum import_format *f)
 	return import_detect_name(bare, f);
 }
 
+/* ---- the parser thread's side ---- */
+
+/* Input read so far: libarchive counts a block once it is used up, so a
+ * stream's own count is not a block behind. */
+static uint64_t parser_bytes(struct import_job *j)
+{
+	uint64_t used = j->a ? (uint64_t)archive_filter_bytes(j->a, -1) : 0;
+	return j->bytes_before + (j->given > used ? j->given : used);
+}
+
+/* The parser's batch to fill, waiting for a free one. */
+static struct hand_batch *hand_cur(struct import_job *j)
+{
+	struct hand *h = &j->hand;
+	if (h->cur)
+		return h->cur;
+	pthread_mutex_lock(&h->mu);
+	while (!h->nfree)
+		pthread_cond_wait(&h->cv, &h->mu);
+	struct hand_batch *b = h->free_[--h->nfree];
+	pthread_mutex_unlock(&h->mu);
+	b->n = b->tlen = 0;
+	b->tell = b->last = 0;
+	b->call = NULL;
+	b->arg = NULL;
+	h->cur = b;
+	return b;
+}
+
+/* Hands the batch being filled (even empty) to the storing thread. */
+static void hand_send(struct import_job *j)
+{
+	struct hand *h = &j->hand;
+	struct hand_batch *b = hand_cur(j);
+	b->bytes = parser_bytes(j);
+	pthread_mutex_lock(&h->mu);
+	h->full[(h->full_at + h->nfull++) % NHAND] = b;
+	pthread_cond_broadcast(&h->cv);
+	pthread_mutex_unlock(&h->mu);
+	h->cur = NULL;
+}
+
+/* fn(j, arg) on the storing thread once it has stored everything handed
+ * over before; waits for its result. */
+static int hand_call(struct import_job *j, hand_fn fn, void *arg)
+{
+	struct hand *h = &j->hand;
+	struct hand_batch *b = hand_cur(j);
+	b->call = fn;
+	b->arg = arg;
+	hand_send(j);
+	pthread_mutex_lock(&h->mu);
+	while (!h->answered)
+		pthread_cond_wait(&h->cv, &h->mu);
+	h->answered = 0;
+	int rc = h->answer;
+	pthread_mutex_unlock(&h->mu);
+	return rc;
+}
+
+/* A record of the batch being filled; a full batch goes first. */
+static struct hand_rec *hand_rec(struct import_job *j)
+{
+	struct hand_batch *b = hand_cur(j);
+	if (b->n == HAND_RECS || b->tlen >= HAND_TEXT) {
+		hand_send(j);
+		b = hand_cur(j);
+	}
+	return &b->rec[b->n++];
+}
+
+/* A copy of t in the batch being filled: its offset, or NO_TEXT. */
+static uint32_t hand_text(struct import_job *j, const char *t)
+{
+	if (!t)
+		return NO_TEXT;
+	struct hand_batch *b = j->hand.cur;
+	size_t n = strlen(t) + 1;
+	if (b->tlen + n > b->tcap) {
+		while (b->tlen + n > b->tcap)
+			b->tcap *= 2;
+		b->text = xrealloc(b->text, b->tcap);
+	}
+	memcpy(b->text + b->tlen, t, n);
+	b->tlen += n;
+	return (uint32_t)(b->tlen - n);
+}
+
+static int on_fix(void *ctx, const struct fix *f)
+{
+	struct import_job *j = ctx;
+	if (atomic_load_explicit(&j->abort, memory_order_relaxed))
+		return 1;
+	struct hand_rec *r = hand_rec(j);
+	r->kind = REC_FIX;
+	r->f = *f;
+	r->f.attrs = NULL;
+	r->has_tag = !j->o.tag_set && import_fix_tag(j->im, &r->tag);
+	r->attrs = hand_text(j, f->attrs);
+	return 0;
+}
+
+static int on_visit(void *ctx, const struct import_visit *v)
+{
+	struct import_job *j = ctx;
+	if (atomic_load_explicit(&j->abort, memory_order_relaxed))
+		return 1;
+	struct hand_rec *r = hand_rec(j);
+	memset(r, 0, sizeof *r);
+	r->kind = REC_VISIT;
+	r->f.time_ms = v->start_ms;
+	r->end_ms = v->end_ms;
+	r->f.lat = v->lat;
+	r->f.lon = v->lon;
+	r->attrs = NO_TEXT;
+	r->name = hand_text(j, v->name);
+	r->place_id = hand_text(j, v->place_id);
+	r->semantic_type = hand_text(j, v->semantic_type);
+	return 0;
+}
+
+/* What the parser thread asks of the storing thread at a file's end. */
+struct file_end {
+	const char *name;
+	const char *why;        /* file_fail's reason, or NULL: parse_fail's rc */
+	int         rc;
+};
+
+static int call_begin(struct import_job *j, void *arg)
+{
+	if (begin_puts(j) == 0)
+		return 0;
+	char why[300];
+	snprintf(why, sizeof why, "cannot store: %s", store_errmsg(j->s));
+	return file_fail(j, arg, 0, why);
+}
+
+static int call_fail(struct import_job *j, void *arg)
+{
+	const struct file_end *e = arg;
+	return e->why ? file_fail(j, e->name, 0, e->why) : parse_fail(j, e->name, e->rc);
+}
+
+/* The parser finished the file; the store may have failed meanwhile. */
+static int call_done(struct import_job *j, void *arg)
+{
+	return j->store_failed ? parse_fail(j, arg, IMPORT_ABORT) : file_done(j, arg);
+}
+
+static int fail_file(struct import_job *j, const char *name, const char *why)
+{
+	struct file_end e = { name, why ? why : "failed", 0 };
+	return hand_call(j, call_fail, &e);
+}
+
+static int fail_parse(struct import_job *j, const char *name, int rc)
+{
+	struct file_end e = { name, NULL, rc };
+	return hand_call(j, call_fail, &e);
+}
+
 static int feed(struct import_job *j, const char *name, const void *data, size_t len)
 {
 	int rc = import_feed(j->im, data, len);
-	return rc == IMPORT_OK ? 0 : parse_fail(j, name, rc);
+	return rc == IMPORT_OK ? 0 : fail_parse(j, name, rc);
 }
 
 /* One file: the raw input, or an archive's member. In an archive, a
@@ -707,38 +1022,38 @@ static int import_entry(struct import_job *j, struct archive *a, const char *out
 		blen -= take;
 	}
 	if (r != ARCHIVE_OK && r != ARCHIVE_WARN && r != ARCHIVE_EOF)
-		return file_fail(j, name, 0, archive_error_string(a));
+		return fail_file(j, name, archive_error_string(a));
 	if (!by_name && import_detect_content(head, nhead, &fmt) < 0)
-		return file_fail(j, name, 0,
+		return fail_file(j, name,
 		                 nhead == 0 ? "the file is empty"
 		                            : "cannot tell the format (GPX, KML, GeoJSON, a Google "
 		                              "export, CSV with a time,lat,lon header, or OwnTracks .rec)");
 	j->im = import_new(fmt, on_fix, j);
 	if (!j->im)
-		return file_fail(j, name, 0, "out of memory");
+		return fail_file(j, name, "out of memory");
 	if (j->o.tag_set)
 		import_set_device_tag(j->im, j->o.tag);
 	import_set_visit_cb(j->im, on_visit);
-	if (begin(j) < 0) {
-		char why[300];
-		snprintf(why, sizeof why, "cannot store: %s", store_errmsg(j->s));
-		return file_fail(j, name, 0, why);
-	}
+	if (hand_call(j, call_begin, name) < 0)
+		return -1;
 	if (feed(j, name, head, nhead) < 0)
 		return -1;
 	while (r == ARCHIVE_OK || r == ARCHIVE_WARN) {
 		if (blen && feed(j, name, blk, blen) < 0)
 			return -1;
-		tell_progress(j, 0);
+		/* A store failure stops the file even where no fix comes. */
+		if (atomic_load_explicit(&j->abort, memory_order_relaxed))
+			return fail_parse(j, name, IMPORT_ABORT);
 		r = archive_read_data_block(a, &blk, &blen, &off);
 	}
 	if (r != ARCHIVE_EOF)
-		return file_fail(j, name, 0, archive_error_string(a));
+		return fail_file(j, name, archive_error_string(a));
 	int rc = import_finish(j->im);
 	if (rc != IMPORT_OK)
-		return parse_fail(j, name, rc);
-	return file_done(j, name);
+		return fail_parse(j, name, rc);
+	return hand_call(j, call_done, name);
 }
+
 
 static struct archive *reader_new(void)
 {
@@ -759,13 +1074,12 @@ static struct archive *reader_new(void)
 	return a;
 }
 
-/* Every file of the opened input; closes it. */
-static int run(struct import_job *j, struct archive *a, const char *outer, uint64_t total)
+/* Every file of the opened input; closes it. On the parser thread. */
+static int parse_all(struct import_job *j, struct archive *a, const char *outer)
 {
 	struct archive_entry *e;
 	int r, rc = 0, files = 0;
 	j->a = a;
-	j->t.total = total ? j->bytes_before + total : 0;
 	while (rc == 0 && ((r = archive_read_next_header(a, &e)) == ARCHIVE_OK || r == ARCHIVE_WARN)) {
 		int raw = archive_format(a) == ARCHIVE_FORMAT_RAW;
 		if (!raw && archive_entry_filetype(e) == AE_IFDIR)
@@ -780,12 +1094,76 @@ static int run(struct import_job *j, struct archive *a, const char *outer, uint6
 		snprintf(j->err, sizeof j->err, "%s: the file is empty", outer);
 		rc = -1;
 	}
-	tell_progress(j, 1);
-	j->bytes_before = j->t.bytes;
+	j->bytes_before = parser_bytes(j);
 	j->given = 0;
 	j->a = NULL;
 	archive_read_free(a);
 	return rc;
+}
+
+struct parse_arg {
+	struct import_job *j;
+	struct archive    *a;
+	const char        *outer;
+};
+
+static void *parse_thread(void *arg)
+{
+	struct parse_arg *pa = arg;
+	struct import_job *j = pa->j;
+	j->run_rc = parse_all(j, pa->a, pa->outer);
+	hand_cur(j)->last = 1;
+	hand_send(j);
+	return NULL;
+}
+
+/* ---- the storing thread's side ---- */
+
+/* Stores what the parser hands over, runs what it asks for, until it is done. */
+static void hand_serve(struct import_job *j)
+{
+	struct hand *h = &j->hand;
+	for (;;) {
+		pthread_mutex_lock(&h->mu);
+		while (!h->nfull)
+			pthread_cond_wait(&h->cv, &h->mu);
+		struct hand_batch *b = h->full[h->full_at];
+		h->full_at = (h->full_at + 1) % NHAND;
+		h->nfull--;
+		pthread_mutex_unlock(&h->mu);
+		j->seen = b->bytes;
+		store_batch(j, b);
+		tell_progress(j, b->tell);
+		int last = b->last, rc = b->call ? b->call(j, b->arg) : 0;
+		pthread_mutex_lock(&h->mu);
+		if (b->call) {
+			h->answered = 1;
+			h->answer = rc;
+		}
+		h->free_[h->nfree++] = b;
+		pthread_cond_broadcast(&h->cv);
+		pthread_mutex_unlock(&h->mu);
+		if (last)
+			return;
+	}
+}
+
+/* Every file of the opened input, parsed on a thread of its own and
+ * stored on this one; closes it. */
+static int run(struct import_job *j, struct archive *a, const char *outer, uint64_t total)
+{
+	j->t.total = total ? j->bytes_before + total : 0;
+	struct parse_arg pa = { j, a, outer };
+	pthread_t th;
+	if (pthread_create(&th, NULL, parse_thread, &pa) != 0) {
+		snprintf(j->err, sizeof j->err, "%s: cannot start the parser thread", outer);
+		archive_read_free(a);
+		return -1;
+	}
+	hand_serve(j);
+	pthread_join(th, NULL);
+	tell_progress(j, 1);
+	return j->run_rc;
 }
 
 int import_job_path(struct import_job *j, const char *path)
@@ -835,8 +1213,9 @@ static la_ssize_t stream_read(struct archive *a, void *ctx, const void **out)
 	struct stream *st = ctx;
 	const char *why = NULL;
 	/* The read may wait for an upload's next bytes: what is parsed so far
-	 * is told first. */
-	tell_progress(st->j, 1);
+	 * is stored and told first. */
+	hand_cur(st->j)->tell = 1;
+	hand_send(st->j);
 	ssize_t n = st->read(st->rctx, st->buf, STREAM_BUF, &why);
 	if (n < 0) {
 		archive_set_error(a, EIO, "%s", why ? why : "read failed");

@@ -284,6 +284,11 @@ int store_rows_done(struct store *s, const char *table)
 	return s->ops->rows_done(s, table);
 }
 
+int store_begin_bulk(struct store *s, const int64_t *device_id, size_t n)
+{
+	return s->ops->begin_bulk ? s->ops->begin_bulk(s, device_id, n) : s->ops->begin(s);
+}
+
 int store_notify_fixes(struct store *s, const int64_t *device_ids,
                        const struct fix *const *fixes, const int *inserted, size_t n)
 {

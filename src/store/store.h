@@ -240,4 +240,14 @@ int store_put_row(struct store *s, const char *table, const char *cols, int n,
  * the table makes comes after them (a PostgreSQL sequence; nothing in
  * SQLite). */
 int store_rows_done(struct store *s, const char *table);
+
+/* For bulk imports (io/import_job.c): a transaction like store_begin's
+ * whose store_put_fix calls skip the per-row check that the device
+ * exists; instead each of device_id[0..n) is checked once
+ * here. Puts inside it may go only to those devices and to devices added
+ * inside it. STORE_OK; STORE_NOTFOUND when one is gone, STORE_ERR (no
+ * transaction is left open then). Ended by store_commit/store_rollback,
+ * after which every statement is checked as before. A backend without
+ * such checks may make it store_begin. */
+int store_begin_bulk(struct store *s, const int64_t *device_id, size_t n);
 #endif

@@ -85,6 +85,8 @@ struct store_ops {
 	int (*put_row)(struct store *s, const char *table, const char *cols, int n,
 	              const struct store_val *v, int *inserted);
 	int (*rows_done)(struct store *s, const char *table);
+	/* NULL: store_begin_bulk is store_begin. */
+	int (*begin_bulk)(struct store *s, const int64_t *device_id, size_t n);
 	/* NULL: the backend announces nothing (store_notify_fixes is a no-op). */
 	int (*notify_fixes)(struct store *s, const int64_t *device_ids,
 	              const struct fix *const *fixes, const int *inserted, size_t n);

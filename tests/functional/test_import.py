@@ -402,6 +402,33 @@ class ImportTest(unittest.TestCase):
                          ["2024-05-01T00:00:00.000Z"])
         self.assertEqual(self.m.cli("device", "list", USER).stdout.count("bigcut"), 1)
 
+    def test_store_failure_stops_the_parser_and_takes_the_file_back(self):
+        """The storing thread fails (the test build's fault VFS: every write
+        fails) while the parser thread is still reading: the import stops
+        with one line, nothing of the file stays, and the same file imports
+        whole once the disk takes writes again."""
+        ctl = self.path("faults")
+        with open(ctl, "w") as f:
+            f.write("full\n")
+        env = {"MINTRAC_TEST_FAULTS": ctl}
+        probe = self.m.cli("device", "add", USER, "probe", check=False, env=env)
+        if probe.returncode == 0:
+            self.skipTest("MINTRAC_BIN has no fault VFS (build/asan builds it with -DMINTRAC_FAULTVFS)")
+        rows = "".join("2024-07-%02dT%02d:%02d:%02dZ,1,2\n" % (1 + i // 86400, i // 3600 % 24,
+                                                              i // 60 % 60, i % 60)
+                       for i in range(120000))
+        p = self.write("full.csv", "time,lat,lon\n" + rows)
+        dev = self.new_device("diskfull")
+        cp = self.m.cli("import", USER, dev, p, check=False, env=env)
+        self.assertNotEqual(cp.returncode, 0, cp.stdout)
+        lines = cp.stderr.strip().split("\n")
+        self.assertEqual(len(lines), 1, cp.stderr)
+        self.assertIn("full.csv: cannot store", lines[0])
+        self.assertIn("nothing was stored", lines[0])
+        self.assertEqual(self.features(dev), [])
+        n, stored, dup, _ = summary(self.import_ok(dev, p), p)
+        self.assertEqual((n, stored, dup), (120000, 120000, 0))
+
     def test_takeout_several_tags_several_devices(self):
         """Rows of several deviceTags go to one device each, "DEVICE (tag N)",
         the first tag's too; DEVICE keeps none; a second import adds nothing."""

@@ -140,11 +140,13 @@ class Imports(ServerCase):
             # The first half is parsed and stored while the rest is awaited.
             deadline = time.monotonic() + 20
             while True:
+                # The upload's head may still be on its way to the webapp.
                 st, _, jobs = self.alice.call("GET", "/api/imports")
-                job = [j for j in jobs if j["device"] == "slow"][0]
-                if job["fixes"] > 0 or time.monotonic() > deadline:
+                job = ([j for j in jobs if j["device"] == "slow"] or [None])[0]
+                if (job and job["fixes"] > 0) or time.monotonic() > deadline:
                     break
                 time.sleep(0.05)
+            self.assertIsNotNone(job, "the upload never showed in the list")
             self.assertEqual(job["state"], "running", job)
             self.assertEqual(job["total"], len(data))
             self.assertEqual(job["received"], half)
@@ -244,6 +246,11 @@ class Imports(ServerCase):
             self.assertIn(b" 202 ", s.recv(4096).split(b"\r\n")[0])
         finally:
             s.close()
+        # The 202 comes with the body's end, the job's end a little later:
+        # the next test's upload must not find this one still running.
+        st, _, jobs = self.alice.call("GET", "/api/imports")
+        busy = [j for j in jobs if j["device"] == "busy" and j["name"] == "a.csv"][0]
+        self.assertEqual(self.wait(self.alice, busy["id"])["state"], "done")
 
     def test_receiver_answers_during_an_upload(self):
         data = csv_rows(200000, T0 + 10 * 86400).encode()

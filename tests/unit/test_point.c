@@ -1,5 +1,8 @@
 /* point.c: strict numbers, every accepted time form, range checks. */
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "base/point.h"
 #include "test.h"
@@ -61,6 +64,71 @@ TEST(point_parse_double_rejects)
 	CHECK(pd_bad("-"));
 	CHECK(pd_bad("."));
 	CHECK(pd_bad("1..2"));
+}
+
+/* What parse_double must give: strtod's double, bit for bit (the sign of
+ * a zero included), whichever path point.c takes. */
+static int pd_exact(const char *s)
+{
+	double v = -999, want = strtod(s, NULL);
+	return parse_double(s, &v) == 0 && memcmp(&v, &want, sizeof v) == 0;
+}
+
+static uint64_t xorshift(uint64_t *x)
+{
+	*x ^= *x << 13;
+	*x ^= *x >> 7;
+	*x ^= *x << 17;
+	return *x;
+}
+
+/* point.c reads plain decimals of up to 15 digits without strtod (an
+ * exact integer divided by an exact power of ten rounds once, as strtod
+ * does) and hands everything else to strtod: both must agree with strtod. */
+TEST(point_parse_double_fast_path_exact)
+{
+	/* At the fast path's edges: 15 digits are taken, 16 and more not. */
+	static const char *const edge[] = {
+		"0", "-0", "-0.0", "0.000", "1", "-1", "9", "0.1", "0.3", "-0.7", "2.675", "1.005",
+		"123456789012345", "-123456789012345", "999999999999999", "99999999999999.9",
+		"0.00000000000001", "0.999999999999999", "9.99999999999999", "47.3864810",
+		"8.5227360", "-122.0840001", "52.5200081", "13.4049541", "1234567890123456",
+		"9007199254740993", "0.0000000000000001", "12345678901234567890",
+		"0.1234567890123456789", "-9007199254740993.5", "4.35", "0.000001", "1e5", "1.5E-3",
+		"-2.5e+2", "7e-320", "1.7976931348623157e308", ".5", "-.5", "5.", "+3.25", "00012.50",
+	};
+	int bad = 0;
+	for (size_t i = 0; i < sizeof edge / sizeof edge[0]; i++) {
+		if (!pd_exact(edge[i])) {
+			fprintf(stderr, "parse_double(\"%s\") differs from strtod\n", edge[i]);
+			bad++;
+		}
+	}
+	/* Generated: 1 to 18 digits, the point anywhere or absent, either sign,
+	 * sometimes an exponent. */
+	uint64_t x = 0x9E3779B97F4A7C15ULL;
+	for (int n = 0; n < 200000 && bad < 5; n++) {
+		char s[48];
+		size_t k = 0;
+		uint64_t r = xorshift(&x);
+		if (r & 1)
+			s[k++] = '-';
+		int nd = 1 + (int)(xorshift(&x) % 18);
+		int point = (int)(xorshift(&x) % (uint64_t)(nd + 1));   /* nd: none */
+		for (int d = 0; d < nd; d++) {
+			if (d == point && d > 0)
+				s[k++] = '.';
+			s[k++] = (char)('0' + xorshift(&x) % 10);
+		}
+		if ((r >> 1) % 16 == 0)
+			k += (size_t)snprintf(s + k, sizeof s - k, "e%d", (int)(xorshift(&x) % 40) - 20);
+		s[k] = 0;
+		if (!pd_exact(s)) {
+			fprintf(stderr, "parse_double(\"%s\") differs from strtod\n", s);
+			bad++;
+		}
+	}
+	CHECK_INT(bad, 0);
 }
 
 TEST(point_parse_time_epoch)

@@ -386,6 +386,68 @@ TEST(store_fixes_roundtrip)
 	tmpdb_rm(&t);
 }
 
+static int count_walk(void *ctx, const struct fix *f)
+{
+	(void)f;
+	++*(int *)ctx;
+	return 0;
+}
+
+/* store_begin_bulk checks the devices once instead of at every row: a
+ * device that is gone refuses the transaction, puts in it store as
+ * store_begin's do, and afterwards every statement is checked again (a
+ * put to no device is refused, a device's deletion takes its fixes). */
+TEST(store_begin_bulk_checks_devices_once)
+{
+	struct tmpdb t;
+	struct store *s = open_new(&t);
+	CHECK(s != NULL);
+	if (!s)
+		return;
+	int64_t dev = add_dev(s, "anna", "phone", "tok-aaaaaaaaaaaaaaaaaaaaaaa", NULL);
+	int64_t dev2 = add_dev(s, "anna", "watch", "tok-bbbbbbbbbbbbbbbbbbbbbbb", NULL);
+	CHECK(dev > 0 && dev2 > 0);
+	int64_t both[] = { dev, dev2 }, gone[] = { dev, 9999 };
+	struct fix a = mkfix(1714558500000LL, 52.5, 13.4), b = mkfix(1714558501000LL, 52.6, 13.5);
+
+	CHECK_INT(store_begin_bulk(s, gone, 2), STORE_NOTFOUND);
+	CHECK(strstr(store_errmsg(s), "9999") != NULL);
+	CHECK_INT(store_begin(s), STORE_OK);        /* nothing was left open */
+	CHECK_INT(put(s, 9999, &a), -1);             /* and the check is back */
+	CHECK_INT(store_rollback(s), STORE_OK);
+
+	CHECK_INT(store_begin_bulk(s, both, 2), STORE_OK);
+	CHECK_INT(store_begin_bulk(s, both, 2), STORE_ERR);   /* one at a time */
+	CHECK_INT(put(s, dev, &a), 1);
+	CHECK_INT(put(s, dev, &a), 0);               /* duplicates still skipped */
+	CHECK_INT(put(s, dev2, &b), 1);
+	CHECK_INT(store_count(s, dev), 1);
+	CHECK_INT(store_commit(s), STORE_OK);
+	CHECK_INT(store_count(s, dev), 1);
+	CHECK_INT(store_count(s, dev2), 1);
+	int ins = 1;
+	CHECK_INT(store_put_fix(s, 9999, &b, &ins), STORE_NOTFOUND);
+	CHECK_INT(ins, 0);
+
+	/* Rolled back: nothing stays, the check is back. */
+	CHECK_INT(store_begin_bulk(s, both, 1), STORE_OK);
+	CHECK_INT(put(s, dev, &b), 1);
+	CHECK_INT(store_rollback(s), STORE_OK);
+	CHECK_INT(store_count(s, dev), 1);
+	CHECK_INT(store_begin(s), STORE_OK);
+	CHECK_INT(put(s, 9999, &b), -1);
+	CHECK_INT(store_rollback(s), STORE_OK);
+
+	/* Deleting the device takes its fixes (the cascade is a foreign key). */
+	CHECK_INT(store_device_del(s, dev), STORE_OK);
+	int n = 0;
+	CHECK_INT(store_fixes(s, dev, INT64_MIN, INT64_MAX, count_walk, &n), STORE_OK);
+	CHECK_INT(n, 0);
+	CHECK_INT(store_begin_bulk(s, both, 2), STORE_NOTFOUND);
+	store_close(s);
+	tmpdb_rm(&t);
+}
+
 static int stop_walk(void *ctx, const struct fix *f)
 {
 	(void)f;
