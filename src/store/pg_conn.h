@@ -20,6 +20,7 @@ struct pg_store {
 	unsigned         epoch;           /* connections made so far */
 	struct pg_stmts  st;              /* store_pg.c's statements */
 	struct pg_stmts  fst;             /* pg_fixes.c's */
+	struct pg_stmts  xst;             /* pg_shared.c's */
 	int              in_tx;           /* between store_begin and commit/rollback */
 	int              begun;           /* its BEGIN was sent (with its first statement) */
 	int              cursors;         /* store_fixes walks open (nested in callbacks) */
