@@ -247,6 +247,47 @@ class TwoWebapps(unittest.TestCase):
         self.assertEqual(st, 202, doc)
         self.assertNotEqual(doc["id"], job_id)
 
+    def test_a_job_whose_webapp_died_fails_and_frees_the_user(self):
+        at_a, at_b = Browser(self.a, *ALICE), Browser(self.b, *ALICE)
+        rows = "".join("%s,52.5,13.4\n" % time.strftime("%Y-%m-%dT%H:%M:%SZ",
+                                                         time.gmtime(BASE_MS // 1000 + i))
+                       for i in range(2000))
+        part = ("time,lat,lon\n" + rows).encode()
+        s = self.b.connect(port=self.b.wport)
+        self.addCleanup(s.close)
+        s.sendall(("POST /api/imports?device=phone&name=slow.csv HTTP/1.1\r\nHost: x\r\n"
+                   "Cookie: %s\r\nX-CSRF-Token: %s\r\nContent-Length: %d\r\n\r\n"
+                   % (at_b.cookie, at_b.csrf, 10 * len(part))).encode() + part)
+        deadline = time.monotonic() + 30
+        while True:
+            st, _, jobs = at_a.call("GET", "/api/imports")
+            self.assertEqual(st, 200, jobs)
+            if jobs and jobs[0]["received"] > 0 or time.monotonic() > deadline:
+                break
+            time.sleep(0.1)
+        self.assertEqual((len(jobs), jobs[0]["state"]), (1, "running"), jobs)
+        job_id = jobs[0]["id"]
+        # The webapp running it dies (no SIGTERM: nothing is written after).
+        self.b._kill_group()
+        self.b.proc = None
+        # Until its record is stale it is running, and holds the user's place.
+        st, _, doc = at_a.call("POST", "/api/imports?device=phone&name=next.gpx",
+                               gpx(5).encode(), {"Content-Type": "application/gpx+xml"})
+        self.assertEqual(st, 429, doc)
+        deadline = time.monotonic() + 45
+        while True:
+            st, _, job = at_a.call("GET", "/api/imports/%d" % job_id)
+            self.assertEqual(st, 200, job)
+            if job["state"] != "running" or time.monotonic() > deadline:
+                break
+            time.sleep(0.5)
+        self.assertEqual((job["state"], job["error"]), ("failed", "the webapp running it stopped"),
+                         job)
+        self.assertIsNotNone(job["finished"])
+        st, _, doc = at_a.call("POST", "/api/imports?device=phone&name=next.gpx",
+                               gpx(5).encode(), {"Content-Type": "application/gpx+xml"})
+        self.assertEqual(st, 202, doc)
+
 
 # --- (b) the database restarted under load ---------------------------------------
 
