@@ -2,6 +2,7 @@
  * buckets, trust, import jobs, and throttle.h's shared variant on them.
  * Each case runs on SQLite, and on PostgreSQL when MINTRAC_TEST_PG_URL
  * names a database this test may empty. */
+#include <libpq-fe.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -362,4 +363,42 @@ TEST(throttle_shared_one_budget_pg)
 {
 	if (test_pg_url("throttle_shared_one_budget_pg"))
 		throttle_case(1);
+}
+
+/* A database of PostgreSQL schema 1 (before these tables) is brought up
+ * to date by the next read-write open, its data kept. */
+TEST(store_shared_pg_upgrade)
+{
+	const char *url = test_pg_url("store_shared_pg_upgrade");
+	if (!url)
+		return;
+	struct env e;
+	if (env_open(&e, 1) < 0) {
+		env_close(&e);
+		test_fail(__FILE__, __LINE__, "no store");
+		return;
+	}
+	store_close(e.s);
+	PGconn *c = PQconnectdb(url);
+	PGresult *r = PQexec(c, "DROP TABLE throttle_buckets, throttle_trust, import_jobs;"
+	                        "UPDATE mintrac_schema SET version = 1");
+	CHECK_INT(PQresultStatus(r), PGRES_COMMAND_OK);
+	PQclear(r);
+	char err[256];
+	e.s = store_open(url, 0, err, sizeof err);
+	CHECK(e.s != NULL);
+	if (e.s) {
+		struct user_rec u;
+		CHECK_INT(store_user_get(e.s, "anna", &u), STORE_OK);
+		int64_t id = 0;
+		CHECK_INT(store_import_add(e.s, u.id, T0, T0, &id), STORE_OK);
+		CHECK(id > 0);
+	}
+	r = PQexec(c, "SELECT version FROM mintrac_schema");
+	CHECK_INT(PQresultStatus(r), PGRES_TUPLES_OK);
+	if (PQresultStatus(r) == PGRES_TUPLES_OK)
+		CHECK_STR(PQgetvalue(r, 0, 0), "2");
+	PQclear(r);
+	PQfinish(c);
+	env_close(&e);
 }
