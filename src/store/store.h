@@ -154,6 +154,14 @@ int64_t store_fix_delete_batch(struct store *s, int64_t device_id, int64_t from_
  * STORE_ERR. An import takes back a failed file's fixes with it. */
 int store_fix_delete_at(struct store *s, int64_t device_id, int64_t time_ms, int *deleted);
 
+/* store_fix_delete_at for each (device_ids[i], times_ms[i]), inside the
+ * caller's transaction, in one statement where the backend can (a
+ * backend across a network would pay a round trip per fix): STORE_OK
+ * with *deleted how many were there, or STORE_ERR. An import that takes
+ * back a large file does it with this. */
+int store_fix_delete_many(struct store *s, const int64_t *device_ids, const int64_t *times_ms,
+                          size_t n, int64_t *deleted);
+
 /* Web sessions. The cookie holds a random id; only its SHA-256 is stored.
  * A session ends at expires_ms, on logout, and when its user is deleted
  * or changes password. */

@@ -65,6 +65,9 @@ struct store_ops {
 	int64_t (*fix_delete_batch)(struct store *s, int64_t device_id, int64_t from_ms,
 	              int64_t to_ms, const double *box, int64_t max);
 	int (*fix_delete_at)(struct store *s, int64_t device_id, int64_t time_ms, int *deleted);
+	/* NULL: store.c calls fix_delete_at for each. */
+	int (*fix_delete_many)(struct store *s, const int64_t *device_ids, const int64_t *times_ms,
+	              size_t n, int64_t *deleted);
 	int (*session_add)(struct store *s, const unsigned char id_hash[TOKEN_HASH_LEN],
 	              int64_t user_id, const char *csrf, int64_t created_ms, int64_t expires_ms);
 	int (*session_get)(struct store *s, const unsigned char id_hash[TOKEN_HASH_LEN],

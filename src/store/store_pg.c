@@ -795,6 +795,7 @@ static const struct store_ops pg_ops = {
 	.fix_count_range = pg_fix_count_range,
 	.fix_delete_batch = pg_fix_delete_batch,
 	.fix_delete_at = pg_fix_delete_at,
+	.fix_delete_many = pg_fix_delete_many,
 	.session_add = pg_session_add,
 	.session_get = pg_session_get,
 	.session_touch = pg_session_touch,

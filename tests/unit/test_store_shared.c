@@ -402,3 +402,51 @@ TEST(store_shared_pg_upgrade)
 	PQfinish(c);
 	env_close(&e);
 }
+
+/* ---- many fixes deleted at once (an import's undo) ---- */
+
+static void delete_many_case(int pg)
+{
+	struct env e;
+	if (env_open(&e, pg) < 0) {
+		env_close(&e);
+		test_fail(__FILE__, __LINE__, "no store");
+		return;
+	}
+	unsigned char tok[TOKEN_HASH_LEN] = { 9 };
+	int64_t dev = 0;
+	CHECK_INT(store_device_add(e.s, e.user_id, "phone", tok, NULL, &dev), STORE_OK);
+	CHECK_INT(store_begin(e.s), STORE_OK);
+	for (int i = 0; i < 5; i++) {
+		struct fix f = { .time_ms = T0 + i * 1000, .lat = 52.5, .lon = 13.4 };
+		int ins = 0;
+		CHECK_INT(store_put_fix(e.s, dev, &f, &ins), STORE_OK);
+		CHECK_INT(ins, 1);
+	}
+	CHECK_INT(store_commit(e.s), STORE_OK);
+	CHECK_INT(store_count(e.s, dev), 5);
+	/* Three that are there, one that is not, one of a device that is not. */
+	int64_t devs[] = { dev, dev, dev, dev, dev + 100 };
+	int64_t times[] = { T0, T0 + 2000, T0 + 4000, T0 + 500, T0 };
+	int64_t del = -1;
+	CHECK_INT(store_begin(e.s), STORE_OK);
+	CHECK_INT(store_fix_delete_many(e.s, devs, times, 5, &del), STORE_OK);
+	CHECK_INT(store_commit(e.s), STORE_OK);
+	CHECK_INT(del, 3);
+	CHECK_INT(store_count(e.s, dev), 2);
+	CHECK_INT(store_fix_count_range(e.s, dev, T0, T0 + 4000, NULL), 2);
+	CHECK_INT(store_fix_delete_many(e.s, devs, times, 0, &del), STORE_OK);
+	CHECK_INT(del, 0);
+	env_close(&e);
+}
+
+TEST(store_fix_delete_many)
+{
+	delete_many_case(0);
+}
+
+TEST(store_fix_delete_many_pg)
+{
+	if (test_pg_url("store_fix_delete_many_pg"))
+		delete_many_case(1);
+}
