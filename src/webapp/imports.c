@@ -72,6 +72,7 @@ struct import_upload {
 	int              cancel;
 	int              dirty;              /* changed since the recorder wrote it */
 	int              recorded;           /* its end is in the store */
+	int              writing;            /* the recorder writes it, mu let go */
 	int64_t          put_mono;           /* when the recorder last wrote it */
 	int64_t          ended_mono;
 	enum job_state   state;
@@ -90,6 +91,7 @@ struct imports {
 	pthread_mutex_t       mu;
 	pthread_cond_t        idle;          /* a thread ended */
 	pthread_cond_t        wake;          /* the recorder: a job ended, or stop */
+	pthread_cond_t        written;       /* the recorder wrote a job */
 	struct import_upload *jobs;          /* this process's */
 	struct store         *s;             /* the loop's */
 	pthread_t             recorder;
@@ -117,6 +119,7 @@ struct imports *imports_new(const struct config *cfg, struct store *s)
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&im->wake, &ca);
 	pthread_condattr_destroy(&ca);
+	pthread_cond_init(&im->written, NULL);
 	im->s = s;
 	snprintf(im->db_path, sizeof im->db_path, "%s", cfg->store);
 	snprintf(im->spool_dir, sizeof im->spool_dir, "%s", cfg->datadir);
@@ -125,6 +128,7 @@ struct imports *imports_new(const struct config *cfg, struct store *s)
 	int err = pthread_create(&im->recorder, NULL, recorder_thread, im);
 	if (err) {
 		log_warnx("import: cannot start the recorder thread: %s", strerror(err));
+		pthread_cond_destroy(&im->written);
 		pthread_cond_destroy(&im->wake);
 		pthread_cond_destroy(&im->idle);
 		pthread_mutex_destroy(&im->mu);
@@ -186,6 +190,7 @@ void imports_free(struct imports *im)
 	}
 	pthread_cond_destroy(&im->idle);
 	pthread_cond_destroy(&im->wake);
+	pthread_cond_destroy(&im->written);
 	pthread_mutex_destroy(&im->mu);
 	free(im);
 }
@@ -197,7 +202,7 @@ static void forget(struct imports *im)
 	int64_t now = mono_ms();
 	for (struct import_upload **pp = &im->jobs; *pp;) {
 		struct import_upload *up = *pp;
-		if (up->recorded && job_idle(up) && now - up->ended_mono >= FORGET_MS) {
+		if (up->recorded && !up->writing && job_idle(up) && now - up->ended_mono >= FORGET_MS) {
 			*pp = up->next;
 			job_free(up);
 			continue;
@@ -226,6 +231,7 @@ static void record_due(struct imports *im, struct store **s, struct buf *b, int 
 		int64_t id = up->id;
 		up->dirty = 0;
 		up->put_mono = now;
+		up->writing = 1;
 		pthread_mutex_unlock(&im->mu);
 		char err[512];
 		if (!*s && !(*s = store_open(im->db_path, im->sync_normal ? STORE_SYNC_NORMAL : 0, err,
@@ -235,6 +241,8 @@ static void record_due(struct imports *im, struct store **s, struct buf *b, int 
 		if (rc == STORE_ERR && *s)
 			log_warnx("import %lld: cannot record it: %s", (long long)id, store_errmsg(*s));
 		pthread_mutex_lock(&im->mu);
+		up->writing = 0;
+		pthread_cond_broadcast(&im->written);
 		if (rc == STORE_ERR)
 			up->dirty = 1;          /* tried again at the next round */
 		else if (!running)
@@ -507,7 +515,13 @@ static void record_ended(struct imports *im, int64_t user_id)
 	buf_init(&b);
 	pthread_mutex_lock(&im->mu);
 	for (struct import_upload *up = im->jobs; up; up = up->next) {
-		if (up->user_id != user_id || up->state == JOB_RUNNING || up->recorded)
+		if (up->user_id != user_id || up->state == JOB_RUNNING)
+			continue;
+		/* A write of the recorder's under way may be of an older state:
+		 * the end goes after it. */
+		while (up->writing)
+			pthread_cond_wait(&im->written, &im->mu);
+		if (up->recorded)
 			continue;
 		buf_reset(&b);
 		job_json(up, &b);
