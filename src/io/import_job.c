@@ -621,11 +621,13 @@ static void undo_reset(struct import_job *j)
 	j->nundo = 0;
 }
 
-/* Calls fn for every record of the log, UNDO_BATCH of them to a
- * transaction with a gap after each; fn may rewrite the record at its
- * index. 0, or -1 with the transaction left open for the caller. */
+/* Calls fn for every record of the log (or chunk for every run of up
+ * to 256 of them, when fn is NULL), UNDO_BATCH of them to a transaction
+ * with a gap after each; fn may rewrite the record at its index. 0, or -1
+ * with the transaction left open for the caller. */
 static int undo_walk(struct import_job *j,
-                     int (*fn)(struct import_job *j, uint64_t at, const struct undo_rec *r))
+                     int (*fn)(struct import_job *j, uint64_t at, const struct undo_rec *r),
+                     int (*chunk)(struct import_job *j, const struct undo_rec *r, size_t n))
 {
 	struct undo_rec r[256];
 	if (fflush(j->undo) != 0)
@@ -639,6 +641,12 @@ static int undo_walk(struct import_job *j,
 			ssize_t n = undo_read(j, at, r, want);
 			if (n <= 0)
 				return -1;
+			if (!fn) {
+				if (chunk(j, r, (size_t)n) < 0)
+					return -1;
+				at += (uint64_t)n;
+				continue;
+			}
 			for (ssize_t i = 0; i < n; i++, at++)
 				if (fn(j, at, &r[i]) < 0)
 					return -1;
@@ -677,13 +685,20 @@ static int move_one(struct import_job *j, uint64_t at, const struct undo_rec *r)
 	return undo_write(j, at, &nr);
 }
 
-static int delete_one(struct import_job *j, uint64_t at, const struct undo_rec *r)
+/* The rows of n records (a moved one's record may name none), in one
+ * statement: a PostgreSQL store across a network would pay a round trip
+ * per row, and a large file's undo would take minutes. */
+static int delete_chunk(struct import_job *j, const struct undo_rec *r, size_t n)
 {
-	(void)at;
-	int del = 0;
-	return r->device_id && store_fix_delete_at(j->s, r->device_id, r->time_ms, &del) != STORE_OK
-	               ? -1
-	               : 0;
+	int64_t dev[256], t[256], del;
+	size_t k = 0;
+	for (size_t i = 0; i < n && k < 256; i++) {
+		if (!r[i].device_id)
+			continue;
+		dev[k] = r[i].device_id;
+		t[k++] = r[i].time_ms;
+	}
+	return store_fix_delete_many(j->s, dev, t, k, &del) == STORE_OK ? 0 : -1;
 }
 
 /* Takes back everything the current file stored. 0, or -1 (the store is
@@ -694,7 +709,7 @@ static int undo_file(struct import_job *j)
 		j->in_tx = 0;
 		(void)store_rollback(j->s);
 	}
-	if (undo_walk(j, delete_one) < 0) {
+	if (undo_walk(j, NULL, delete_chunk) < 0) {
 		if (j->in_tx) {
 			j->in_tx = 0;
 			(void)store_rollback(j->s);
@@ -789,7 +804,7 @@ static int parse_fail(struct import_job *j, const char *name, int rc)
 
 static int file_done(struct import_job *j, const char *name)
 {
-	if (commit(j) < 0 || (j->first_moved && undo_walk(j, move_one) < 0) || begin(j) < 0 ||
+	if (commit(j) < 0 || (j->first_moved && undo_walk(j, move_one, NULL) < 0) || begin(j) < 0 ||
 	    make_places(j) < 0 || commit(j) < 0) {
 		char why[300];
 		snprintf(why, sizeof why, "cannot store: %s", store_errmsg(j->s));

@@ -23,6 +23,7 @@ struct pg_store {
 	struct pg_stmts  fst;             /* pg_fixes.c's */
 	struct pg_stmts  mods[PG_MODS];   /* the other modules' (store_pg_stmts) */
 	int              nmods;
+	struct pg_stmts  xst;             /* pg_shared.c's */
 	int              in_tx;           /* between store_begin and commit/rollback */
 	int              begun;           /* its BEGIN was sent (with its first statement) */
 	int              cursors;         /* store_fixes walks open (nested in callbacks) */

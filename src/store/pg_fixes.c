@@ -20,7 +20,7 @@
 
 enum stmt_id {
 	FX_PUT, FX_LAST, FX_FIRST_IN, FX_LAST_IN, FX_NTH_LAST, FX_COUNT_DEV, FX_COUNT_ALL,
-	FX_DEMO_DEL_DEV, FX_DEMO_DEL_ALL, FX_RANGE_COUNT, FX_RANGE_DEL, FX_DEL_AT,
+	FX_DEMO_DEL_DEV, FX_DEMO_DEL_ALL, FX_RANGE_COUNT, FX_RANGE_DEL, FX_DEL_AT, FX_DEL_MANY,
 	FX_MAX
 };
 
@@ -90,6 +90,11 @@ static const char *const stmt_sql[FX_MAX] = {
 	[FX_DEL_AT]       = "WITH del AS (DELETE FROM fixes WHERE device_id = $1 AND time_ms = $2 "
 	                    "RETURNING device_id, time_ms), " COUNTED("del", "-")
 	                    "SELECT count(*) FROM del",
+	[FX_DEL_MANY]     = "WITH u AS (SELECT * FROM unnest($1::bigint[], $2::bigint[]) "
+	                    "AS t(device_id, time_ms)), "
+	                    "del AS (DELETE FROM fixes f USING u WHERE f.device_id = u.device_id "
+	                    "AND f.time_ms = u.time_ms RETURNING f.device_id, f.time_ms), "
+	                    COUNTED("del", "-") "SELECT count(*) FROM del",
 };
 
 void pg_fixes_stmts(struct pg_stmts *ps)
@@ -488,4 +493,30 @@ int pg_fix_delete_at(struct store *base, int64_t device_id, int64_t time_ms, int
 	int64_t n = one_value(pg_store_of(base), FX_DEL_AT, &a, "delete fix");
 	*deleted = n > 0;
 	return n < 0 ? STORE_ERR : STORE_OK;
+}
+
+int pg_fix_delete_many(struct store *base, const int64_t *device_ids, const int64_t *times_ms,
+                       size_t n, int64_t *deleted)
+{
+	struct pg_store *s = pg_store_of(base);
+	for (size_t off = 0; off < n; off += CHUNK) {
+		size_t m = n - off < CHUNK ? n - off : CHUNK;
+		buf_reset(&s->arr[0]);
+		buf_reset(&s->arr[1]);
+		for (size_t i = off; i < off + m; i++) {
+			pg_array_i64(&s->arr[0], device_ids[i]);
+			pg_array_i64(&s->arr[1], times_ms[i]);
+		}
+		pg_array_end(&s->arr[0]);
+		pg_array_end(&s->arr[1]);
+		struct pg_args a;
+		pg_args_init(&a);
+		pg_arg_text(&a, s->arr[0].data);
+		pg_arg_text(&a, s->arr[1].data);
+		int64_t k = one_value(s, FX_DEL_MANY, &a, "delete fixes");
+		if (k < 0)
+			return STORE_ERR;
+		*deleted += k;
+	}
+	return STORE_OK;
 }

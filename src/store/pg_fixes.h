@@ -26,4 +26,6 @@ int64_t pg_fix_count_range(struct store *s, int64_t device_id, int64_t from_ms, 
 int64_t pg_fix_delete_batch(struct store *s, int64_t device_id, int64_t from_ms, int64_t to_ms,
                             const double *box, int64_t max);
 int pg_fix_delete_at(struct store *s, int64_t device_id, int64_t time_ms, int *deleted);
+int pg_fix_delete_many(struct store *s, const int64_t *device_ids, const int64_t *times_ms,
+                       size_t n, int64_t *deleted);
 #endif

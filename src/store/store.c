@@ -222,6 +222,21 @@ int store_fix_delete_at(struct store *s, int64_t device_id, int64_t time_ms, int
 	return s->ops->fix_delete_at(s, device_id, time_ms, deleted);
 }
 
+int store_fix_delete_many(struct store *s, const int64_t *device_ids, const int64_t *times_ms,
+                          size_t n, int64_t *deleted)
+{
+	*deleted = 0;
+	if (s->ops->fix_delete_many)
+		return n ? s->ops->fix_delete_many(s, device_ids, times_ms, n, deleted) : STORE_OK;
+	for (size_t i = 0; i < n; i++) {
+		int del = 0;
+		if (s->ops->fix_delete_at(s, device_ids[i], times_ms[i], &del) != STORE_OK)
+			return STORE_ERR;
+		*deleted += del;
+	}
+	return STORE_OK;
+}
+
 int store_session_add(struct store *s, const unsigned char id_hash[TOKEN_HASH_LEN], int64_t user_id,
                       const char *csrf, int64_t created_ms, int64_t expires_ms)
 {

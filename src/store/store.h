@@ -154,6 +154,14 @@ int64_t store_fix_delete_batch(struct store *s, int64_t device_id, int64_t from_
  * STORE_ERR. An import takes back a failed file's fixes with it. */
 int store_fix_delete_at(struct store *s, int64_t device_id, int64_t time_ms, int *deleted);
 
+/* store_fix_delete_at for each (device_ids[i], times_ms[i]), inside the
+ * caller's transaction, in one statement where the backend can (a
+ * backend across a network would pay a round trip per fix): STORE_OK
+ * with *deleted how many were there, or STORE_ERR. An import that takes
+ * back a large file does it with this. */
+int store_fix_delete_many(struct store *s, const int64_t *device_ids, const int64_t *times_ms,
+                          size_t n, int64_t *deleted);
+
 /* Web sessions. The cookie holds a random id; only its SHA-256 is stored.
  * A session ends at expires_ms, on logout, and when its user is deleted
  * or changes password. */
@@ -211,6 +219,63 @@ int store_listen_fd(const struct store_listen *l);
  * are not heard: the database is the record). */
 int64_t store_listen_drain(struct store_listen *l,
                            void (*cb)(void *ctx, int64_t device_id, int64_t time_ms), void *ctx);
+
+/* ---- state the webapp processes share (stateless processes) ----
+ * Token buckets (webapp/throttle.h's shared variant): a bucket is named
+ * by key and refills one token per period_ms up to burst. A bucket with
+ * no row is full, and a row whose bucket is full again is deleted, so
+ * rows stay only for buckets owed tokens. Times are wall-clock ms: the
+ * processes sharing a database share no monotonic clock. */
+#define STORE_BUCKETS_MAX 3
+#define STORE_BUCKET_KEY_MAX 200      /* bytes of a key */
+struct store_bucket {
+	const char *key;
+	double      burst;
+	int64_t     period_ms;
+};
+/* One token from each of the n (<= STORE_BUCKETS_MAX) buckets, all or
+ * none, in one transaction of its own (not inside store_begin): STORE_OK
+ * with *wait_ms 0 when taken, or with *wait_ms the ms until every one has
+ * a token (nothing taken); STORE_ERR. Two processes taking the last token
+ * at once: one of them gets it. */
+int store_bucket_take(struct store *s, const struct store_bucket *b, size_t n, int64_t now_ms,
+                      int64_t *wait_ms);
+/* One token back to each (never past burst), in one transaction. */
+int store_bucket_give(struct store *s, const struct store_bucket *b, size_t n, int64_t now_ms);
+/* key is trusted until until_ms (a later time than a stored one only). */
+int store_trust_set(struct store *s, const char *key, int64_t until_ms);
+/* STORE_OK when key is trusted at now_ms, STORE_NOTFOUND, STORE_ERR. */
+int store_trust_get(struct store *s, const char *key, int64_t now_ms);
+/* Deletes the rows of buckets full again and of trust expired at now_ms:
+ * how many, or -1. */
+int64_t store_bucket_purge(struct store *s, int64_t now_ms);
+
+/* Import jobs (webapp/imports.h), readable by every webapp process: the
+ * process that runs a job writes its state and its JSON (the reply of
+ * GET /api/imports/ID) now and then, and a running job not written since
+ * live_ms is one whose process stopped. */
+struct store_import_rec {
+	int64_t     id, user_id;
+	int         running;
+	int64_t     created_ms, updated_ms;
+	const char *json;             /* valid during the callback; "" before the first write */
+};
+/* A new running job of the user: STORE_OK with *id_out, STORE_EXISTS when
+ * the user has a running job written at or after live_ms (checked and
+ * added atomically), STORE_NOTFOUND when the user is gone, STORE_ERR. */
+int store_import_add(struct store *s, int64_t user_id, int64_t now_ms, int64_t live_ms,
+                     int64_t *id_out);
+/* The job's state and JSON as of now_ms: STORE_OK, STORE_NOTFOUND. */
+int store_import_put(struct store *s, int64_t id, int running, int64_t now_ms,
+                     const char *json);
+/* The user's jobs, newest first (id 0), or the one job id of the user;
+ * a non-zero return from cb stops the walk and is returned. */
+int store_import_list(struct store *s, int64_t user_id, int64_t id,
+                      int (*cb)(void *ctx, const struct store_import_rec *r), void *ctx);
+/* Deletes all but the keep newest of the user's jobs that are not running
+ * (a running job not written since live_ms counts as not running): how
+ * many, or -1. */
+int64_t store_import_trim(struct store *s, int64_t user_id, int keep, int64_t live_ms);
 
 /* Online, consistent copy of the database into file (SQLite backup API). */
 int store_backup(struct store *s, const char *file);

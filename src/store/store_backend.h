@@ -65,6 +65,9 @@ struct store_ops {
 	int64_t (*fix_delete_batch)(struct store *s, int64_t device_id, int64_t from_ms,
 	              int64_t to_ms, const double *box, int64_t max);
 	int (*fix_delete_at)(struct store *s, int64_t device_id, int64_t time_ms, int *deleted);
+	/* NULL: store.c calls fix_delete_at for each. */
+	int (*fix_delete_many)(struct store *s, const int64_t *device_ids, const int64_t *times_ms,
+	              size_t n, int64_t *deleted);
 	int (*session_add)(struct store *s, const unsigned char id_hash[TOKEN_HASH_LEN],
 	              int64_t user_id, const char *csrf, int64_t created_ms, int64_t expires_ms);
 	int (*session_get)(struct store *s, const unsigned char id_hash[TOKEN_HASH_LEN],
@@ -90,6 +93,25 @@ struct store_ops {
 	/* NULL: the backend announces nothing (store_notify_fixes is a no-op). */
 	int (*notify_fixes)(struct store *s, const int64_t *device_ids,
 	              const struct fix *const *fixes, const int *inserted, size_t n);
+	/* Inside begin/commit: the bucket's row locked against other
+	 * writers until the commit, and its tokens as of *at_ms (a bucket
+	 * without a row: burst at now_ms). */
+	int (*bucket_lock)(struct store *s, const struct store_bucket *b, int64_t now_ms,
+	              double *tokens, int64_t *at_ms);
+	/* Inside begin/commit: the bucket has tokens as of at_ms (a full
+	 * one: its row deleted). */
+	int (*bucket_set)(struct store *s, const struct store_bucket *b, double tokens,
+	              int64_t at_ms);
+	int (*trust_set)(struct store *s, const char *key, int64_t until_ms);
+	int (*trust_get)(struct store *s, const char *key, int64_t now_ms);
+	int64_t (*bucket_purge)(struct store *s, int64_t now_ms);
+	int (*import_add)(struct store *s, int64_t user_id, int64_t now_ms, int64_t live_ms,
+	              int64_t *id_out);
+	int (*import_put)(struct store *s, int64_t id, int running, int64_t now_ms,
+	              const char *json);
+	int (*import_list)(struct store *s, int64_t user_id, int64_t id,
+	              int (*cb)(void *ctx, const struct store_import_rec *r), void *ctx);
+	int64_t (*import_trim)(struct store *s, int64_t user_id, int keep, int64_t live_ms);
 	/* Test hook (store_test.h); NULL: not supported by the backend. */
 	int (*test_limit_pages)(struct store *s, int on);
 };

@@ -13,6 +13,7 @@
 #include "store/store.h"
 #include "store/pg_conn.h"
 #include "store/pg_fixes.h"
+#include "store/pg_shared.h"
 #include "store/pg_schema.h"
 #include "store/store_backend.h"
 #include "store/store_pg.h"
@@ -137,6 +138,7 @@ static PGconn *ready(struct pg_store *s)
 		pg_stmts_forget(&s->fst);
 		for (int i = 0; i < s->nmods; i++)
 			pg_stmts_forget(&s->mods[i]);
+		pg_stmts_forget(&s->xst);
 		pg_months_forget(&s->months);
 		return s->c;
 	}
@@ -299,6 +301,7 @@ struct store *store_pg_open(const char *uri, int flags, char *err, size_t errlen
 	s->backoff = BACKOFF_MIN_MS;
 	s->st = (struct pg_stmts){ .prefix = "s", .sql = stmt_sql, .count = ST_MAX };
 	pg_fixes_stmts(&s->fst);
+	pg_shared_stmts(&s->xst);
 	pg_months_init(&s->months);
 	for (int i = 0; i < PG_FIX_ARRAYS; i++)
 		buf_init(&s->arr[i]);
@@ -821,11 +824,21 @@ static const struct store_ops pg_ops = {
 	.fix_count_range = pg_fix_count_range,
 	.fix_delete_batch = pg_fix_delete_batch,
 	.fix_delete_at = pg_fix_delete_at,
+	.fix_delete_many = pg_fix_delete_many,
 	.session_add = pg_session_add,
 	.session_get = pg_session_get,
 	.session_touch = pg_session_touch,
 	.session_del = pg_session_del,
 	.session_purge = pg_session_purge,
+	.bucket_lock = pg_bucket_lock,
+	.bucket_set = pg_bucket_set,
+	.trust_set = pg_trust_set,
+	.trust_get = pg_trust_get,
+	.bucket_purge = pg_bucket_purge,
+	.import_add = pg_import_add,
+	.import_put = pg_import_put,
+	.import_list = pg_import_list,
+	.import_trim = pg_import_trim,
 	.session_trim = pg_session_trim,
 	.user_creds = pg_user_creds,
 	.backup = pg_backup,

@@ -143,6 +143,24 @@ static const char *const migrations[] = {
 	" device_id INTEGER NOT NULL REFERENCES devices(id) ON DELETE CASCADE,"
 	" q INTEGER NOT NULL,"
 	" PRIMARY KEY(device_id, q)) WITHOUT ROWID;",
+	/* 6: what the webapp processes share (shared_sqlite.c): token
+	 * buckets still owed tokens, trusted (user, address) pairs, and
+	 * import jobs with the JSON their process last wrote. AUTOINCREMENT:
+	 * a job's id is never given to another job. */
+	"CREATE TABLE throttle_buckets("
+	" key TEXT PRIMARY KEY,"
+	" tokens REAL NOT NULL, at_ms INTEGER NOT NULL,"
+	" burst REAL NOT NULL, period_ms INTEGER NOT NULL) WITHOUT ROWID;"
+	"CREATE TABLE throttle_trust("
+	" key TEXT PRIMARY KEY,"
+	" until_ms INTEGER NOT NULL) WITHOUT ROWID;"
+	"CREATE TABLE import_jobs("
+	" id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	" user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+	" running INTEGER NOT NULL,"
+	" created_ms INTEGER NOT NULL, updated_ms INTEGER NOT NULL,"
+	" json TEXT NOT NULL);"
+	"CREATE INDEX import_jobs_user ON import_jobs(user_id, id);",
 };
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -1659,5 +1677,14 @@ static const struct store_ops sq_ops = {
 	.put_row = sq_put_row,
 	.rows_done = sq_rows_done,
 	.begin_bulk = sq_begin_bulk,
+	.bucket_lock = sq_bucket_lock,
+	.bucket_set = sq_bucket_set,
+	.trust_set = sq_trust_set,
+	.trust_get = sq_trust_get,
+	.bucket_purge = sq_bucket_purge,
+	.import_add = sq_import_add,
+	.import_put = sq_import_put,
+	.import_list = sq_import_list,
+	.import_trim = sq_import_trim,
 	.test_limit_pages = sq_test_limit_pages,
 };

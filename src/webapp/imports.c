@@ -1,7 +1,16 @@
 /* The webapp's import jobs (imports.h): the spool an upload is written
  * to on the event loop, and the thread that parses it as it grows. The
  * two sides meet under the registry's mutex: `written` and `ended` move
- * forward on the loop, the thread waits on `more` for them. */
+ * forward on the loop, the thread waits on `more` for them.
+ *
+ * The record of a job is the store's (store_import_add and friends), so
+ * that every webapp process on the database answers GET /api/imports for
+ * it. A recorder thread with a store connection of its own writes this
+ * process's jobs: when one ends at once, while it runs at most every
+ * RECORD_MS, and at least every HEARTBEAT_MS; a running job not written
+ * for IMPORTS_STALE_MS is one whose process stopped. Neither the loop nor
+ * an import waits for those writes (an import's own transaction may hold
+ * SQLite's write lock meanwhile). */
 #include "webapp/imports.h"
 
 #include <errno.h>
@@ -14,6 +23,8 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <time.h>
+
 #include "base/log.h"
 #include "base/point.h"
 #include "io/import_job.h"
@@ -21,6 +32,14 @@
 
 /* Per-file summaries kept per job, for the page's summary. */
 #define FILES_KEPT 16
+/* How often the recorder writes a job whose progress moved, and a
+ * running job's record at least (its process is alive). */
+#define RECORD_MS    500
+#define HEARTBEAT_MS 5000
+/* A job ended and recorded stays in memory this long: the request that
+ * sent it still reads its id. */
+#define FORGET_MS    60000
+#define STOPPED_WHY  "the webapp running it stopped"
 
 enum job_state { JOB_RUNNING, JOB_DONE, JOB_FAILED };
 
@@ -51,6 +70,11 @@ struct import_upload {
 	int              sink_open;          /* the server may still call the sink */
 	int              thread_running;
 	int              cancel;
+	int              dirty;              /* changed since the recorder wrote it */
+	int              recorded;           /* its end is in the store */
+	int              writing;            /* the recorder writes it, mu let go */
+	int64_t          put_mono;           /* when the recorder last wrote it */
+	int64_t          ended_mono;
 	enum job_state   state;
 	struct import_totals t;
 	char             error[700];
@@ -66,8 +90,13 @@ struct import_upload {
 struct imports {
 	pthread_mutex_t       mu;
 	pthread_cond_t        idle;          /* a thread ended */
-	struct import_upload *jobs;
-	int64_t               next_id;
+	pthread_cond_t        wake;          /* the recorder: a job ended, or stop */
+	pthread_cond_t        written;       /* the recorder wrote a job */
+	struct import_upload *jobs;          /* this process's */
+	struct store         *s;             /* the loop's */
+	pthread_t             recorder;
+	int                   recorder_on;   /* started and not joined */
+	int                   recorder_stop;
 	int                   threads;
 	int                   stopping;      /* imports_stop ran: no new job */
 	char                  db_path[PATH_MAX];
@@ -76,18 +105,37 @@ struct imports {
 	int                   sync_normal;
 };
 
-struct imports *imports_new(const struct config *cfg)
+static void *recorder_thread(void *arg);
+
+struct imports *imports_new(const struct config *cfg, struct store *s)
 {
 	struct imports *im = calloc(1, sizeof *im);
 	if (!im)
 		return NULL;
 	pthread_mutex_init(&im->mu, NULL);
 	pthread_cond_init(&im->idle, NULL);
-	im->next_id = 1;
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&im->wake, &ca);
+	pthread_condattr_destroy(&ca);
+	pthread_cond_init(&im->written, NULL);
+	im->s = s;
 	snprintf(im->db_path, sizeof im->db_path, "%s", cfg->store);
 	snprintf(im->spool_dir, sizeof im->spool_dir, "%s", cfg->datadir);
 	im->place_radius = cfg->stay_radius;
 	im->sync_normal = !cfg->sync_full;
+	int err = pthread_create(&im->recorder, NULL, recorder_thread, im);
+	if (err) {
+		log_warnx("import: cannot start the recorder thread: %s", strerror(err));
+		pthread_cond_destroy(&im->written);
+		pthread_cond_destroy(&im->wake);
+		pthread_cond_destroy(&im->idle);
+		pthread_mutex_destroy(&im->mu);
+		free(im);
+		return NULL;
+	}
+	im->recorder_on = 1;
 	return im;
 }
 
@@ -118,7 +166,14 @@ void imports_stop(struct imports *im)
 	}
 	while (im->threads > 0)
 		pthread_cond_wait(&im->idle, &im->mu);
+	/* The jobs' ends are written before the process goes. */
+	int join = im->recorder_on;
+	im->recorder_on = 0;
+	im->recorder_stop = 1;
+	pthread_cond_signal(&im->wake);
 	pthread_mutex_unlock(&im->mu);
+	if (join)
+		pthread_join(im->recorder, NULL);
 }
 
 void imports_free(struct imports *im)
@@ -134,24 +189,90 @@ void imports_free(struct imports *im)
 		up = next;
 	}
 	pthread_cond_destroy(&im->idle);
+	pthread_cond_destroy(&im->wake);
+	pthread_cond_destroy(&im->written);
 	pthread_mutex_destroy(&im->mu);
 	free(im);
 }
 
-/* Drops the user's oldest finished jobs past the ones kept. Under mu. */
-static void prune(struct imports *im, int64_t user_id)
+/* Drops the jobs whose end is in the store, once nothing holds them.
+ * Under mu; on the loop, which is the last to read a job (its id). */
+static void forget(struct imports *im)
 {
-	int kept = 0;
+	int64_t now = mono_ms();
 	for (struct import_upload **pp = &im->jobs; *pp;) {
 		struct import_upload *up = *pp;
-		if (up->user_id == user_id && up->state != JOB_RUNNING && job_idle(up) &&
-		    ++kept > IMPORTS_KEEP_PER_USER) {
+		if (up->recorded && !up->writing && job_idle(up) && now - up->ended_mono >= FORGET_MS) {
 			*pp = up->next;
 			job_free(up);
 			continue;
 		}
 		pp = &up->next;
 	}
+}
+
+static void job_json(const struct import_upload *up, struct buf *b);
+
+/* ---- the recorder ---- */
+
+/* Writes the jobs that are due. Under mu, which it lets go around each
+ * write: a job not yet recorded is never freed meanwhile (forget). */
+static void record_due(struct imports *im, struct store **s, struct buf *b, int last)
+{
+	int64_t now = mono_ms();
+	for (struct import_upload *up = im->jobs; up; up = up->next) {
+		int running = up->state == JOB_RUNNING;
+		int moved = up->dirty && (!running || last || now - up->put_mono >= RECORD_MS);
+		int alive = running && now - up->put_mono >= HEARTBEAT_MS;
+		if (up->recorded || (!moved && !alive))
+			continue;
+		buf_reset(b);
+		job_json(up, b);
+		int64_t id = up->id;
+		up->dirty = 0;
+		up->put_mono = now;
+		up->writing = 1;
+		pthread_mutex_unlock(&im->mu);
+		char err[512];
+		if (!*s && !(*s = store_open(im->db_path, im->sync_normal ? STORE_SYNC_NORMAL : 0, err,
+		                             sizeof err)))
+			log_warnx("import %lld: cannot record it: %s", (long long)id, err);
+		int rc = *s ? store_import_put(*s, id, running, now_ms(), b->data) : STORE_ERR;
+		if (rc == STORE_ERR && *s)
+			log_warnx("import %lld: cannot record it: %s", (long long)id, store_errmsg(*s));
+		pthread_mutex_lock(&im->mu);
+		up->writing = 0;
+		pthread_cond_broadcast(&im->written);
+		if (rc == STORE_ERR)
+			up->dirty = 1;          /* tried again at the next round */
+		else if (!running)
+			up->recorded = 1;       /* done with, or gone from the store */
+	}
+}
+
+static void *recorder_thread(void *arg)
+{
+	struct imports *im = arg;
+	struct store *s = NULL;
+	struct buf b;
+	buf_init(&b);
+	pthread_mutex_lock(&im->mu);
+	for (;;) {
+		int last = im->recorder_stop;
+		record_due(im, &s, &b, last);
+		if (last)
+			break;
+		struct timespec ts;
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		ts.tv_nsec += RECORD_MS * 1000000L;
+		ts.tv_sec += ts.tv_nsec / 1000000000L;
+		ts.tv_nsec %= 1000000000L;
+		pthread_cond_timedwait(&im->wake, &im->mu, &ts);
+	}
+	pthread_mutex_unlock(&im->mu);
+	store_close(s);
+	buf_free(&b);
+	return NULL;
 }
 
 /* ---- the thread ---- */
@@ -196,6 +317,7 @@ static void on_progress(void *ctx, const struct import_totals *t)
 	struct import_upload *up = ctx;
 	pthread_mutex_lock(&up->im->mu);
 	up->t = *t;
+	up->dirty = 1;
 	pthread_mutex_unlock(&up->im->mu);
 }
 
@@ -215,6 +337,7 @@ static void on_report(void *ctx, const struct import_file_report *r)
 	for (size_t i = 0; i < r->nreasons && up->nreasons < IMPORT_REASONS; i++)
 		snprintf(up->reason[up->nreasons++], sizeof up->reason[0], "%s:%llu: %s", r->name,
 		         (unsigned long long)r->reason_line[i], r->reason[i]);
+	up->dirty = 1;
 	pthread_mutex_unlock(&up->im->mu);
 }
 
@@ -249,6 +372,9 @@ static void *job_thread(void *arg)
 	up->state = rc == 0 ? JOB_DONE : JOB_FAILED;
 	snprintf(up->error, sizeof up->error, "%s", rc == 0 ? "" : err);
 	up->finished_ms = now_ms();
+	up->ended_mono = mono_ms();
+	up->dirty = 1;
+	pthread_cond_signal(&im->wake);
 	pthread_mutex_unlock(&im->mu);
 	import_job_free(j);
 	store_close(s);
@@ -310,6 +436,7 @@ static int spool_write(void *ctx, const char *data, size_t len)
 	}
 	pthread_mutex_lock(&im->mu);
 	up->written += len;
+	up->dirty = 1;
 	pthread_cond_signal(&up->more);
 	pthread_mutex_unlock(&im->mu);
 	return 0;
@@ -349,9 +476,11 @@ void imports_sink_end(void *upload, int status)
 	pthread_mutex_unlock(&im->mu);
 }
 
-int imports_busy(struct imports *im, int64_t user_id, const char **why)
+static const char *const mine_busy = "an import of yours is running: try again when it is done";
+
+/* Whether this process runs a job of the user's, or all it may. Under mu. */
+static const char *busy_here(struct imports *im, int64_t user_id)
 {
-	pthread_mutex_lock(&im->mu);
 	int mine = 0, all = 0;
 	for (struct import_upload *x = im->jobs; x; x = x->next) {
 		if (x->state == JOB_RUNNING) {
@@ -359,16 +488,110 @@ int imports_busy(struct imports *im, int64_t user_id, const char **why)
 			mine += x->user_id == user_id;
 		}
 	}
-	pthread_mutex_unlock(&im->mu);
-	if (mine >= IMPORTS_RUNNING_PER_USER) {
-		*why = "an import of yours is running: try again when it is done";
-		return 1;
+	if (mine >= IMPORTS_RUNNING_PER_USER)
+		return mine_busy;
+	if (all >= IMPORTS_RUNNING_MAX)
+		return "imports are running: try again in a while";
+	return NULL;
+}
+
+static int64_t live_since(void)
+{
+	return now_ms() - IMPORTS_STALE_MS;
+}
+
+static int running_cb(void *ctx, const struct store_import_rec *r)
+{
+	(void)ctx;
+	return r->running && r->updated_ms >= live_since();
+}
+
+/* Writes the ends of the user's jobs here that the recorder has not
+ * written yet, so the store does not count one as running after the
+ * client saw it done. */
+static void record_ended(struct imports *im, int64_t user_id)
+{
+	struct buf b;
+	buf_init(&b);
+	pthread_mutex_lock(&im->mu);
+	for (struct import_upload *up = im->jobs; up; up = up->next) {
+		if (up->user_id != user_id || up->state == JOB_RUNNING)
+			continue;
+		/* A write of the recorder's under way may be of an older state:
+		 * the end goes after it. */
+		while (up->writing)
+			pthread_cond_wait(&im->written, &im->mu);
+		if (up->recorded)
+			continue;
+		buf_reset(&b);
+		job_json(up, &b);
+		up->recorded = 1;          /* the recorder leaves it be */
+		up->dirty = 0;
+		pthread_mutex_unlock(&im->mu);
+		int rc = store_import_put(im->s, up->id, 0, now_ms(), b.data);
+		if (rc == STORE_ERR)
+			log_warnx("import %lld: cannot record it: %s", (long long)up->id,
+			          store_errmsg(im->s));
+		pthread_mutex_lock(&im->mu);
+		if (rc == STORE_ERR) {
+			up->recorded = 0;
+			up->dirty = 1;
+		}
 	}
-	if (all >= IMPORTS_RUNNING_MAX) {
-		*why = "imports are running: try again in a while";
+	pthread_mutex_unlock(&im->mu);
+	buf_free(&b);
+}
+
+int imports_busy(struct imports *im, int64_t user_id, const char **why)
+{
+	pthread_mutex_lock(&im->mu);
+	*why = busy_here(im, user_id);
+	pthread_mutex_unlock(&im->mu);
+	if (*why)
+		return 1;
+	record_ended(im, user_id);
+	/* Another webapp's job of the user's. */
+	if (store_import_list(im->s, user_id, 0, running_cb, NULL) == 1) {
+		*why = mine_busy;
 		return 1;
 	}
 	return 0;
+}
+
+/* Takes the job's place in the store: 0, or -1 with *status and *why. */
+static int job_add(struct imports *im, struct import_upload *up, int *status,
+                   const char **why)
+{
+	record_ended(im, up->user_id);
+	int rc = store_import_add(im->s, up->user_id, up->started_ms, live_since(), &up->id);
+	if (rc == STORE_EXISTS) {
+		*status = 429;
+		*why = mine_busy;
+		return -1;
+	}
+	if (rc != STORE_OK) {
+		if (rc == STORE_ERR)
+			log_warnx("import: %s", store_errmsg(im->s));
+		*status = 503;
+		*why = "cannot start the import for now";
+		return -1;
+	}
+	if (store_import_trim(im->s, up->user_id, IMPORTS_KEEP_PER_USER, live_since()) < 0)
+		log_warnx("import: dropping old jobs: %s", store_errmsg(im->s));
+	return 0;
+}
+
+/* The job's record as it is now, from the loop (no thread has it yet). */
+static void job_put(struct imports *im, struct import_upload *up)
+{
+	struct buf b;
+	buf_init(&b);
+	job_json(up, &b);
+	if (store_import_put(im->s, up->id, up->state == JOB_RUNNING, now_ms(), b.data) ==
+	    STORE_ERR)
+		log_warnx("import %lld: cannot record it: %s", (long long)up->id,
+		          store_errmsg(im->s));
+	buf_free(&b);
 }
 
 struct import_upload *imports_start(struct imports *im, const struct user_rec *u,
@@ -381,7 +604,11 @@ struct import_upload *imports_start(struct imports *im, const struct user_rec *u
 		*why = "the server is stopping";
 		return NULL;
 	}
-	if (imports_busy(im, u->id, why)) {
+	pthread_mutex_lock(&im->mu);
+	forget(im);
+	*why = busy_here(im, u->id);
+	pthread_mutex_unlock(&im->mu);
+	if (*why) {
 		*status = 429;
 		return NULL;
 	}
@@ -418,10 +645,15 @@ struct import_upload *imports_start(struct imports *im, const struct user_rec *u
 	up->total = total;
 	up->started_ms = now_ms();
 	up->state = JOB_RUNNING;
+	if (job_add(im, up, status, why) < 0) {
+		job_free(up);
+		return NULL;
+	}
+	job_put(im, up);
+	up->put_mono = mono_ms();
 	up->sink_open = 1;
 	up->thread_running = 1;
 	pthread_mutex_lock(&im->mu);
-	up->id = im->next_id++;
 	pthread_attr_t attr;
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
@@ -431,6 +663,11 @@ struct import_upload *imports_start(struct imports *im, const struct user_rec *u
 	if (err) {
 		pthread_mutex_unlock(&im->mu);
 		log_warnx("import: cannot start a thread: %s", strerror(err));
+		/* Its record must not hold the user's place. */
+		up->state = JOB_FAILED;
+		up->finished_ms = now_ms();
+		snprintf(up->error, sizeof up->error, "cannot start the import for now");
+		job_put(im, up);
 		job_free(up);
 		*status = 503;
 		*why = "cannot start the import for now";
@@ -439,7 +676,6 @@ struct import_upload *imports_start(struct imports *im, const struct user_rec *u
 	im->threads++;
 	up->next = im->jobs;
 	im->jobs = up;
-	prune(im, u->id);
 	pthread_mutex_unlock(&im->mu);
 	return up;
 }
@@ -521,33 +757,77 @@ static void job_json(const struct import_upload *up, struct buf *b)
 	buf_adds(b, "]}");
 }
 
+/* What a record says, a running job whose process stopped as failed.
+ * The record is job_json's: "state", "error" and "finished" appear once
+ * each at the top level, and never inside a string (its quotes are
+ * escaped there). */
+static void stale_json(const char *json, int64_t updated_ms, struct buf *b)
+{
+	struct buf fin;
+	buf_init(&fin);
+	buf_adds(&fin, "\"finished\":\"");
+	buf_add_iso_ms(&fin, updated_ms);
+	buf_addc(&fin, '"');
+	const char *from[] = { "\"state\":\"running\"", "\"error\":null", "\"finished\":null" };
+	const char *to[] = { "\"state\":\"failed\"", "\"error\":\"" STOPPED_WHY "\"", fin.data };
+	const char *p = json;
+	for (size_t i = 0; i < 3; i++) {
+		const char *at = strstr(p, from[i]);
+		if (!at)
+			continue;
+		buf_add(b, p, (size_t)(at - p));
+		buf_adds(b, to[i]);
+		p = at + strlen(from[i]);
+	}
+	buf_adds(b, p);
+	buf_free(&fin);
+}
+
+struct list_ctx {
+	struct imports *im;
+	struct buf     *b;
+	int             n;
+	int64_t         live;
+};
+
+/* One job: this process's own from memory (fresher than its record),
+ * any other from its record. */
+static int list_one(void *ctx, const struct store_import_rec *r)
+{
+	struct list_ctx *lc = ctx;
+	struct import_upload *up;
+	pthread_mutex_lock(&lc->im->mu);
+	for (up = lc->im->jobs; up && up->id != r->id; up = up->next)
+		;
+	if (up || *r->json) {
+		if (lc->n++)
+			buf_addc(lc->b, ',');
+		if (up)
+			job_json(up, lc->b);
+		else if (r->running && r->updated_ms < lc->live)
+			stale_json(r->json, r->updated_ms, lc->b);
+		else
+			buf_adds(lc->b, r->json);
+	}
+	pthread_mutex_unlock(&lc->im->mu);
+	return 0;
+}
+
 void imports_list_json(struct imports *im, int64_t user_id, struct buf *b)
 {
-	int n = 0;
+	struct list_ctx lc = { im, b, 0, live_since() };
 	buf_addc(b, '[');
-	pthread_mutex_lock(&im->mu);
-	for (const struct import_upload *up = im->jobs; up; up = up->next) {
-		if (up->user_id != user_id)
-			continue;
-		if (n++)
-			buf_addc(b, ',');
-		job_json(up, b);
-	}
-	pthread_mutex_unlock(&im->mu);
+	if (store_import_list(im->s, user_id, 0, list_one, &lc) != STORE_OK)
+		log_warnx("import list: %s", store_errmsg(im->s));
 	buf_addc(b, ']');
 }
 
 int imports_job_json(struct imports *im, int64_t user_id, int64_t id, struct buf *b)
 {
-	int rc = -1;
-	pthread_mutex_lock(&im->mu);
-	for (const struct import_upload *up = im->jobs; up; up = up->next) {
-		if (up->id == id && up->user_id == user_id) {
-			job_json(up, b);
-			rc = 0;
-			break;
-		}
-	}
-	pthread_mutex_unlock(&im->mu);
-	return rc;
+	struct list_ctx lc = { im, b, 0, live_since() };
+	if (id <= 0)
+		return -1;
+	if (store_import_list(im->s, user_id, id, list_one, &lc) != STORE_OK)
+		log_warnx("import list: %s", store_errmsg(im->s));
+	return lc.n ? 0 : -1;
 }

@@ -5,7 +5,9 @@
  * its own. So the upload is parsed while it is still arriving, never held
  * in memory, and never on the event loop: the map, the live stream and
  * the receiver's commits go on. GET /api/imports lists a user's jobs with
- * their progress and summaries. */
+ * their progress and summaries, from the store: the jobs of every webapp
+ * process on the database (the limit of one running job per user holds
+ * across them; IMPORTS_RUNNING_MAX is per process). */
 #ifndef MINTRAC_IMPORTS_H
 #define MINTRAC_IMPORTS_H
 #include <stdint.h>
@@ -18,11 +20,15 @@
 #define IMPORTS_RUNNING_PER_USER 1
 /* Finished jobs remembered per user for GET /api/imports. */
 #define IMPORTS_KEEP_PER_USER    10
+/* A running job whose record was not written for this long is one whose
+ * webapp stopped: failed, and the user's next upload may start. */
+#define IMPORTS_STALE_MS         30000
 
 struct imports;
 struct import_upload;
 
-struct imports *imports_new(const struct config *cfg);
+/* s: the loop's store connection (jobs are added and read through it). */
+struct imports *imports_new(const struct config *cfg, struct store *s);
 /* Stops running jobs (their current file is taken back) and waits for
  * their threads; uploads still arriving are read and dropped until the
  * server goes. NULL-safe. */

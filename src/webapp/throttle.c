@@ -15,6 +15,10 @@
 
 #include <sodium.h>
 
+#include "base/log.h"
+#include "base/point.h"
+#include "store/store.h"
+
 #define NBUCKETS  (THROTTLE_MAX_KEYS * 2)
 #define KEY_MAX   160               /* a user name, '\n', an address */
 #define NIL       UINT32_MAX
@@ -42,9 +46,17 @@ struct ttable {
 	double        no_room_until;
 };
 
-struct throttle {
+struct tables {
 	struct ttable user, addr, pair;
 	unsigned char hkey[crypto_shorthash_KEYBYTES];
+};
+
+/* One of the two: the tables of this process, or the store's rows that
+ * every webapp process shares (keys prefixed with scope). */
+struct throttle {
+	struct tables *m;
+	struct store  *store;
+	char           scope[16];
 };
 
 static void table_init(struct ttable *tab, double burst, double period)
@@ -63,22 +75,39 @@ struct throttle *throttle_new(void)
 {
 	if (sodium_init() < 0)
 		return NULL;
-	struct throttle *t = malloc(sizeof *t);
+	struct throttle *t = calloc(1, sizeof *t);
+	struct tables *m = malloc(sizeof *m);
+	if (!t || !m) {
+		free(t);
+		free(m);
+		return NULL;
+	}
+	table_init(&m->user, THROTTLE_USER_BURST, THROTTLE_USER_PERIOD);
+	table_init(&m->addr, THROTTLE_ADDR_BURST, THROTTLE_ADDR_PERIOD);
+	table_init(&m->pair, THROTTLE_PAIR_BURST, THROTTLE_PAIR_PERIOD);
+	randombytes_buf(m->hkey, sizeof m->hkey);
+	t->m = m;
+	return t;
+}
+
+struct throttle *throttle_new_shared(struct store *s, const char *scope)
+{
+	struct throttle *t = calloc(1, sizeof *t);
 	if (!t)
 		return NULL;
-	table_init(&t->user, THROTTLE_USER_BURST, THROTTLE_USER_PERIOD);
-	table_init(&t->addr, THROTTLE_ADDR_BURST, THROTTLE_ADDR_PERIOD);
-	table_init(&t->pair, THROTTLE_PAIR_BURST, THROTTLE_PAIR_PERIOD);
-	randombytes_buf(t->hkey, sizeof t->hkey);
+	t->store = s;
+	snprintf(t->scope, sizeof t->scope, "%s", scope);
 	return t;
 }
 
 void throttle_free(struct throttle *t)
 {
+	if (t)
+		free(t->m);
 	free(t);
 }
 
-static uint32_t bucket_of(const struct throttle *t, const char *key)
+static uint32_t bucket_of(const struct tables *t, const char *key)
 {
 	unsigned char h[crypto_shorthash_BYTES];
 	uint64_t v;
@@ -99,7 +128,7 @@ static int entry_idle(const struct ttable *tab, const struct tentry *e, double n
 	return tokens_at(tab, e, now) >= tab->burst && e->trusted_until <= now;
 }
 
-static uint32_t entry_find(const struct throttle *t, const struct ttable *tab, const char *key)
+static uint32_t entry_find(const struct tables *t, const struct ttable *tab, const char *key)
 {
 	for (uint32_t i = tab->head[bucket_of(t, key)]; i != NIL; i = tab->e[i].chain)
 		if (strcmp(tab->e[i].key, key) == 0)
@@ -107,7 +136,7 @@ static uint32_t entry_find(const struct throttle *t, const struct ttable *tab, c
 	return NIL;
 }
 
-static void entry_remove(const struct throttle *t, struct ttable *tab, uint32_t i)
+static void entry_remove(const struct tables *t, struct ttable *tab, uint32_t i)
 {
 	uint32_t *p = &tab->head[bucket_of(t, tab->e[i].key)];
 	while (*p != NIL && *p != i)
@@ -120,7 +149,7 @@ static void entry_remove(const struct throttle *t, struct ttable *tab, uint32_t 
 }
 
 /* Drops every idle entry; whether any room was made. */
-static int table_sweep(const struct throttle *t, struct ttable *tab, double now)
+static int table_sweep(const struct tables *t, struct ttable *tab, double now)
 {
 	if (now < tab->no_room_until)
 		return 0;
@@ -134,7 +163,7 @@ static int table_sweep(const struct throttle *t, struct ttable *tab, double now)
 }
 
 /* A new entry with a full bucket, or NIL when the table has no room. */
-static uint32_t entry_add(const struct throttle *t, struct ttable *tab, const char *key,
+static uint32_t entry_add(const struct tables *t, struct ttable *tab, const char *key,
                           double now)
 {
 	if (tab->free == NIL && !table_sweep(t, tab, now))
@@ -168,7 +197,7 @@ static void entry_take(struct ttable *tab, uint32_t i, double now)
 	tab->e[i].at = now;
 }
 
-static void give_back(const struct throttle *t, struct ttable *tab, const char *key, double now)
+static void give_back(const struct tables *t, struct ttable *tab, const char *key, double now)
 {
 	uint32_t i = entry_find(t, tab, key);
 	if (i == NIL)
@@ -202,8 +231,8 @@ static void pair_key(const char *user, const char *akey, char out[KEY_MAX])
 	snprintf(out, KEY_MAX, "%.64s\n%.80s", user, akey);
 }
 
-double throttle_take(struct throttle *t, const char *addr, const char *user, double now,
-                     struct throttle_ticket *tk)
+static double mem_take(struct tables *t, const char *addr, const char *user, double now,
+                       struct throttle_ticket *tk)
 {
 	char akey[KEY_MAX], pkey[KEY_MAX];
 	tk->took = 0;
@@ -242,8 +271,8 @@ double throttle_take(struct throttle *t, const char *addr, const char *user, dou
 	return 0;
 }
 
-void throttle_cancel(struct throttle *t, const char *addr, const char *user, double now,
-                     const struct throttle_ticket *tk)
+static void mem_cancel(struct tables *t, const char *addr, const char *user, double now,
+                       const struct throttle_ticket *tk)
 {
 	char akey[KEY_MAX], pkey[KEY_MAX];
 	addr_key(addr, akey);
@@ -257,11 +286,11 @@ void throttle_cancel(struct throttle *t, const char *addr, const char *user, dou
 	}
 }
 
-void throttle_success(struct throttle *t, const char *addr, const char *user, double now,
-                      const struct throttle_ticket *tk)
+static void mem_success(struct tables *t, const char *addr, const char *user, double now,
+                        const struct throttle_ticket *tk)
 {
 	char akey[KEY_MAX], pkey[KEY_MAX];
-	throttle_cancel(t, addr, user, now, tk);
+	mem_cancel(t, addr, user, now, tk);
 	if (!user)
 		return;
 	addr_key(addr, akey);
@@ -271,4 +300,126 @@ void throttle_success(struct throttle *t, const char *addr, const char *user, do
 		p = entry_add(t, &t->pair, pkey, now);
 	if (p != NIL)
 		t->pair.e[p].trusted_until = now + THROTTLE_TRUST_FOR;
+}
+
+/* ---- shared: the store's buckets (wall-clock ms) ---- */
+
+/* A store that cannot answer refuses the check for this long: guesses
+ * are never let through unbudgeted. */
+#define STORE_DOWN_WAIT 1.0
+
+struct shared_keys {
+	char user[STORE_BUCKET_KEY_MAX + 1], addr[STORE_BUCKET_KEY_MAX + 1],
+	     pair[STORE_BUCKET_KEY_MAX + 1];
+	struct store_bucket b[STORE_BUCKETS_MAX];
+};
+
+static void shared_keys(const struct throttle *t, const char *addr, const char *user,
+                        struct shared_keys *k)
+{
+	char akey[KEY_MAX];
+	addr_key(addr, akey);
+	snprintf(k->user, sizeof k->user, "%s\nu\n%.64s", t->scope, user ? user : "");
+	snprintf(k->addr, sizeof k->addr, "%s\na\n%.80s", t->scope, akey);
+	snprintf(k->pair, sizeof k->pair, "%s\np\n%.64s\n%.80s", t->scope, user ? user : "",
+	         akey);
+}
+
+static struct store_bucket bucket(const char *key, double burst, double period)
+{
+	return (struct store_bucket){ key, burst, (int64_t)(period * 1000) };
+}
+
+/* The buckets of a ticket. */
+static size_t took_buckets(struct shared_keys *k, unsigned took)
+{
+	size_t n = 0;
+	if (took & TOOK_USER)
+		k->b[n++] = bucket(k->user, THROTTLE_USER_BURST, THROTTLE_USER_PERIOD);
+	if (took & TOOK_ADDR)
+		k->b[n++] = bucket(k->addr, THROTTLE_ADDR_BURST, THROTTLE_ADDR_PERIOD);
+	if (took & TOOK_PAIR)
+		k->b[n++] = bucket(k->pair, THROTTLE_PAIR_BURST, THROTTLE_PAIR_PERIOD);
+	return n;
+}
+
+static double store_down(struct throttle *t)
+{
+	log_warnx("throttle: %s", store_errmsg(t->store));
+	return STORE_DOWN_WAIT;
+}
+
+static double shared_take(struct throttle *t, const char *addr, const char *user,
+                          struct throttle_ticket *tk)
+{
+	struct shared_keys k;
+	int64_t now = now_ms(), wait;
+	shared_keys(t, addr, user, &k);
+	unsigned took = TOOK_ADDR;
+	if (user) {
+		int rc = store_trust_get(t->store, k.pair, now);
+		if (rc == STORE_ERR)
+			return store_down(t);
+		took = rc == STORE_OK ? TOOK_PAIR : TOOK_USER | TOOK_ADDR;
+	}
+	size_t n = took_buckets(&k, took);
+	if (store_bucket_take(t->store, k.b, n, now, &wait) != STORE_OK)
+		return store_down(t);
+	if (wait > 0)
+		return (double)wait / 1000;
+	tk->took = took;
+	return 0;
+}
+
+static void shared_cancel(struct throttle *t, const char *addr, const char *user,
+                          const struct throttle_ticket *tk)
+{
+	struct shared_keys k;
+	shared_keys(t, addr, user, &k);
+	size_t n = took_buckets(&k, user ? tk->took : tk->took & TOOK_ADDR);
+	if (n && store_bucket_give(t->store, k.b, n, now_ms()) != STORE_OK)
+		log_warnx("throttle: %s", store_errmsg(t->store));
+}
+
+static void shared_success(struct throttle *t, const char *addr, const char *user,
+                           const struct throttle_ticket *tk)
+{
+	shared_cancel(t, addr, user, tk);
+	if (!user)
+		return;
+	struct shared_keys k;
+	shared_keys(t, addr, user, &k);
+	if (store_trust_set(t->store, k.pair, now_ms() + (int64_t)(THROTTLE_TRUST_FOR * 1000)) !=
+	    STORE_OK)
+		log_warnx("throttle: %s", store_errmsg(t->store));
+}
+
+double throttle_take(struct throttle *t, const char *addr, const char *user, double now,
+                     struct throttle_ticket *tk)
+{
+	tk->took = 0;
+	return t->store ? shared_take(t, addr, user, tk) : mem_take(t->m, addr, user, now, tk);
+}
+
+void throttle_cancel(struct throttle *t, const char *addr, const char *user, double now,
+                     const struct throttle_ticket *tk)
+{
+	if (t->store)
+		shared_cancel(t, addr, user, tk);
+	else
+		mem_cancel(t->m, addr, user, now, tk);
+}
+
+void throttle_success(struct throttle *t, const char *addr, const char *user, double now,
+                      const struct throttle_ticket *tk)
+{
+	if (t->store)
+		shared_success(t, addr, user, tk);
+	else
+		mem_success(t->m, addr, user, now, tk);
+}
+
+int64_t throttle_purge(struct throttle *t)
+{
+	return t->store ? store_bucket_purge(t->store, now_ms()) : 0;
 }

@@ -18,10 +18,18 @@
  * need THROTTLE_MAX_KEYS users under attack at once), a new address is
  * not tracked (its user buckets still apply), and a new trust is not
  * remembered. Times are passed in (seconds, monotonic) so the policy is
- * testable. */
+ * testable.
+ *
+ * With several webapp processes on one database (PostgreSQL) each would
+ * give an attacker a budget of its own: the shared variant keeps the same
+ * buckets as rows of the store (store_bucket_take and friends), taken
+ * and given back atomically, so all of them draw on one budget. Its times
+ * are the wall clock's (the processes share no monotonic clock): the
+ * `now` arguments are not used. A store that fails refuses the check. */
 #ifndef MINTRAC_THROTTLE_H
 #define MINTRAC_THROTTLE_H
 #include <stddef.h>
+#include <stdint.h>
 
 #define THROTTLE_USER_BURST   10
 #define THROTTLE_USER_PERIOD  600.0     /* seconds per token: 6 guesses/hour */
@@ -40,7 +48,13 @@ struct throttle_ticket {
 	unsigned took;
 };
 
+struct store;
+
 struct throttle *throttle_new(void);
+/* The shared variant on the store s (a connection of the caller's, used
+ * from its thread only); scope names the throttle's rows ("signin"), so
+ * two throttles on one store keep apart. */
+struct throttle *throttle_new_shared(struct store *s, const char *scope);
 void throttle_free(struct throttle *t);          /* NULL-safe */
 /* May a password for user (NULL: the name is no user) from addr be checked
  * at now? 0: yes, one token taken from each bucket that applies (*tk says
@@ -53,6 +67,10 @@ void throttle_success(struct throttle *t, const char *addr, const char *user, do
 /* The check was not made (no room to make it): the tokens go back. */
 void throttle_cancel(struct throttle *t, const char *addr, const char *user, double now,
                      const struct throttle_ticket *tk);
+/* The shared variant's rows of buckets full again and of expired trust
+ * are deleted (hourly): how many, or -1. 0 for the in-memory one, which
+ * drops its own. */
+int64_t throttle_purge(struct throttle *t);
 /* The unit an address is counted in (here and for live streams): an
  * IPv6 client usually holds a whole /64, so "2001:db8:1:2::/64" for any
  * address in it; anything else as given. */

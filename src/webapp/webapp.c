@@ -493,6 +493,9 @@ static void purge_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	struct webapp *app = w->data;
 	if (store_session_purge(app->store, now_ms()) < 0)
 		log_warnx("purging expired sessions: %s", store_errmsg(app->store));
+	/* Both throttles' rows: one table. */
+	if (throttle_purge(app->throttle) < 0)
+		log_warnx("purging throttle rows: %s", store_errmsg(app->store));
 }
 
 static int web_open(struct service *svc, struct server_config *sc)
@@ -518,8 +521,15 @@ static int web_open(struct service *svc, struct server_config *sc)
 	app->auth = webauth_new();
 	app->sessions = sessions_new(app->store, strncmp(wurl, "https://", 8) == 0,
 	                             (int64_t)(cfg->session_lifetime * 1000));
-	app->throttle = throttle_new();
-	app->ident_probes = throttle_new();
+	/* Webapps sharing a database (PostgreSQL) share one budget; with
+	 * SQLite there is one webapp, and its tables are in memory. */
+	if (store_announces(cfg->store)) {
+		app->throttle = throttle_new_shared(app->store, "signin");
+		app->ident_probes = throttle_new_shared(app->store, "ident");
+	} else {
+		app->throttle = throttle_new();
+		app->ident_probes = throttle_new();
+	}
 	app->hub = hub_new();
 	app->streams = streams_new(svc->loop, app->store, (int64_t)(cfg->session_lifetime * 1000),
 	                           cfg->max_streams_per_user, cfg->max_streams_per_addr);
@@ -531,7 +541,7 @@ static int web_open(struct service *svc, struct server_config *sc)
 	}
 	app->hist = store_hist_open(app->store);
 	/* Without it uploads are refused (503); the rest works. */
-	app->imports = imports_new(cfg);
+	app->imports = imports_new(cfg, app->store);
 	/* Without it the map still works; history then stays as it was. */
 	app->deriver = deriver_new(svc->loop, cfg);
 	app->pruner = pruner_new(app);

@@ -9,6 +9,10 @@ load, and `mintrac migrate --to LOCATION` between SQLite and PostgreSQL.
   is stored afterwards, whatever is sent while it is down gets 503 (never a
   200 without a commit), and the receiver and the webapp come back by
   themselves within a few seconds.
+- Two webapps (two data directories, one MINTRAC_STORE) behind an imagined
+  load balancer: wrong passwords sent to both in turn spend one budget (the
+  429 comes after as many guesses as with one webapp), and an upload to one
+  is seen with its summary through GET /api/imports/ID on the other.
 - A SQLite store with users, devices, fixes and places migrated to a new
   database and back to a new SQLite file: the same users, devices, fixes
   and places at every step, the source untouched.
@@ -27,8 +31,10 @@ import urllib.parse
 import pgcluster
 from harness import DATADIR_DB, Mintrac, postgresql_only
 from test_faults import Client, iso_ms
+from test_imports_api import gpx
+from test_signin_guard import USER_BURST, Client as AddrClient
 from test_stream import Stream
-from test_webapp_auth import BasicClient
+from test_webapp_auth import BasicClient, Browser
 
 ALICE = ("alice", "alice-secret-1")
 BOB = ("bob", "bob-secret-22")
@@ -167,6 +173,120 @@ class TwoReceivers(unittest.TestCase):
         self.assertEqual(sorted(set(only_b) - set(ids)), [], "fixes of the second receiver not streamed")
         self.assertEqual(sorted(set(shared) - set(ids)), [], "fixes sent to both not streamed")
         self.assertEqual([ms for ms, c in ids.items() if c > 1], [], "fixes streamed twice")
+
+
+# --- (a2) two webapps on one database --------------------------------------
+
+@postgresql_only("two webapps share one database")
+class TwoWebapps(unittest.TestCase):
+    def setUp(self):
+        a = self.a = Mintrac()
+        self.addCleanup(a.close)
+        a.add_user(*ALICE)
+        a.add_user(*BOB)
+        a.add_device(ALICE[0], "phone")
+        b = self.b = Mintrac(store=a.store)
+        self.addCleanup(b.close)
+        a.run("--webapp")
+        b.run("--webapp")
+        self.addCleanup(self.stopped_cleanly, b)
+        self.addCleanup(self.stopped_cleanly, a)
+
+    def stopped_cleanly(self, m):
+        problem = m.stop_checked()
+        self.assertEqual(problem, "", problem)
+
+    def test_wrong_passwords_at_both_spend_one_budget(self):
+        wrong = 0
+        for i in range(3 * USER_BURST):
+            m = (self.a, self.b)[i % 2]
+            c = AddrClient(m.wport, "127.30.%d.%d" % (i // 200, i % 200 + 1))
+            st, hdrs, doc = c.login(BOB[0], "guess-%d" % i)
+            c.close()
+            if st == 429:
+                break
+            self.assertEqual(st, 401, doc)
+            wrong += 1
+        self.assertEqual(wrong, USER_BURST, "guesses before the 429, at two webapps")
+        self.assertIn("retry-after", hdrs)
+        # Spent at either webapp, from any address.
+        for m in (self.a, self.b):
+            c = AddrClient(m.wport, "127.31.0.1")
+            st, _, doc = c.login(BOB[0], "another-guess")
+            c.close()
+            self.assertEqual(st, 429, doc)
+
+    def test_an_upload_at_one_is_seen_at_the_other(self):
+        at_a, at_b = Browser(self.a, *ALICE), Browser(self.b, *ALICE)
+        st, _, doc = at_a.call("POST", "/api/imports?device=phone&name=walk.gpx",
+                               gpx(300).encode(), {"Content-Type": "application/gpx+xml"})
+        self.assertEqual(st, 202, doc)
+        job_id = doc["id"]
+        deadline = time.monotonic() + 60
+        while True:
+            st, _, job = at_b.call("GET", "/api/imports/%d" % job_id)
+            self.assertEqual(st, 200, job)
+            if job["state"] != "running" or time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
+        self.assertEqual(job["state"], "done", job)
+        self.assertEqual((job["id"], job["device"], job["name"]), (job_id, "phone", "walk.gpx"))
+        self.assertEqual((job["fixes"], job["stored"], job["duplicates"]), (300, 300, 0))
+        self.assertEqual(len(job["files"]), 1)
+        self.assertIsNone(job["error"])
+        # The same record at both, in the list too; another user sees none.
+        st, _, here = at_a.call("GET", "/api/imports/%d" % job_id)
+        self.assertEqual((st, here), (200, job))
+        st, _, jobs = at_b.call("GET", "/api/imports")
+        self.assertEqual((st, [j["id"] for j in jobs]), (200, [job_id]))
+        st, _, doc = Browser(self.b, *BOB).call("GET", "/api/imports/%d" % job_id)
+        self.assertEqual(st, 404, doc)
+        # The next upload may go to the other webapp; its id is a new one.
+        st, _, doc = at_b.call("POST", "/api/imports?device=phone&name=again.gpx",
+                               gpx(10).encode(), {"Content-Type": "application/gpx+xml"})
+        self.assertEqual(st, 202, doc)
+        self.assertNotEqual(doc["id"], job_id)
+
+    def test_a_job_whose_webapp_died_fails_and_frees_the_user(self):
+        at_a, at_b = Browser(self.a, *ALICE), Browser(self.b, *ALICE)
+        rows = "".join("%s,52.5,13.4\n" % time.strftime("%Y-%m-%dT%H:%M:%SZ",
+                                                         time.gmtime(BASE_MS // 1000 + i))
+                       for i in range(2000))
+        part = ("time,lat,lon\n" + rows).encode()
+        s = self.b.connect(port=self.b.wport)
+        self.addCleanup(s.close)
+        s.sendall(("POST /api/imports?device=phone&name=slow.csv HTTP/1.1\r\nHost: x\r\n"
+                   "Cookie: %s\r\nX-CSRF-Token: %s\r\nContent-Length: %d\r\n\r\n"
+                   % (at_b.cookie, at_b.csrf, 10 * len(part))).encode() + part)
+        deadline = time.monotonic() + 30
+        while True:
+            st, _, jobs = at_a.call("GET", "/api/imports")
+            self.assertEqual(st, 200, jobs)
+            if jobs and jobs[0]["received"] > 0 or time.monotonic() > deadline:
+                break
+            time.sleep(0.1)
+        self.assertEqual((len(jobs), jobs[0]["state"]), (1, "running"), jobs)
+        job_id = jobs[0]["id"]
+        # The webapp running it dies (no SIGTERM: nothing is written after).
+        self.b._kill_group()
+        self.b.proc = None
+        # Until its record is stale it is running, and holds the user's place.
+        st, _, doc = at_a.call("POST", "/api/imports?device=phone&name=next.gpx",
+                               gpx(5).encode(), {"Content-Type": "application/gpx+xml"})
+        self.assertEqual(st, 429, doc)
+        deadline = time.monotonic() + 45
+        while True:
+            st, _, job = at_a.call("GET", "/api/imports/%d" % job_id)
+            self.assertEqual(st, 200, job)
+            if job["state"] != "running" or time.monotonic() > deadline:
+                break
+            time.sleep(0.5)
+        self.assertEqual((job["state"], job["error"]), ("failed", "the webapp running it stopped"),
+                         job)
+        self.assertIsNotNone(job["finished"])
+        st, _, doc = at_a.call("POST", "/api/imports?device=phone&name=next.gpx",
+                               gpx(5).encode(), {"Content-Type": "application/gpx+xml"})
+        self.assertEqual(st, 202, doc)
 
 
 # --- (b) the database restarted under load ---------------------------------------
