@@ -46,6 +46,9 @@
 #define GAP_US     3000
 /* Keys per transaction when a failed file is taken back, or moved. */
 #define UNDO_BATCH 5000
+/* Fixes handed to the store at once (store_put_fixes): one statement on a
+ * database across a network instead of a round trip per fix. */
+#define PUT_RUN    256
 /* Bytes held to tell a format from its content. */
 #define HEAD_MAX   512
 #define PROGRESS_MS 200
@@ -152,6 +155,18 @@ struct import_job {
 	size_t          *plhash;            /* plhcap slots: index + 1, 0 empty */
 	size_t           plhcap;
 	char             visit_attrs[32];
+
+	/* Fixes waiting for store_put_fixes; their attrs point into the hand
+	 * batch being stored (or visit_attrs), so the run is stored before
+	 * that batch goes back to the parser. */
+	struct {
+		int64_t           dev[PUT_RUN];
+		struct fix        fix[PUT_RUN];
+		const struct fix *ptr[PUT_RUN];
+		int               first[PUT_RUN];
+		int               ins[PUT_RUN];
+		size_t            n;
+	} run;
 };
 
 static void hand_free(struct hand *h)
@@ -324,32 +339,52 @@ static int log_key(struct import_job *j, int64_t device_id, int64_t time_ms, int
 	return 0;
 }
 
-/* Stores one fix of the file; 0, or 1 to stop (store_failed set). */
-static int put(struct import_job *j, int64_t device_id, const struct fix *f, int first_tag)
+/* Stores the waiting run; 0, or 1 to stop (store_failed set). */
+static int flush_run(struct import_job *j)
 {
-	int ins = 0;
-	if (store_put_fix(j->s, device_id, f, &ins) != STORE_OK)
+	size_t n = j->run.n;
+	j->run.n = 0;
+	if (!n || j->store_failed)
+		return j->store_failed;
+	for (size_t i = 0; i < n; i++)
+		j->run.ptr[i] = &j->run.fix[i];
+	if (store_put_fixes(j->s, j->run.dev, j->run.ptr, n, j->run.ins) != STORE_OK)
 		goto fail;
-	j->t.fixes++;
-	if (ins) {
-		if (log_key(j, device_id, f->time_ms, first_tag) < 0)
+	uint64_t before = j->t.fixes;
+	for (size_t i = 0; i < n; i++) {
+		/* -1: a device deleted meanwhile (begin_puts checked them). */
+		if (j->run.ins[i] < 0)
 			goto fail;
-		j->stored++;
-		j->t.stored++;
-	} else {
-		j->dup++;
-		j->t.duplicates++;
+		j->t.fixes++;
+		if (j->run.ins[i]) {
+			if (log_key(j, j->run.dev[i], j->run.fix[i].time_ms, j->run.first[i]) < 0)
+				goto fail;
+			j->stored++;
+			j->t.stored++;
+		} else {
+			j->dup++;
+			j->t.duplicates++;
+		}
 	}
-	if ((++j->batch >= BATCH ||
-	     ((j->batch & 255) == 0 && mono_ms() - j->tx_start >= TX_MAX_MS)) &&
-	    next_tx(j) < 0)
+	j->batch += n;
+	if ((j->batch >= BATCH || mono_ms() - j->tx_start >= TX_MAX_MS) && next_tx(j) < 0)
 		goto fail;
-	if ((j->t.fixes & 1023) == 0)
+	if ((before >> 10) != (j->t.fixes >> 10))
 		tell_progress(j, 0);
 	return 0;
 fail:
 	store_stop(j);
 	return 1;
+}
+
+/* Stores one fix of the file (in a run); 0, or 1 to stop (store_failed set). */
+static int put(struct import_job *j, int64_t device_id, const struct fix *f, int first_tag)
+{
+	size_t k = j->run.n++;
+	j->run.dev[k] = device_id;
+	j->run.fix[k] = *f;
+	j->run.first[k] = first_tag;
+	return j->run.n == PUT_RUN ? flush_run(j) : 0;
 }
 
 /* "DEVICE (tag N)", found or made (and remembered as made by this file). */
@@ -555,6 +590,8 @@ static void store_batch(struct import_job *j, struct hand_batch *b)
 		};
 		(void)store_visit(j, &v);
 	}
+	/* The run's attrs point into b, which goes back to the parser. */
+	(void)flush_run(j);
 }
 
 /* Gives each noted place a name on the user's map: a new place, or the
