@@ -565,6 +565,7 @@ class ServerCase(unittest.TestCase):
     m = None
     users = (("alice", "alice-secret-1"),)
     conf = None
+    run_env = None      # extra environment for `mintrac run`
 
     @classmethod
     def prepare(cls):
@@ -577,7 +578,7 @@ class ServerCase(unittest.TestCase):
             for name, password in cls.users:
                 cls.m.add_user(name, password)
             cls.prepare()
-            cls.m.run()
+            cls.m.run(env=cls.run_env)
         except BaseException:
             cls.m.close()
             raise
