@@ -1,8 +1,10 @@
 /* See test_loc.h. */
 #include "test_loc.h"
 #include "test.h"
+#include "base/auth.h"
 
 #include <libpq-fe.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -72,4 +74,29 @@ void test_loc_remove(struct test_loc *t)
 	snprintf(cmd, sizeof cmd, "rm -rf '%s'", t->dir);
 	if (system(cmd) != 0)
 		fprintf(stderr, "cannot remove %s\n", t->dir);
+}
+
+int64_t test_add_device(struct store *s, const char *user, const char *dev, const char *token,
+                        const char *ident)
+{
+	struct user_rec u;
+	unsigned char h[TOKEN_HASH_LEN];
+	int64_t id = 0;
+	if (store_user_get(s, user, &u) == STORE_NOTFOUND &&
+	    (store_user_add(s, user, "x") != STORE_OK || store_user_get(s, user, &u) != STORE_OK))
+		return 0;
+	auth_token_hash(token, h);
+	if (store_device_add(s, u.id, dev, h, ident, &id) != STORE_OK)
+		return 0;
+	return id;
+}
+
+struct fix test_fix(int64_t t, double lat, double lon)
+{
+	struct fix f;
+	memset(&f, 0, sizeof f);
+	f.time_ms = t;
+	f.lat = lat;
+	f.lon = lon;
+	return f;
 }

@@ -4,6 +4,9 @@
  * body run on both backends. */
 #ifndef MINTRAC_TEST_LOC_H
 #define MINTRAC_TEST_LOC_H
+#include <stdint.h>
+#include "base/point.h"
+#include "store/store.h"
 
 struct test_loc {
 	char dir[64];      /* a temporary directory (SQLite's file, a test's files) */
@@ -15,4 +18,11 @@ const char *test_pg_url(const char *name);
 /* 0, or -1 with the reason printed. pg: use MINTRAC_TEST_PG_URL. */
 int test_loc_make(struct test_loc *t, int pg);
 void test_loc_remove(struct test_loc *t);
+
+/* The user (made with password hash "x" when missing) gets a device with
+ * token's hash: its id, or 0 on failure. */
+int64_t test_add_device(struct store *s, const char *user, const char *dev, const char *token,
+                        const char *ident);
+/* A fix with only its time and place. */
+struct fix test_fix(int64_t t, double lat, double lon);
 #endif

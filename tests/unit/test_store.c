@@ -9,6 +9,7 @@
 #include "base/point.h"
 #include "store/store.h"
 #include "test.h"
+#include "test_loc.h"
 #include "store/store_test.h"
 
 struct tmpdb {
@@ -50,32 +51,6 @@ static struct store *open_new(struct tmpdb *t)
 static void hash_of(const char *token, unsigned char h[TOKEN_HASH_LEN])
 {
 	auth_token_hash(token, h);
-}
-
-/* A user with one device; returns the device id (0 on failure). */
-static int64_t add_dev(struct store *s, const char *user, const char *dev, const char *token,
-                       const char *ident)
-{
-	struct user_rec u;
-	unsigned char h[TOKEN_HASH_LEN];
-	int64_t id = 0;
-	if (store_user_get(s, user, &u) == STORE_NOTFOUND &&
-	    (store_user_add(s, user, "x") != STORE_OK || store_user_get(s, user, &u) != STORE_OK))
-		return 0;
-	hash_of(token, h);
-	if (store_device_add(s, u.id, dev, h, ident, &id) != STORE_OK)
-		return 0;
-	return id;
-}
-
-static struct fix mkfix(int64_t t, double lat, double lon)
-{
-	struct fix f;
-	memset(&f, 0, sizeof f);
-	f.time_ms = t;
-	f.lat = lat;
-	f.lon = lon;
-	return f;
 }
 
 TEST(store_open_missing_and_schema)
@@ -303,14 +278,14 @@ TEST(store_fixes_roundtrip)
 	CHECK(s != NULL);
 	if (!s)
 		return;
-	int64_t dev = add_dev(s, "anna", "phone", "tok-aaaaaaaaaaaaaaaaaaaaaaa", NULL);
-	int64_t dev2 = add_dev(s, "anna", "tablet", "tok-bbbbbbbbbbbbbbbbbbbbbbb", NULL);
+	int64_t dev = test_add_device(s, "anna", "phone", "tok-aaaaaaaaaaaaaaaaaaaaaaa", NULL);
+	int64_t dev2 = test_add_device(s, "anna", "tablet", "tok-bbbbbbbbbbbbbbbbbbbbbbb", NULL);
 	CHECK(dev > 0 && dev2 > 0);
 
 	/* Out of order on purpose: results come back in time order. */
-	struct fix a = mkfix(1714558530123LL, 52.5200081, 13.4049541);
-	struct fix b = mkfix(1714558500000LL, -33.8688197, 151.2092955);
-	struct fix c = mkfix(1714558560000LL, 37.4220001, -122.0840001);
+	struct fix a = test_fix(1714558530123LL, 52.5200081, 13.4049541);
+	struct fix b = test_fix(1714558500000LL, -33.8688197, 151.2092955);
+	struct fix c = test_fix(1714558560000LL, 37.4220001, -122.0840001);
 	a.has = FIX_SPEED | FIX_COURSE | FIX_ALT;   /* zero is a value */
 	a.speed = 0;
 	a.course = 0;
@@ -328,7 +303,7 @@ TEST(store_fixes_roundtrip)
 	CHECK_INT(put(s, dev2, &a), 1);          /* other device: stored */
 	CHECK_INT(store_commit(s), STORE_OK);
 	/* Outside an explicit transaction a put commits by itself. */
-	struct fix dup = mkfix(b.time_ms, 1, 1);
+	struct fix dup = test_fix(b.time_ms, 1, 1);
 	CHECK_INT(put(s, dev, &dup), 0);
 
 	CHECK_INT(store_count(s, dev), 3);
@@ -404,11 +379,11 @@ TEST(store_begin_bulk_checks_devices_once)
 	CHECK(s != NULL);
 	if (!s)
 		return;
-	int64_t dev = add_dev(s, "anna", "phone", "tok-aaaaaaaaaaaaaaaaaaaaaaa", NULL);
-	int64_t dev2 = add_dev(s, "anna", "watch", "tok-bbbbbbbbbbbbbbbbbbbbbbb", NULL);
+	int64_t dev = test_add_device(s, "anna", "phone", "tok-aaaaaaaaaaaaaaaaaaaaaaa", NULL);
+	int64_t dev2 = test_add_device(s, "anna", "watch", "tok-bbbbbbbbbbbbbbbbbbbbbbb", NULL);
 	CHECK(dev > 0 && dev2 > 0);
 	int64_t both[] = { dev, dev2 }, gone[] = { dev, 9999 };
-	struct fix a = mkfix(1714558500000LL, 52.5, 13.4), b = mkfix(1714558501000LL, 52.6, 13.5);
+	struct fix a = test_fix(1714558500000LL, 52.5, 13.4), b = test_fix(1714558501000LL, 52.6, 13.5);
 
 	CHECK_INT(store_begin_bulk(s, gone, 2), STORE_NOTFOUND);
 	CHECK(strstr(store_errmsg(s), "9999") != NULL);
@@ -461,9 +436,9 @@ TEST(store_fixes_walk_stops)
 	CHECK(s != NULL);
 	if (!s)
 		return;
-	int64_t dev = add_dev(s, "u", "d", "tok-ccccccccccccccccccccccc", NULL);
+	int64_t dev = test_add_device(s, "u", "d", "tok-ccccccccccccccccccccccc", NULL);
 	for (int i = 0; i < 5; i++) {
-		struct fix f = mkfix(1000 + i, 1, 2);
+		struct fix f = test_fix(1000 + i, 1, 2);
 		CHECK_INT(put(s, dev, &f), 1);
 	}
 	int n = 0;
@@ -481,7 +456,7 @@ static int put_many(struct store *s, int64_t dev, int64_t t0, int n)
 	if (store_begin(s) != STORE_OK)
 		return -1;
 	for (int i = 0; i < n; i++) {
-		struct fix f = mkfix(t0 + i * 1000, 48.1 + i * 1e-6, 11.5 - i * 1e-6);
+		struct fix f = test_fix(t0 + i * 1000, 48.1 + i * 1e-6, 11.5 - i * 1e-6);
 		f.has = FIX_SPEED;
 		f.speed = i % 30;
 		int ins;
@@ -500,9 +475,9 @@ TEST(store_delete_cascades)
 	CHECK(s != NULL);
 	if (!s)
 		return;
-	int64_t d1 = add_dev(s, "anna", "phone", "tok-ddddddddddddddddddddddd", NULL);
-	int64_t d2 = add_dev(s, "anna", "car", "tok-eeeeeeeeeeeeeeeeeeeeeee", "4242");
-	int64_t d3 = add_dev(s, "ben", "phone", "tok-fffffffffffffffffffffff", NULL);
+	int64_t d1 = test_add_device(s, "anna", "phone", "tok-ddddddddddddddddddddddd", NULL);
+	int64_t d2 = test_add_device(s, "anna", "car", "tok-eeeeeeeeeeeeeeeeeeeeeee", "4242");
+	int64_t d3 = test_add_device(s, "ben", "phone", "tok-fffffffffffffffffffffff", NULL);
 	CHECK_INT(put_many(s, d1, 1700000000000LL, 20000), 0);
 	CHECK_INT(put_many(s, d2, 1700000000000LL, 100), 0);
 	CHECK_INT(put_many(s, d3, 1700000000000LL, 10), 0);
@@ -532,7 +507,7 @@ TEST(store_backup_copy)
 	CHECK(s != NULL);
 	if (!s)
 		return;
-	int64_t dev = add_dev(s, "anna", "phone", "tok-ggggggggggggggggggggggg", NULL);
+	int64_t dev = test_add_device(s, "anna", "phone", "tok-ggggggggggggggggggggggg", NULL);
 	CHECK_INT(put_many(s, dev, 1700000000000LL, 500), 0);
 	snprintf(bak, sizeof bak, "%s.bak", t.path);
 	CHECK_INT(store_backup(s, bak), STORE_OK);
@@ -576,7 +551,7 @@ TEST(store_two_connections)
 	hash_of("tok-hhhhhhhhhhhhhhhhhhhhhhh", h1);
 	hash_of("tok-iiiiiiiiiiiiiiiiiiiiiii", h2);
 	CHECK_INT(store_device_by_token(srv, h1, &d), STORE_NOTFOUND);
-	int64_t dev = add_dev(cli, "anna", "phone", "tok-hhhhhhhhhhhhhhhhhhhhhhh", NULL);
+	int64_t dev = test_add_device(cli, "anna", "phone", "tok-hhhhhhhhhhhhhhhhhhhhhhh", NULL);
 	CHECK_INT(store_device_by_token(srv, h1, &d), STORE_OK);
 	CHECK_INT(store_device_set_token(cli, dev, h2), STORE_OK);
 	CHECK_INT(store_device_by_token(srv, h1, &d), STORE_NOTFOUND);
@@ -597,14 +572,14 @@ TEST(store_full_disk_rolls_back)
 	CHECK(s != NULL);
 	if (!s)
 		return;
-	int64_t dev = add_dev(s, "anna", "phone", "tok-jjjjjjjjjjjjjjjjjjjjjjj", NULL);
+	int64_t dev = test_add_device(s, "anna", "phone", "tok-jjjjjjjjjjjjjjjjjjjjjjj", NULL);
 	CHECK_INT(put_many(s, dev, 1600000000000LL, 10), 0);
 	CHECK_INT(store_test_limit_pages(s, 1), STORE_OK);
 
 	int rc = STORE_OK, stored = 0;
 	CHECK_INT(store_begin(s), STORE_OK);
 	for (int i = 0; i < 5000 && rc == STORE_OK; i++) {
-		struct fix f = mkfix(1700000000000LL + i, 10, 20);
+		struct fix f = test_fix(1700000000000LL + i, 10, 20);
 		f.attrs = (char[]){ "{\"pad\":\"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\"}" };
 		int ins;
 		rc = store_put_fix(s, dev, &f, &ins);

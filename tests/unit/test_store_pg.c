@@ -14,6 +14,7 @@
 #include "store/pg_schema.h"
 #include "store/store.h"
 #include "test.h"
+#include "test_loc.h"
 
 static const char *pg_url(void)
 {
@@ -87,31 +88,6 @@ static struct store *pg_fresh(void)
 		fprintf(stderr, "  store_open: %s\n", err);
 	CHECK(s != NULL);
 	return s;
-}
-
-static int64_t add_dev(struct store *s, const char *user, const char *dev, const char *token,
-                       const char *ident)
-{
-	struct user_rec u;
-	unsigned char h[TOKEN_HASH_LEN];
-	int64_t id = 0;
-	if (store_user_get(s, user, &u) == STORE_NOTFOUND &&
-	    (store_user_add(s, user, "x") != STORE_OK || store_user_get(s, user, &u) != STORE_OK))
-		return 0;
-	auth_token_hash(token, h);
-	if (store_device_add(s, u.id, dev, h, ident, &id) != STORE_OK)
-		return 0;
-	return id;
-}
-
-static struct fix mkfix(int64_t t, double lat, double lon)
-{
-	struct fix f;
-	memset(&f, 0, sizeof f);
-	f.time_ms = t;
-	f.lat = lat;
-	f.lon = lon;
-	return f;
 }
 
 TEST(store_pg_schema)
@@ -351,21 +327,21 @@ TEST(store_pg_fixes_batch)
 	struct store *s = pg_fresh();
 	if (!s)
 		return;
-	int64_t d1 = add_dev(s, "u", "d1", "t1", NULL), d2 = add_dev(s, "u", "d2", "t2", NULL);
+	int64_t d1 = test_add_device(s, "u", "d1", "t1", NULL), d2 = test_add_device(s, "u", "d2", "t2", NULL);
 	CHECK(d1 > 0 && d2 > 0);
 	/* Exact doubles, optional values, attrs byte for byte (quotes,
 	 * backslashes, braces, commas, multibyte), and one not UTF-8. */
 	struct fix f[6];
-	f[0] = mkfix(1700000000000, 52.520008123456789, 13.404954987654321);
+	f[0] = test_fix(1700000000000, 52.520008123456789, 13.404954987654321);
 	f[0].alt = 34.5;
 	f[0].acc = 0.1;
 	f[0].has = FIX_ALT | FIX_ACC;
 	f[0].attrs = (char *)(uintptr_t)"{\"a\":\"q\\\"b\\\\c,{x}\",\"ü\":\"NULL\"}";
-	f[1] = mkfix(1700000001000, -33.9, 151.2);
-	f[2] = mkfix(1700000000000, 1, 1);          /* same time as f[0]: a duplicate */
-	f[3] = mkfix(1700000000000, 2, 2);          /* of d2: not a duplicate */
-	f[4] = mkfix(1700000002000, 3, 3);          /* device gone */
-	f[5] = mkfix(1700000003000, 4, 4);
+	f[1] = test_fix(1700000001000, -33.9, 151.2);
+	f[2] = test_fix(1700000000000, 1, 1);          /* same time as f[0]: a duplicate */
+	f[3] = test_fix(1700000000000, 2, 2);          /* of d2: not a duplicate */
+	f[4] = test_fix(1700000002000, 3, 3);          /* device gone */
+	f[5] = test_fix(1700000003000, 4, 4);
 	f[5].attrs = (char *)(uintptr_t)"{\"x\":\"\xff\"}";
 	const struct fix *fp[6] = { &f[0], &f[1], &f[2], &f[3], &f[4], &f[5] };
 	int64_t ids[6] = { d1, d1, d1, d2, 999999, d1 };
@@ -413,7 +389,7 @@ TEST(store_pg_fixes_batch)
 	CHECK_INT(store_fix_nth_last(s, d1, 0, INT64_MAX, 4, &t), STORE_NOTFOUND);
 
 	/* put_fix alone is a transaction of its own; a gone device is NOTFOUND. */
-	struct fix g = mkfix(1700000004000, 5, 5);
+	struct fix g = test_fix(1700000004000, 5, 5);
 	int one = -5;
 	CHECK_INT(store_put_fix(s, d1, &g, &one), STORE_OK);
 	CHECK_INT(one, 1);
@@ -439,7 +415,7 @@ TEST(store_pg_fixes_batch)
 		PQfinish(c);
 	}
 	/* A rollback takes the fixes and their counts back. */
-	struct fix h = mkfix(1700000009000, 6, 6);
+	struct fix h = test_fix(1700000009000, 6, 6);
 	CHECK_INT(store_begin(s), STORE_OK);
 	CHECK_INT(store_put_fix(s, d1, &h, &one), STORE_OK);
 	CHECK_INT(one, 1);
@@ -456,7 +432,7 @@ TEST(store_pg_fixes_large)
 	struct store *s = pg_fresh();
 	if (!s)
 		return;
-	int64_t d = add_dev(s, "u", "d", "t", NULL);
+	int64_t d = test_add_device(s, "u", "d", "t", NULL);
 	enum { N = 10000 };
 	struct fix *f = calloc(N, sizeof *f);
 	const struct fix **fp = calloc(N, sizeof *fp);
@@ -467,7 +443,7 @@ TEST(store_pg_fixes_large)
 	/* 2021-01-01 on, one fix every 20 minutes: about 4.5 months,
 	 * written newest first. */
 	for (int i = 0; i < N; i++) {
-		f[i] = mkfix(1609459200000LL + (int64_t)(N - 1 - i) * 1200000, 10 + i * 1e-4, 20);
+		f[i] = test_fix(1609459200000LL + (int64_t)(N - 1 - i) * 1200000, 10 + i * 1e-4, 20);
 		fp[i] = &f[i];
 		ids[i] = d;
 	}
@@ -515,7 +491,7 @@ TEST(store_pg_fixes_long_attrs)
 	struct store *s = pg_fresh();
 	if (!s)
 		return;
-	int64_t d = add_dev(s, "u", "d", "t", NULL);
+	int64_t d = test_add_device(s, "u", "d", "t", NULL);
 	enum { N = 200, LEN = 60000 };
 	char *text = malloc(LEN + 1);
 	struct fix f[N];
@@ -529,7 +505,7 @@ TEST(store_pg_fixes_long_attrs)
 	memcpy(text + LEN - 2, "\"}", 2);
 	text[LEN] = 0;
 	for (int i = 0; i < N; i++) {
-		f[i] = mkfix(1700000000000 + i, 1, 1);
+		f[i] = test_fix(1700000000000 + i, 1, 1);
 		f[i].attrs = text;
 		fp[i] = &f[i];
 		ids[i] = d;
@@ -556,16 +532,16 @@ TEST(store_pg_months_default)
 	struct store *s = pg_fresh();
 	if (!s)
 		return;
-	int64_t d = add_dev(s, "u", "d", "t", NULL);
+	int64_t d = test_add_device(s, "u", "d", "t", NULL);
 	PGconn *c = admin();
 	if (!c)
 		return;
 	/* Fixes of 2019-05 put straight into the default table. */
 	CHECK_INT(sql(c, "INSERT INTO fixes(device_id, time_ms, lat, lon) SELECT id, "
 	                 "1557000000000, 1, 1 FROM devices"), 0);
-	struct fix a = mkfix(1557000001000, 2, 2);      /* 2019-05 */
-	struct fix b = mkfix(1546300800000, 3, 3);      /* 2019-01 */
-	struct fix e = mkfix(946684799000, 4, 4);       /* 1999-12: too old for a table */
+	struct fix a = test_fix(1557000001000, 2, 2);      /* 2019-05 */
+	struct fix b = test_fix(1546300800000, 3, 3);      /* 2019-01 */
+	struct fix e = test_fix(946684799000, 4, 4);       /* 1999-12: too old for a table */
 	int one;
 	CHECK_INT(store_begin(s), STORE_OK);
 	CHECK_INT(store_put_fix(s, d, &a, &one), STORE_OK);
@@ -593,7 +569,7 @@ TEST(store_pg_months_default)
 	s = store_open(pg_url(), 0, err, sizeof err);
 	CHECK(s != NULL);
 	if (s) {
-		struct fix g = mkfix(1557000002000, 2, 2);
+		struct fix g = test_fix(1557000002000, 2, 2);
 		CHECK_INT(store_begin(s), STORE_OK);
 		CHECK_INT(store_put_fix(s, d, &g, &one), STORE_OK);
 		CHECK_INT(store_commit(s), STORE_OK);
@@ -610,20 +586,20 @@ TEST(store_pg_delete)
 	struct store *s = pg_fresh();
 	if (!s)
 		return;
-	int64_t d = add_dev(s, "u", "d", "t", NULL), d2 = add_dev(s, "u", "d2", "t2", NULL);
+	int64_t d = test_add_device(s, "u", "d", "t", NULL), d2 = test_add_device(s, "u", "d2", "t2", NULL);
 	/* Fixes on both sides of the antimeridian and a demo day. */
 	struct fix f[8];
-	f[0] = mkfix(1000000, 10, 179.5);
-	f[1] = mkfix(2000000, 10, -179.5);
-	f[2] = mkfix(3000000, 10, 0);
-	f[3] = mkfix(4000000, 50, 179.9);
-	f[4] = mkfix(5000000, 10, 170);
+	f[0] = test_fix(1000000, 10, 179.5);
+	f[1] = test_fix(2000000, 10, -179.5);
+	f[2] = test_fix(3000000, 10, 0);
+	f[3] = test_fix(4000000, 50, 179.9);
+	f[4] = test_fix(5000000, 10, 170);
 	f[4].attrs = (char *)(uintptr_t)"{\"demo\":true}";
-	f[5] = mkfix(6000000, 10, 170);
+	f[5] = test_fix(6000000, 10, 170);
 	f[5].attrs = (char *)(uintptr_t)"{\"demo\":tru";              /* not JSON */
-	f[6] = mkfix(7000000, 10, 170);
+	f[6] = test_fix(7000000, 10, 170);
 	f[6].attrs = (char *)(uintptr_t)"{\"demo\":false}";
-	f[7] = mkfix(8000000, 10, 170);
+	f[7] = test_fix(8000000, 10, 170);
 	f[7].attrs = (char *)(uintptr_t)"{\"demo\":true,\"n\":1}";
 	const struct fix *fp[8];
 	int64_t ids[8];
@@ -679,7 +655,7 @@ TEST(store_pg_reconnect)
 	struct store *s = pg_fresh();
 	if (!s)
 		return;
-	int64_t d = add_dev(s, "u", "d", "t", NULL);
+	int64_t d = test_add_device(s, "u", "d", "t", NULL);
 	PGconn *c = admin();
 	if (!c)
 		return;
@@ -689,7 +665,7 @@ TEST(store_pg_reconnect)
 	CHECK_INT(sql_int(c, kill), 1);
 	CHECK_INT(store_user_get(s, "u", &u), STORE_OK);
 
-	struct fix f = mkfix(1700000000000, 1, 1);
+	struct fix f = test_fix(1700000000000, 1, 1);
 	const struct fix *fp = &f;
 	int ins = 0;
 	CHECK_INT(store_begin(s), STORE_OK);
@@ -701,7 +677,7 @@ TEST(store_pg_reconnect)
 	CHECK_INT(store_count(s, d), 0);        /* reconnected; nothing was committed */
 
 	/* Broken mid-transaction: that transaction fails whole. */
-	struct fix f2 = mkfix(1700000001000, 1, 1);
+	struct fix f2 = test_fix(1700000001000, 1, 1);
 	const struct fix *fp2 = &f2;
 	CHECK_INT(store_begin(s), STORE_OK);
 	CHECK_INT(store_put_fixes(s, &d, &fp, 1, &ins), STORE_OK);
@@ -733,7 +709,7 @@ TEST(store_pg_readonly)
 	struct store *w = pg_fresh();
 	if (!w)
 		return;
-	int64_t d = add_dev(w, "u", "d", "t", NULL);
+	int64_t d = test_add_device(w, "u", "d", "t", NULL);
 	store_close(w);
 	struct store *s = store_open(pg_url(), STORE_READONLY, err, sizeof err);
 	CHECK(s != NULL);
@@ -741,7 +717,7 @@ TEST(store_pg_readonly)
 		return;
 	struct user_rec u;
 	CHECK_INT(store_user_get(s, "u", &u), STORE_OK);
-	struct fix f = mkfix(1700000000000, 1, 1);
+	struct fix f = test_fix(1700000000000, 1, 1);
 	int one;
 	CHECK_INT(store_put_fix(s, d, &f, &one), STORE_ERR);
 	CHECK(strstr(store_errmsg(s), "read-only") != NULL);
