@@ -39,7 +39,8 @@ static const struct {
 struct copy {
 	struct store *src, *dst;
 	const char   *table, *cols;
-	int64_t       rows, added, in_tx;
+	int64_t       rows, added;
+	int           in_tx;          /* a destination transaction is open */
 	/* fixes */
 	int64_t       device_id;
 	struct fix   *fixes;
