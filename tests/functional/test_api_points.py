@@ -131,6 +131,22 @@ class PointsApi(ServerCase):
                     return int(line.split()[1])
         raise AssertionError("no VmRSS for pid %d" % pid)
 
+    def settled_rss_kib(self, pid, timeout=10):
+        """The webapp's RSS once its start-up is over (its threads and
+        connections made, the first derivation done): unchanged for 1 s,
+        or as it is after timeout. Growth measured from an earlier base
+        would count the start-up as the stream's."""
+        last, since = self.webapp_rss_kib(pid), time.monotonic()
+        deadline = since + timeout
+        while time.monotonic() < deadline:
+            time.sleep(0.1)
+            now = self.webapp_rss_kib(pid)
+            if now != last:
+                last, since = now, time.monotonic()
+            elif time.monotonic() - since >= 1.0:
+                break
+        return last
+
     # --- every format
 
     def test_geojson(self):
@@ -212,7 +228,7 @@ class PointsApi(ServerCase):
         s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 32768)
         s.settimeout(30)
         s.connect(("127.0.0.1", self.m.wport))
-        base = self.webapp_rss_kib(pid)
+        base = self.settled_rss_kib(pid)
         peak = base
         s.sendall(("GET /api/points?device=big HTTP/1.1\r\nHost: t\r\nAuthorization: Basic %s\r\n"
                    "Connection: close\r\n\r\n" % auth).encode())
