@@ -175,7 +175,12 @@ def soak(m, token, requests, connections=8, log=None):
     res = {"rss": [], "statuses": {}, "mismatches": [], "requests": 0}
     t_start = time.monotonic()
     block = 0
-    with multiprocessing.get_context("fork").Pool(min(connections, os.cpu_count() or 1) * 2) as pool:
+    # Ended by close() and join(), not by the with-statement's terminate():
+    # that one SIGTERMs the workers, and under run.py --backend postgresql
+    # (SIGTERM has a Python handler there, inherited by the workers) a
+    # worker now and then outlived it and the test hung in the join.
+    pool = multiprocessing.get_context("fork").Pool(min(connections, os.cpu_count() or 1) * 2)
+    try:
         for phase in range(PHASES):
             jobs = []
             for w in range(connections):
@@ -191,6 +196,10 @@ def soak(m, token, requests, connections=8, log=None):
             if log:
                 log("phase %d: %d requests, receiver RSS %d KiB, %.0f s" % (
                     phase + 1, res["requests"], res["rss"][-1], time.monotonic() - t_start))
+        pool.close()
+        pool.join()
+    finally:
+        pool.terminate()
     res["seconds"] = time.monotonic() - t_start
     return res
 
