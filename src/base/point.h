@@ -22,6 +22,20 @@ struct fix {
 	char    *attrs;        /* JSON object text ("{...}") or NULL; owned */
 };
 
+/* A fix's time and place: all that drawing or thinning a track needs. */
+struct fix_pos {
+	int64_t t;          /* fix time, ms */
+	double  lat, lon;
+};
+
+/* One seek of many (store_fix_first_many, thin_sample): the first fix
+ * with from_ms <= time <= to_ms, if there is one. */
+struct fix_seek {
+	int64_t        from_ms, to_ms;   /* in */
+	int            found;            /* out: 1 when the range holds a fix */
+	struct fix_pos first;            /* out: that fix, when found */
+};
+
 void fix_init(struct fix *f);
 void fix_free(struct fix *f);          /* frees attrs */
 

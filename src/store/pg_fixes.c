@@ -17,11 +17,13 @@
 #define CHUNK      4096     /* fixes per statement: a few hundred KiB of text */
 #define CHUNK_TEXT (4 << 20)   /* attrs bytes per statement at most (each may be 64 KiB) */
 #define WALK_ROWS  2000     /* rows per FETCH of store_fixes */
+#define POS_ROWS   16384    /* rows per FETCH of store_fix_positions: 3 numbers each */
+#define SEEK_CHUNK 8192     /* seeks per statement of store_fix_first_many */
 
 enum stmt_id {
 	FX_PUT, FX_LAST, FX_FIRST_IN, FX_LAST_IN, FX_NTH_LAST, FX_COUNT_DEV, FX_COUNT_ALL,
 	FX_DEMO_DEL_DEV, FX_DEMO_DEL_ALL, FX_RANGE_COUNT, FX_RANGE_DEL, FX_DEL_AT, FX_DEL_MANY,
-	FX_MAX
+	FX_FIRST_MANY, FX_MAX
 };
 
 #define FIX_COLS  "SELECT time_ms, lat, lon, alt, speed, course, acc, batt, attrs FROM fixes "
@@ -70,6 +72,13 @@ static const char *const stmt_sql[FX_MAX] = {
 	                    "ORDER BY time_ms LIMIT 1",
 	[FX_LAST_IN]      = FIX_COLS "WHERE device_id = $1 AND time_ms BETWEEN $2 AND $3 "
 	                    "ORDER BY time_ms DESC LIMIT 1",
+	/* Each range's first fix: one index seek per range on the server,
+	 * the month tables a range cannot touch pruned as it runs. Rows
+	 * (i, time, lat, lon) for the ranges (from 1) that hold one. */
+	[FX_FIRST_MANY]   = "SELECT r.i, f.time_ms, f.lat, f.lon FROM unnest($2::bigint[], "
+	                    "$3::bigint[]) WITH ORDINALITY AS r(lo, hi, i) CROSS JOIN LATERAL "
+	                    "(SELECT time_ms, lat, lon FROM fixes WHERE device_id = $1 AND "
+	                    "time_ms BETWEEN r.lo AND r.hi ORDER BY time_ms LIMIT 1) f",
 	[FX_NTH_LAST]     = "SELECT time_ms FROM fixes WHERE device_id = $1 AND time_ms BETWEEN $2 "
 	                    "AND $3 ORDER BY time_ms DESC LIMIT 1 OFFSET $4",
 	[FX_COUNT_DEV]    = "SELECT points FROM device_stats WHERE device_id = $1",
@@ -399,6 +408,112 @@ int pg_fix_last_in(struct store *base, int64_t device_id, int64_t from_ms, int64
                    struct fix *out)
 {
 	return fix_in(base, FX_LAST_IN, device_id, from_ms, to_ms, out, "last fix in range");
+}
+
+static int first_chunk(struct pg_store *s, int64_t device_id, struct fix_seek *v, size_t n)
+{
+	struct buf *lo = &s->arr[0], *hi = &s->arr[1];
+	buf_reset(lo);
+	buf_reset(hi);
+	for (size_t i = 0; i < n; i++) {
+		v[i].found = 0;
+		pg_array_i64(lo, v[i].from_ms);
+		pg_array_i64(hi, v[i].to_ms);
+	}
+	pg_array_end(lo);
+	pg_array_end(hi);
+	struct pg_args a;
+	PGresult *r;
+	pg_args_init(&a);
+	pg_arg_i64(&a, device_id);
+	pg_arg_text(&a, lo->data);
+	pg_arg_text(&a, hi->data);
+	int rc = pg_store_run(s, &s->fst, FX_FIRST_MANY, &a, PGRES_TUPLES_OK, "first fixes", &r);
+	if (rc != STORE_OK)
+		return STORE_ERR;
+	for (int row = 0; row < PQntuples(r); row++) {
+		int64_t i = pg_i64(r, row, 0) - 1;
+		if (i < 0 || (size_t)i >= n)
+			continue;
+		v[i].found = 1;
+		v[i].first = (struct fix_pos){ pg_i64(r, row, 1), pg_f64(r, row, 2), pg_f64(r, row, 3) };
+	}
+	PQclear(r);
+	return STORE_OK;
+}
+
+int pg_fix_first_many(struct store *base, int64_t device_id, struct fix_seek *v, size_t n)
+{
+	struct pg_store *s = pg_store_of(base);
+	for (size_t at = 0; at < n; at += SEEK_CHUNK)
+		if (first_chunk(s, device_id, v + at, n - at < SEEK_CHUNK ? n - at : SEEK_CHUNK) !=
+		    STORE_OK)
+			return STORE_ERR;
+	return STORE_OK;
+}
+
+/* Reads the cursor's rows in binary until max or the end. */
+static int positions_walk(struct pg_store *s, PGconn *c, const char *cursor, size_t max,
+                          struct fix_pos *out, size_t *n)
+{
+	char fetch[64];
+	snprintf(fetch, sizeof fetch, "FETCH %d FROM %s", POS_ROWS, cursor);
+	while (*n < max) {
+		PGresult *r = pg_run_binary(c, fetch, PGRES_TUPLES_OK, s->err, sizeof s->err);
+		if (!r)
+			return pg_store_fail(s, "fix positions");
+		int rows = PQntuples(r);
+		for (int i = 0; i < rows && *n < max; i++)
+			out[(*n)++] = (struct fix_pos){ pg_bin_i64(r, i, 0), pg_bin_f64(r, i, 1),
+			                                pg_bin_f64(r, i, 2) };
+		PQclear(r);
+		if (rows < POS_ROWS)
+			break;
+	}
+	return STORE_OK;
+}
+
+int pg_fix_positions(struct store *base, int64_t device_id, int64_t from_ms, int64_t to_ms,
+                     size_t max, struct fix_pos *out, size_t *n)
+{
+	struct pg_store *s = pg_store_of(base);
+	char cursor[32], sql[256];
+	struct pg_args a;
+	*n = 0;
+	if (max == 0 || from_ms > to_ms)
+		return STORE_OK;
+	int own = !s->in_tx;
+	if (own && store_begin(base) != STORE_OK)
+		return STORE_ERR;
+	/* A cursor, so a large range is not held in memory twice (the
+	 * result and out); the LIMIT lets the server stop where we do. */
+	snprintf(cursor, sizeof cursor, "mintrac_pos%d", s->cursors);
+	snprintf(sql, sizeof sql, "DECLARE %s NO SCROLL CURSOR FOR SELECT time_ms, lat, lon "
+	         "FROM fixes WHERE device_id = $1 AND time_ms BETWEEN $2 AND $3 "
+	         "ORDER BY time_ms LIMIT $4", cursor);
+	pg_args_init(&a);
+	pg_arg_i64(&a, device_id);
+	pg_arg_i64(&a, from_ms);
+	pg_arg_i64(&a, to_ms);
+	pg_arg_i64(&a, max > INT64_MAX ? INT64_MAX : (int64_t)max);
+	PGconn *c = pg_store_conn(s);
+	PGresult *r = c ? pg_run_once(c, sql, &a, PGRES_COMMAND_OK, s->err, sizeof s->err, NULL)
+	                : NULL;
+	int rc = STORE_ERR;
+	if (!r) {
+		pg_store_fail(s, "fix positions");
+	} else {
+		PQclear(r);
+		rc = positions_walk(s, c, cursor, max, out, n);
+		snprintf(sql, sizeof sql, "CLOSE %s", cursor);
+		if (rc == STORE_OK && !own && pg_command(c, sql, s->err, sizeof s->err) < 0)
+			rc = pg_store_fail(s, "fix positions");
+	}
+	if (own && rc == STORE_OK && store_commit(base) != STORE_OK)
+		rc = STORE_ERR;
+	if (own && rc != STORE_OK)
+		(void)store_rollback(base);
+	return rc;
 }
 
 int pg_fix_nth_last(struct store *base, int64_t device_id, int64_t from_ms, int64_t to_ms,

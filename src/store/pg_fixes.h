@@ -20,6 +20,9 @@ int pg_fix_first_in(struct store *s, int64_t device_id, int64_t from_ms, int64_t
                     struct fix *out);
 int pg_fix_last_in(struct store *s, int64_t device_id, int64_t from_ms, int64_t to_ms,
                    struct fix *out);
+int pg_fix_first_many(struct store *s, int64_t device_id, struct fix_seek *v, size_t n);
+int pg_fix_positions(struct store *s, int64_t device_id, int64_t from_ms, int64_t to_ms,
+                     size_t max, struct fix_pos *out, size_t *n);
 int64_t pg_demo_delete(struct store *s, int64_t device_id);
 int64_t pg_fix_count_range(struct store *s, int64_t device_id, int64_t from_ms, int64_t to_ms,
                            const double *box);

@@ -126,6 +126,41 @@ PGresult *pg_run_once(PGconn *c, const char *sql, const struct pg_args *a,
 	return checked(c, r, ok_status, err, errlen, sqlstate);
 }
 
+PGresult *pg_run_binary(PGconn *c, const char *sql, ExecStatusType ok_status, char *err,
+                        size_t errlen)
+{
+	PGresult *r = PQexecParams(c, sql, 0, NULL, NULL, NULL, NULL, 1);
+	return checked(c, r, ok_status, err, errlen, NULL);
+}
+
+/* Network byte order, as the binary format sends every number. */
+static uint64_t be64(const PGresult *r, int row, int col)
+{
+	if (PQgetisnull(r, row, col) || PQgetlength(r, row, col) != 8)
+		return 0;
+	const unsigned char *p = (const unsigned char *)PQgetvalue(r, row, col);
+	uint64_t v = 0;
+	for (int i = 0; i < 8; i++)
+		v = v << 8 | p[i];
+	return v;
+}
+
+int64_t pg_bin_i64(const PGresult *r, int row, int col)
+{
+	uint64_t u = be64(r, row, col);
+	int64_t v;
+	memcpy(&v, &u, sizeof v);
+	return v;
+}
+
+double pg_bin_f64(const PGresult *r, int row, int col)
+{
+	uint64_t u = be64(r, row, col);
+	double v;
+	memcpy(&v, &u, sizeof v);
+	return v;
+}
+
 int pg_command_state(PGconn *c, const char *sql, char *err, size_t errlen, char sqlstate[6])
 {
 	PGresult *r = checked(c, PQexec(c, sql), PGRES_COMMAND_OK, err, errlen, sqlstate);

@@ -50,6 +50,14 @@ PGresult *pg_run(PGconn *c, struct pg_stmts *ps, int id, const struct pg_args *a
  * whose name varies). */
 PGresult *pg_run_once(PGconn *c, const char *sql, const struct pg_args *a,
                       ExecStatusType ok_status, char *err, size_t errlen, char sqlstate[6]);
+/* As pg_run_once with no parameters, the result in binary format (a
+ * cursor's FETCH of many numbers: no text to print and parse again). */
+PGresult *pg_run_binary(PGconn *c, const char *sql, ExecStatusType ok_status, char *err,
+                        size_t errlen);
+/* Reading a binary-format result's bigint and double precision columns
+ * (0 when NULL). */
+int64_t pg_bin_i64(const PGresult *r, int row, int col);
+double pg_bin_f64(const PGresult *r, int row, int col);
 /* A plain command with no parameters and no result (BEGIN, COMMIT, DDL):
  * 0, or -1 with err set. */
 int pg_command(PGconn *c, const char *sql, char *err, size_t errlen);

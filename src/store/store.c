@@ -200,6 +200,60 @@ int store_fix_last_in(struct store *s, int64_t device_id, int64_t from_ms, int64
 	return s->ops->fix_last_in(s, device_id, from_ms, to_ms, out);
 }
 
+int store_fix_first_many(struct store *s, int64_t device_id, struct fix_seek *v, size_t n)
+{
+	if (s->ops->fix_first_many)
+		return s->ops->fix_first_many(s, device_id, v, n);
+	for (size_t i = 0; i < n; i++) {
+		struct fix f;
+		v[i].found = 0;
+		if (v[i].from_ms > v[i].to_ms)
+			continue;
+		int rc = s->ops->fix_first_in(s, device_id, v[i].from_ms, v[i].to_ms, &f);
+		if (rc == STORE_NOTFOUND)
+			continue;
+		if (rc != STORE_OK)
+			return STORE_ERR;
+		v[i].found = 1;
+		v[i].first = (struct fix_pos){ f.time_ms, f.lat, f.lon };
+		fix_free(&f);
+	}
+	return STORE_OK;
+}
+
+/* store_fixes' callback returns this to stop the walk when out is full:
+ * distinct from every store_rc. */
+#define POSITIONS_FULL 0x7f00
+
+struct positions {
+	struct fix_pos *out;
+	size_t          n, max;
+};
+
+static int add_position(void *ctx, const struct fix *f)
+{
+	struct positions *p = ctx;
+	p->out[p->n++] = (struct fix_pos){ f->time_ms, f->lat, f->lon };
+	return p->n == p->max ? POSITIONS_FULL : 0;
+}
+
+int store_fix_positions(struct store *s, int64_t device_id, int64_t from_ms, int64_t to_ms,
+                        size_t max, struct fix_pos *out, size_t *n)
+{
+	*n = 0;
+	if (s->ops->fix_positions)
+		return s->ops->fix_positions(s, device_id, from_ms, to_ms, max, out, n);
+	if (max == 0)
+		return STORE_OK;
+	struct positions p = { out, 0, max };
+	int rc = s->ops->fixes(s, device_id, from_ms, to_ms, add_position, &p);
+	/* STORE_NOTFOUND: the device is gone, so it has no fixes. */
+	if (rc != STORE_OK && rc != POSITIONS_FULL && rc != STORE_NOTFOUND)
+		return STORE_ERR;
+	*n = rc == STORE_NOTFOUND ? 0 : p.n;
+	return STORE_OK;
+}
+
 int64_t store_demo_delete(struct store *s, int64_t device_id)
 {
 	return s->ops->demo_delete(s, device_id);

@@ -132,6 +132,17 @@ int store_fix_first_in(struct store *s, int64_t device_id, int64_t from_ms, int6
 int store_fix_last_in(struct store *s, int64_t device_id, int64_t from_ms, int64_t to_ms,
                       struct fix *out);
 
+/* For each of v[0..n): the first fix of the device in [from_ms, to_ms]
+ * (found and first set; a range with from_ms > to_ms finds none). The
+ * map's sampler asks thousands at a time: PostgreSQL answers them in one
+ * statement, not one round trip each. STORE_OK or STORE_ERR. */
+int store_fix_first_many(struct store *s, int64_t device_id, struct fix_seek *v, size_t n);
+/* The times and places of the device's fixes in [from_ms, to_ms], in time
+ * order, the first max of them into out (*n set; *n < max: that was all).
+ * A device that does not exist has none. STORE_OK or STORE_ERR. */
+int store_fix_positions(struct store *s, int64_t device_id, int64_t from_ms, int64_t to_ms,
+                        size_t max, struct fix_pos *out, size_t *n);
+
 /* Demo data: fixes whose attributes hold "demo":true. Deletes them (all
  * devices when device_id is 0) and returns how many, or -1 on error. Runs
  * its own transaction: not inside store_begin. */

@@ -59,6 +59,11 @@ struct store_ops {
 	              struct fix *out);
 	int (*fix_last_in)(struct store *s, int64_t device_id, int64_t from_ms, int64_t to_ms,
 	              struct fix *out);
+	/* NULL: store.c calls fix_first_in for each. */
+	int (*fix_first_many)(struct store *s, int64_t device_id, struct fix_seek *v, size_t n);
+	/* NULL: store.c reads them with fixes. */
+	int (*fix_positions)(struct store *s, int64_t device_id, int64_t from_ms, int64_t to_ms,
+	              size_t max, struct fix_pos *out, size_t *n);
 	int64_t (*demo_delete)(struct store *s, int64_t device_id);
 	int64_t (*fix_count_range)(struct store *s, int64_t device_id, int64_t from_ms,
 	              int64_t to_ms, const double *box);

@@ -26,7 +26,7 @@ struct proj {
 	double lat0, lon0;
 };
 
-static void proj_at(struct proj *pr, const struct thin_pt *a)
+static void proj_at(struct proj *pr, const struct fix_pos *a)
 {
 	pr->ky = EARTH_R * DEG;
 	pr->kx = pr->ky * cos(a->lat * DEG);
@@ -46,7 +46,7 @@ static double dlon(double lon, double lon0)
 	return d;
 }
 
-static void proj_xy(const struct proj *pr, const struct thin_pt *p, double *x, double *y)
+static void proj_xy(const struct proj *pr, const struct fix_pos *p, double *x, double *y)
 {
 	*x = dlon(p->lon, pr->lon0) * pr->kx;
 	*y = (p->lat - pr->lat0) * pr->ky;
@@ -68,7 +68,7 @@ static double seg_dist2_xy(double px, double py, double bx, double by, double bb
 	return dx * dx + dy * dy;
 }
 
-double thin_seg_dist(const struct thin_pt *p, const struct thin_pt *a, const struct thin_pt *b)
+double thin_seg_dist(const struct fix_pos *p, const struct fix_pos *a, const struct fix_pos *b)
 {
 	struct proj pr;
 	double px, py, bx, by;
@@ -78,7 +78,7 @@ double thin_seg_dist(const struct thin_pt *p, const struct thin_pt *a, const str
 	return sqrt(seg_dist2_xy(px, py, bx, by, bx * bx + by * by));
 }
 
-static double pt_dist(const struct thin_pt *a, const struct thin_pt *b)
+static double pt_dist(const struct fix_pos *a, const struct fix_pos *b)
 {
 	struct proj pr;
 	double x, y;
@@ -93,7 +93,7 @@ struct span {
 	size_t i, j;
 };
 
-size_t thin_dp(const struct thin_pt *pts, size_t n, double tol_m, unsigned char *keep)
+size_t thin_dp(const struct fix_pos *pts, size_t n, double tol_m, unsigned char *keep)
 {
 	if (n == 0)
 		return 0;
@@ -145,18 +145,18 @@ size_t thin_dp(const struct thin_pt *pts, size_t n, double tol_m, unsigned char 
 /* ---- sampling with seeks ---- */
 
 struct ptvec {
-	struct thin_pt *v;
+	struct fix_pos *v;
 	size_t          n, cap;
 };
 
-static void ptvec_push(struct ptvec *pv, const struct thin_pt *p)
+static void ptvec_push(struct ptvec *pv, const struct fix_pos *p)
 {
 	array_grow(&pv->v, &pv->cap, pv->n + 1, sizeof *pv->v);
 	pv->v[pv->n++] = *p;
 }
 
 struct stretch {
-	struct thin_pt a, b;
+	struct fix_pos a, b;
 };
 
 /* FIFO of stretches still to check: refining level by level means that,
@@ -167,7 +167,7 @@ struct queue {
 	size_t          head, n, cap;
 };
 
-static void queue_push(struct queue *q, const struct thin_pt *a, const struct thin_pt *b)
+static void queue_push(struct queue *q, const struct fix_pos *a, const struct fix_pos *b)
 {
 	if (q->n == q->cap) {
 		if (q->head > q->cap / 2) {
@@ -183,7 +183,7 @@ static void queue_push(struct queue *q, const struct thin_pt *a, const struct th
 
 static int cmp_t(const void *x, const void *y)
 {
-	const struct thin_pt *a = x, *b = y;
+	const struct fix_pos *a = x, *b = y;
 	return (a->t > b->t) - (a->t < b->t);
 }
 
@@ -202,27 +202,12 @@ static int64_t slot_start(int64_t from, uint64_t span, size_t i, size_t n)
 	return add_off(from, step * i + rem * i / n);
 }
 
-/* One fix strictly between a and b, near the middle by time: the first at
- * or after the midpoint, else (that half being empty) the first after a.
- * 1 found, 0 none, -1 error. */
-static int seek_between(const struct thin_pt *a, const struct thin_pt *b, thin_seek_fn seek,
-                        void *ctx, struct thin_pt *m)
-{
-	if ((uint64_t)b->t - (uint64_t)a->t < 2)
-		return 0;
-	int64_t mid = add_off(a->t, ((uint64_t)b->t - (uint64_t)a->t) / 2);
-	int rc = seek(ctx, mid, b->t - 1, m);
-	if (rc != 0 || mid - 1 < a->t + 1)
-		return rc;
-	return seek(ctx, a->t + 1, mid - 1, m);
-}
-
 /* How far m is from where the chord a-b puts it at m's time (the
  * synchronized distance). At least its distance from the chord, and also
  * large when the stretch's motion is uneven: a loop run early in a stretch
  * that ends standing still has its time-midpoint at rest on the chord's
  * end, and only this tells that the stretch is not one straight move. */
-static double sync_dist(const struct thin_pt *m, const struct thin_pt *a, const struct thin_pt *b)
+static double sync_dist(const struct fix_pos *m, const struct fix_pos *a, const struct fix_pos *b)
 {
 	double u = (double)((uint64_t)m->t - (uint64_t)a->t) /
 	           (double)((uint64_t)b->t - (uint64_t)a->t);
@@ -234,19 +219,45 @@ static double sync_dist(const struct thin_pt *m, const struct thin_pt *a, const 
 	return hypot(mx - u * bx, my - u * by);
 }
 
+/* A batch of seeks, grown as needed and reused round after round. */
+struct batch {
+	struct fix_seek *v;
+	size_t           n, cap;
+};
+
+static struct fix_seek *batch_add(struct batch *bt, int64_t from_ms, int64_t to_ms)
+{
+	array_grow(&bt->v, &bt->cap, bt->n + 1, sizeof *bt->v);
+	struct fix_seek *k = &bt->v[bt->n++];
+	*k = (struct fix_seek){ .from_ms = from_ms, .to_ms = to_ms };
+	return k;
+}
+
+/* One seek: 1 (*out set), 0 none, -1 error. */
+static int seek_one(thin_seek_fn seek, void *ctx, int64_t from_ms, int64_t to_ms,
+                    struct fix_pos *out)
+{
+	struct fix_seek k = { .from_ms = from_ms, .to_ms = to_ms };
+	if (seek(ctx, &k, 1) < 0)
+		return -1;
+	if (k.found)
+		*out = k.first;
+	return k.found;
+}
+
 /* The last fix in [from_ms, to_ms], given that `first` is the first one:
  * a binary search by time with first-fix seeks (at most 64 of them).
  * 0 or -1 (error). */
-static int seek_last(int64_t to_ms, thin_seek_fn seek, void *ctx, const struct thin_pt *first,
-                     struct thin_pt *last)
+static int seek_last(int64_t to_ms, thin_seek_fn seek, void *ctx, const struct fix_pos *first,
+                     struct fix_pos *last)
 {
 	*last = *first;
 	int64_t hi = to_ms;
 	while (last->t < hi) {
 		uint64_t d = (uint64_t)hi - (uint64_t)last->t;
 		int64_t mid = add_off(last->t, d / 2 + (d & 1));
-		struct thin_pt p;
-		int rc = seek(ctx, mid, hi, &p);
+		struct fix_pos p;
+		int rc = seek_one(seek, ctx, mid, hi, &p);
 		if (rc < 0)
 			return -1;
 		if (rc)
@@ -257,66 +268,147 @@ static int seek_last(int64_t to_ms, thin_seek_fn seek, void *ctx, const struct t
 	return 0;
 }
 
+/* The range's first and last fix: 1, 0 (no fix in range), -1 error. */
+static int seek_ends(int64_t from_ms, int64_t to_ms, thin_seek_fn seek, void *ctx,
+                     struct fix_pos *first, struct fix_pos *last)
+{
+	/* The caller usually knows the last fix's time and passes it as
+	 * to_ms: then one call finds both ends. */
+	struct fix_seek ends[2] = { { .from_ms = from_ms, .to_ms = to_ms },
+	                            { .from_ms = to_ms, .to_ms = to_ms } };
+	if (seek(ctx, ends, 2) < 0)
+		return -1;
+	if (!ends[0].found)
+		return 0;
+	*first = ends[0].first;
+	if (ends[1].found) {
+		*last = ends[1].first;
+		return 1;
+	}
+	return seek_last(to_ms, seek, ctx, first, last) < 0 ? -1 : 1;
+}
+
+/* The even seeks over the span the fixes cover, into pv. A seek asks for
+ * the first fix from its slot's start on, so one seek crosses a whole gap
+ * in the data; the slots after it inside that gap find the same fix and
+ * are passed over. */
+static int seek_even(const struct fix_pos *first, const struct fix_pos *last, size_t initial,
+                     size_t max_pts, thin_seek_fn seek, void *ctx, struct batch *bt,
+                     struct ptvec *pv)
+{
+	uint64_t span = (uint64_t)last->t - (uint64_t)first->t;
+	bt->n = 0;
+	for (size_t i = 1; i < initial; i++)
+		batch_add(bt, slot_start(first->t, span, i, initial), last->t);
+	if (bt->n && seek(ctx, bt->v, bt->n) < 0)
+		return -1;
+	size_t i = 1;
+	while (i < initial && pv->n < max_pts - 1) {
+		const struct fix_seek *k = &bt->v[i - 1];
+		if (!k->found || k->first.t == last->t)
+			break;
+		ptvec_push(pv, &k->first);
+		while (i < initial && slot_start(first->t, span, i, initial) <= k->first.t)
+			i++;
+	}
+	return 0;
+}
+
+/* For each stretch of lv[0..n): one fix strictly between its ends, near
+ * the middle by time (the first at or after the midpoint, else, that half
+ * being empty, the first after its start), in mids[i] (found or not).
+ * Two calls of seek at most. 0 or -1. */
+static int seek_middles(const struct stretch *lv, size_t n, thin_seek_fn seek, void *ctx,
+                        struct batch *mids, struct batch *back)
+{
+	mids->n = 0;
+	for (size_t i = 0; i < n; i++) {
+		const struct fix_pos *a = &lv[i].a, *b = &lv[i].b;
+		if ((uint64_t)b->t - (uint64_t)a->t < 2) {
+			batch_add(mids, 1, 0);   /* nothing can lie between: an empty range */
+			continue;
+		}
+		batch_add(mids, add_off(a->t, ((uint64_t)b->t - (uint64_t)a->t) / 2), b->t - 1);
+	}
+	if (seek(ctx, mids->v, mids->n) < 0)
+		return -1;
+	back->n = 0;
+	for (size_t i = 0; i < n; i++) {
+		const struct fix_seek *k = &mids->v[i];
+		if (!k->found && k->from_ms <= k->to_ms && k->from_ms - 1 >= lv[i].a.t + 1)
+			batch_add(back, lv[i].a.t + 1, k->from_ms - 1);
+	}
+	if (!back->n)
+		return 0;
+	if (seek(ctx, back->v, back->n) < 0)
+		return -1;
+	size_t j = 0;
+	for (size_t i = 0; i < n; i++) {
+		struct fix_seek *k = &mids->v[i];
+		if (!k->found && k->from_ms <= k->to_ms && k->from_ms - 1 >= lv[i].a.t + 1)
+			*k = back->v[j++];
+	}
+	return 0;
+}
+
 int thin_sample(int64_t from_ms, int64_t to_ms, double tol_m, size_t initial, size_t max_pts,
-                thin_seek_fn seek, void *ctx, struct thin_pt **out, size_t *nout)
+                thin_seek_fn seek, void *ctx, struct fix_pos **out, size_t *nout)
 {
 	struct ptvec pv = { NULL, 0, 0 };
 	struct queue q = { NULL, 0, 0, 0 };
-	struct thin_pt first, last;
+	struct batch mids = { NULL, 0, 0 }, back = { NULL, 0, 0 };
+	struct stretch *lv = NULL;
+	size_t lv_cap = 0;
+	struct fix_pos first, last;
 	int rc;
 
 	*out = NULL;
 	*nout = 0;
 	if (from_ms > to_ms || max_pts == 0)
 		return 0;
-	rc = seek(ctx, from_ms, to_ms, &first);
+	rc = seek_ends(from_ms, to_ms, seek, ctx, &first, &last);
 	if (rc <= 0)
 		return rc;
-	if (seek_last(to_ms, seek, ctx, &first, &last) < 0)
-		return -1;
 	if (initial < 1)
 		initial = 1;
 	if (initial > max_pts - 1)
 		initial = max_pts > 1 ? max_pts - 1 : 1;
 
-	/* Even seeks over the span the fixes cover. A seek asks for the
-	 * first fix from the slot's start on, so one seek crosses a whole
-	 * gap in the data and the slots it skipped cost nothing. */
-	uint64_t span = (uint64_t)last.t - (uint64_t)first.t;
 	ptvec_push(&pv, &first);
-	size_t i = 1;
-	while (i < initial && pv.n < max_pts - 1) {
-		struct thin_pt p;
-		rc = seek(ctx, slot_start(first.t, span, i, initial), last.t, &p);
-		if (rc < 0)
-			goto fail;
-		if (rc == 0 || p.t == last.t)
-			break;
-		ptvec_push(&pv, &p);
-		while (i < initial && slot_start(first.t, span, i, initial) <= p.t)
-			i++;
-	}
+	if (seek_even(&first, &last, initial, max_pts, seek, ctx, &mids, &pv) < 0)
+		goto fail;
 	if (last.t != first.t && pv.n < max_pts)
 		ptvec_push(&pv, &last);
 
 	for (size_t k = 0; k + 1 < pv.n; k++)
 		queue_push(&q, &pv.v[k], &pv.v[k + 1]);
+	/* Level by level: the stretches queued now are one level; their
+	 * middles are sought together, then checked in queue order, which
+	 * queues the next level. */
 	while (q.head < q.n && pv.n < max_pts) {
-		struct stretch s = q.v[q.head++];
-		struct thin_pt m;
-		rc = seek_between(&s.a, &s.b, seek, ctx, &m);
-		if (rc < 0)
+		size_t n = q.n - q.head;
+		array_grow(&lv, &lv_cap, n, sizeof *lv);
+		memcpy(lv, q.v + q.head, n * sizeof *lv);
+		q.head = q.n;
+		if (seek_middles(lv, n, seek, ctx, &mids, &back) < 0)
 			goto fail;
-		if (rc == 0)
-			continue;
-		if (!(sync_dist(&m, &s.a, &s.b) > tol_m) &&
-		    !(pt_dist(&s.a, &s.b) > FAR_FACTOR * tol_m))
-			continue;
-		ptvec_push(&pv, &m);
-		queue_push(&q, &s.a, &m);
-		queue_push(&q, &m, &s.b);
+		for (size_t i = 0; i < n && pv.n < max_pts; i++) {
+			const struct fix_seek *k = &mids.v[i];
+			const struct stretch *st = &lv[i];
+			if (!k->found)
+				continue;
+			if (!(sync_dist(&k->first, &st->a, &st->b) > tol_m) &&
+			    !(pt_dist(&st->a, &st->b) > FAR_FACTOR * tol_m))
+				continue;
+			ptvec_push(&pv, &k->first);
+			queue_push(&q, &st->a, &k->first);
+			queue_push(&q, &k->first, &st->b);
+		}
 	}
 	free(q.v);
+	free(lv);
+	free(mids.v);
+	free(back.v);
 
 	if (pv.n)
 		qsort(pv.v, pv.n, sizeof *pv.v, cmp_t);
@@ -329,6 +421,9 @@ int thin_sample(int64_t from_ms, int64_t to_ms, double tol_m, size_t initial, si
 	return 0;
 fail:
 	free(q.v);
+	free(lv);
+	free(mids.v);
+	free(back.v);
 	free(pv.v);
 	return -1;
 }

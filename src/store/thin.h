@@ -9,11 +9,7 @@
 #define MINTRAC_THIN_H
 #include <stddef.h>
 #include <stdint.h>
-
-struct thin_pt {
-	int64_t t;          /* fix time, ms */
-	double  lat, lon;
-};
+#include "base/point.h"
 
 /* Metres per pixel at web-mercator zoom level z (0..24) and latitude lat,
  * times `pixels` (the tolerance in pixels, e.g. 1.0). */
@@ -22,27 +18,29 @@ double thin_tolerance_for_zoom(double z, double lat, double pixels);
 /* Distance in metres from p to the segment a-b (local equirectangular
  * projection around a; accurate to well under 1 % for segments below a few
  * hundred km, which is all thinning needs). */
-double thin_seg_dist(const struct thin_pt *p, const struct thin_pt *a, const struct thin_pt *b);
+double thin_seg_dist(const struct fix_pos *p, const struct fix_pos *a, const struct fix_pos *b);
 
 /* Douglas–Peucker with tolerance tol_m (metres) on pts[0..n): sets keep[i]
  * to 1 for kept points (first and last always), 0 otherwise; returns the
  * kept count. Iterative (explicit stack), O(n log n) typical; -1 (as
  * SIZE_MAX) only when out of memory. */
-size_t thin_dp(const struct thin_pt *pts, size_t n, double tol_m, unsigned char *keep);
+size_t thin_dp(const struct fix_pos *pts, size_t n, double tol_m, unsigned char *keep);
 
-/* seek: the first fix with from_ms <= t <= to_ms: 1 (filled *out), 0 none,
- * -1 error. */
-typedef int (*thin_seek_fn)(void *ctx, int64_t from_ms, int64_t to_ms, struct thin_pt *out);
+/* seek: for each of v[0..n), the first fix in [from_ms, to_ms] (found,
+ * first). 0, or -1 on error. Given many at once, so a store across a
+ * network answers a whole round of seeks in one round trip. */
+typedef int (*thin_seek_fn)(void *ctx, struct fix_seek *v, size_t n);
 
 /* Samples [from_ms, to_ms] with at most max_pts points: the range's first
- * and last fix (the last found by bisection, at most 64 seeks), `initial`
- * evenly spaced seeks between them, then bisection of each stretch whose
- * time-midpoint fix lies farther than tol_m from where the chord puts it
- * at that time (so a loop followed by a stop is split too), or whose ends
- * are farther apart than 64 * tol_m, until stretches hold no fix between
- * their ends or max_pts is reached. *out (malloc'ed, caller frees) gets the
- * distinct fixes found, in time order. 0 on success, -1 on error (seek
- * error or out of memory). */
+ * and last fix (the last found by bisection when no fix lies at to_ms),
+ * `initial` evenly spaced seeks between them, then bisection of each
+ * stretch whose time-midpoint fix lies farther than tol_m from where the
+ * chord puts it at that time (so a loop followed by a stop is split too),
+ * or whose ends are farther apart than 64 * tol_m, until stretches hold
+ * no fix between their ends or max_pts is reached. The bisection goes
+ * level by level, each level's seeks in one or two calls of seek. *out
+ * (malloc'ed, caller frees) gets the distinct fixes found, in time order.
+ * 0 on success, -1 on error (seek error or out of memory). */
 int thin_sample(int64_t from_ms, int64_t to_ms, double tol_m, size_t initial, size_t max_pts,
-                thin_seek_fn seek, void *ctx, struct thin_pt **out, size_t *nout);
+                thin_seek_fn seek, void *ctx, struct fix_pos **out, size_t *nout);
 #endif

@@ -7,10 +7,6 @@
 #include "base/point.h"
 #include "store/thin.h"
 
-/* store_fixes' callback returns this to stop the walk: the range is too
- * long to read in full. Distinct from every store_rc. */
-#define WALK_FULL 0x7f00
-
 /* The sampler's even seeks: about one per 15 minutes of the range, at
  * least enough to see a day's outings, at most a fifth of the budget so
  * the bisection has room to follow the shape. */
@@ -18,39 +14,19 @@
 #define SAMPLE_INITIAL_MIN 1024
 #define SAMPLE_INITIAL_MAX (TRACK_SAMPLE_MAX / 5)
 
-struct reader {
-	struct thin_pt *v;
-	size_t          n;
-};
-
-static int read_pt(void *ctx, const struct fix *f)
-{
-	struct reader *r = ctx;
-	r->v[r->n++] = (struct thin_pt){ f->time_ms, f->lat, f->lon };
-	return r->n > TRACK_FULL_MAX ? WALK_FULL : 0;
-}
-
 struct seeker {
 	struct store *s;
 	int64_t       device_id;
 };
 
-static int seek_first(void *ctx, int64_t from_ms, int64_t to_ms, struct thin_pt *out)
+static int seek_many(void *ctx, struct fix_seek *v, size_t n)
 {
 	struct seeker *k = ctx;
-	struct fix f;
-	int rc = store_fix_first_in(k->s, k->device_id, from_ms, to_ms, &f);
-	if (rc == STORE_NOTFOUND)
-		return 0;
-	if (rc != STORE_OK)
-		return -1;
-	*out = (struct thin_pt){ f.time_ms, f.lat, f.lon };
-	fix_free(&f);
-	return 1;
+	return store_fix_first_many(k->s, k->device_id, v, n) == STORE_OK ? 0 : -1;
 }
 
 /* Times of the kept points of pts[0..n) at tol_m into *times. */
-static int keep_times(const struct thin_pt *pts, size_t n, double tol_m, int64_t **times,
+static int keep_times(const struct fix_pos *pts, size_t n, double tol_m, int64_t **times,
                       size_t *nout)
 {
 	*times = NULL;
@@ -96,9 +72,9 @@ static int sampled(struct store *s, int64_t device_id, int64_t from_ms, int64_t 
 	uint64_t want = span / SAMPLE_STEP_MS;
 	size_t initial = want < SAMPLE_INITIAL_MIN ? SAMPLE_INITIAL_MIN
 	               : want > SAMPLE_INITIAL_MAX ? SAMPLE_INITIAL_MAX : (size_t)want;
-	struct thin_pt *pts;
+	struct fix_pos *pts;
 	size_t npts;
-	if (thin_sample(from_ms, end_ms, tol_m, initial, TRACK_SAMPLE_MAX, seek_first, &k, &pts,
+	if (thin_sample(from_ms, end_ms, tol_m, initial, TRACK_SAMPLE_MAX, seek_many, &k, &pts,
 	                &npts) < 0)
 		return STORE_ERR;
 	rc = keep_times(pts, npts, tol_m, times, n);
@@ -113,21 +89,22 @@ int track_thin(struct store *s, int64_t device_id, int64_t from_ms, int64_t to_m
 	*n = 0;
 	if (from_ms > to_ms)
 		return STORE_OK;
-	struct reader r = { malloc((TRACK_FULL_MAX + 1) * sizeof *r.v), 0 };
-	if (!r.v)
+	/* One more than the most read in full: finding it means sampling. */
+	struct fix_pos *v = malloc((TRACK_FULL_MAX + 1) * sizeof *v);
+	size_t got;
+	if (!v)
 		return STORE_ERR;
-	int rc = store_fixes(s, device_id, from_ms, to_ms, read_pt, &r);
-	if (rc == WALK_FULL) {
-		int64_t first_ms = r.v[0].t;
-		free(r.v);
+	if (store_fix_positions(s, device_id, from_ms, to_ms, TRACK_FULL_MAX + 1, v, &got) !=
+	    STORE_OK) {
+		free(v);
+		return STORE_ERR;
+	}
+	if (got > TRACK_FULL_MAX) {
+		int64_t first_ms = v[0].t;
+		free(v);
 		return sampled(s, device_id, first_ms, to_ms, tol_m, times, n);
 	}
-	/* STORE_NOTFOUND (the device gone meanwhile) reads as no fixes. */
-	if (rc != STORE_OK && rc != STORE_NOTFOUND) {
-		free(r.v);
-		return STORE_ERR;
-	}
-	rc = keep_times(r.v, r.n, tol_m, times, n);
-	free(r.v);
+	int rc = keep_times(v, got, tol_m, times, n);
+	free(v);
 	return rc;
 }

@@ -18,9 +18,9 @@
 
 #define M_PER_DEG 111195.0   /* metres per degree of latitude (mean radius) */
 
-static struct thin_pt pt(int64_t t, double lat, double lon)
+static struct fix_pos pt(int64_t t, double lat, double lon)
 {
-	return (struct thin_pt){ t, lat, lon };
+	return (struct fix_pos){ t, lat, lon };
 }
 
 /* Deterministic noise: xorshift64*, uniform in [-1, 1). */
@@ -47,9 +47,9 @@ TEST(thin_tolerance_for_zoom)
 
 TEST(thin_seg_dist)
 {
-	struct thin_pt a = pt(0, 0, 0), b = pt(1, 0, 0.1);
-	struct thin_pt on = pt(2, 0, 0.05), north = pt(3, 1000 / M_PER_DEG, 0.05);
-	struct thin_pt beyond = pt(4, 0, 0.1 + 500 / M_PER_DEG);
+	struct fix_pos a = pt(0, 0, 0), b = pt(1, 0, 0.1);
+	struct fix_pos on = pt(2, 0, 0.05), north = pt(3, 1000 / M_PER_DEG, 0.05);
+	struct fix_pos beyond = pt(4, 0, 0.1 + 500 / M_PER_DEG);
 	CHECK(thin_seg_dist(&on, &a, &b) < 1e-6);
 	CHECK(fabs(thin_seg_dist(&north, &a, &b) - 1000) < 10);
 	/* Past an end the distance is to that end, not to the line. */
@@ -57,10 +57,10 @@ TEST(thin_seg_dist)
 	/* A degenerate segment is a point. */
 	CHECK(fabs(thin_seg_dist(&north, &on, &on) - 1000) < 10);
 	/* Across the antimeridian: 179.999 to -179.999 is 222 m, not the globe. */
-	struct thin_pt w = pt(0, 0, 179.999), e = pt(1, 0, -179.999), mid = pt(2, 0.001, 180);
+	struct fix_pos w = pt(0, 0, 179.999), e = pt(1, 0, -179.999), mid = pt(2, 0.001, 180);
 	CHECK(fabs(thin_seg_dist(&mid, &w, &e) - 111.2) < 2);
 	/* At 60°N a degree of longitude is half as long. */
-	struct thin_pt p60a = pt(0, 60, 10), p60b = pt(1, 60, 10.02), p60c = pt(2, 60, 10.04);
+	struct fix_pos p60a = pt(0, 60, 10), p60b = pt(1, 60, 10.02), p60c = pt(2, 60, 10.04);
 	CHECK(fabs(thin_seg_dist(&p60c, &p60a, &p60a) - 0.04 * M_PER_DEG / 2) < 10);
 	(void)p60b;
 }
@@ -68,7 +68,7 @@ TEST(thin_seg_dist)
 TEST(thin_dp_small_inputs)
 {
 	unsigned char keep[2] = { 9, 9 };
-	struct thin_pt one[1] = { pt(0, 1, 2) }, two[2] = { pt(0, 1, 2), pt(1, 1, 2) };
+	struct fix_pos one[1] = { pt(0, 1, 2) }, two[2] = { pt(0, 1, 2), pt(1, 1, 2) };
 	CHECK_INT(thin_dp(one, 0, 1, keep), 0);
 	CHECK_INT(thin_dp(one, 1, 1, keep), 1);
 	CHECK_INT(keep[0], 1);
@@ -79,7 +79,7 @@ TEST(thin_dp_small_inputs)
 TEST(thin_dp_straight_line)
 {
 	enum { N = 1000 };
-	struct thin_pt *p = malloc(N * sizeof *p);
+	struct fix_pos *p = malloc(N * sizeof *p);
 	unsigned char *keep = malloc(N);
 	CHECK(p && keep);
 	if (!p || !keep)
@@ -102,7 +102,7 @@ TEST(thin_dp_zigzag_keeps_corners)
 	/* Six legs of 1 km alternating north-east and south-east, 20 m
 	 * steps: the 5 corners and the 2 ends stay, nothing else. */
 	enum { LEG = 50, LEGS = 6, N = LEG * LEGS + 1 };
-	struct thin_pt p[N];
+	struct fix_pos p[N];
 	unsigned char keep[N];
 	double lat = 0, lon = 30, step = 20 / M_PER_DEG / sqrt(2);
 	for (int i = 0; i < N; i++) {
@@ -122,7 +122,7 @@ TEST(thin_dp_zigzag_keeps_corners)
 TEST(thin_dp_monotone_in_tolerance)
 {
 	enum { N = 5000 };
-	struct thin_pt *p = malloc(N * sizeof *p);
+	struct fix_pos *p = malloc(N * sizeof *p);
 	unsigned char *prev = malloc(N), *keep = malloc(N);
 	CHECK(p && prev && keep);
 	if (!p || !prev || !keep)
@@ -163,7 +163,7 @@ TEST(thin_dp_stationary_cloud)
 {
 	/* An hour at one place, GPS jitter of ±4 m. */
 	enum { N = 3600 };
-	struct thin_pt *p = malloc(N * sizeof *p);
+	struct fix_pos *p = malloc(N * sizeof *p);
 	unsigned char *keep = malloc(N);
 	CHECK(p && keep);
 	if (!p || !keep)
@@ -183,9 +183,10 @@ out:
 /* ---- thin_sample over a synthetic week ---- */
 
 struct track {
-	struct thin_pt *v;
+	struct fix_pos *v;
 	size_t          n, cap;
-	size_t          seeks;
+	size_t          seeks;     /* seeks asked for */
+	size_t          calls;     /* batches they came in */
 	int             fail_at;   /* non-zero: that seek fails */
 };
 
@@ -261,12 +262,9 @@ static void make_week(struct track *tr)
 }
 
 /* The store's seek, in memory: the first fix with from <= t <= to. */
-static int mem_seek(void *ctx, int64_t from_ms, int64_t to_ms, struct thin_pt *out)
+static int mem_seek_one(const struct track *tr, int64_t from_ms, int64_t to_ms,
+                        struct fix_pos *out)
 {
-	struct track *tr = ctx;
-	tr->seeks++;
-	if (tr->fail_at && (int)tr->seeks == tr->fail_at)
-		return -1;
 	size_t lo = 0, hi = tr->n;
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
@@ -281,15 +279,30 @@ static int mem_seek(void *ctx, int64_t from_ms, int64_t to_ms, struct thin_pt *o
 	return 1;
 }
 
+/* The sampler's seek: a batch, counted as one call (one round trip to a
+ * store across a network) and as its number of seeks. */
+static int mem_seek(void *ctx, struct fix_seek *v, size_t n)
+{
+	struct track *tr = ctx;
+	tr->calls++;
+	for (size_t i = 0; i < n; i++) {
+		tr->seeks++;
+		if (tr->fail_at && (int)tr->seeks == tr->fail_at)
+			return -1;
+		v[i].found = mem_seek_one(tr, v[i].from_ms, v[i].to_ms, &v[i].first);
+	}
+	return 0;
+}
+
 /* Largest distance of a fix of tr in [from, to] from the polyline of the
  * kept points, each fix measured against the segment spanning its time. */
-static double worst_deviation(const struct track *tr, const struct thin_pt *line, size_t n,
+static double worst_deviation(const struct track *tr, const struct fix_pos *line, size_t n,
                               int64_t from, int64_t to)
 {
 	double worst = 0;
 	size_t k = 0;
 	for (size_t i = 0; i < tr->n; i++) {
-		const struct thin_pt *p = &tr->v[i];
+		const struct fix_pos *p = &tr->v[i];
 		if (p->t < from || p->t > to)
 			continue;
 		while (k + 1 < n && line[k + 1].t < p->t)
@@ -302,22 +315,20 @@ static double worst_deviation(const struct track *tr, const struct thin_pt *line
 	return worst;
 }
 
-static int in_track(const struct track *tr, const struct thin_pt *p)
+static int in_track(const struct track *tr, const struct fix_pos *p)
 {
-	struct thin_pt q;
-	struct track probe = *tr;
-	probe.fail_at = 0;
-	return mem_seek(&probe, p->t, p->t, &q) == 1 && q.lat == p->lat && q.lon == p->lon;
+	struct fix_pos q;
+	return mem_seek_one(tr, p->t, p->t, &q) == 1 && q.lat == p->lat && q.lon == p->lon;
 }
 
 TEST(thin_sample_week)
 {
-	struct track tr = { NULL, 0, 0, 0, 0 };
+	struct track tr = { NULL, 0, 0, 0, 0, 0 };
 	make_week(&tr);
 	CHECK(tr.n > 500000);
 	const double tol = 50;
 	const int64_t from = T0 - 3600000, to = T0 + 7LL * DAY_S * 1000;
-	struct thin_pt *s = NULL;
+	struct fix_pos *s = NULL;
 	size_t n = 0;
 	CHECK_INT(thin_sample(from, to, tol, 7 * 96, 50000, mem_seek, &tr, &s, &n), 0);
 	CHECK(n > 10);
@@ -326,8 +337,12 @@ TEST(thin_sample_week)
 		free(tr.v);
 		return;
 	}
-	/* Far fewer seeks than fixes: the week was not read. */
+	/* Far fewer seeks than fixes: the week was not read. And few calls:
+	 * each level of the bisection is one batch (two when some middles
+	 * are empty), not a round trip per seek. */
 	CHECK(tr.seeks * 100 < tr.n);
+	CHECK(tr.calls < 80);
+	CHECK(tr.calls * 50 < tr.seeks);
 	int ok = 1;
 	for (size_t i = 0; i < n && ok; i++) {
 		if (!in_track(&tr, &s[i]) || (i && s[i].t <= s[i - 1].t))
@@ -339,7 +354,7 @@ TEST(thin_sample_week)
 
 	/* Thinned as the map would, the sample still follows every fix
 	 * within a few tolerances: trips, loops, both sides of the gaps. */
-	struct thin_pt *line = malloc(n * sizeof *line);
+	struct fix_pos *line = malloc(n * sizeof *line);
 	unsigned char *keep = malloc(n);
 	CHECK(line && keep);
 	if (line && keep) {
