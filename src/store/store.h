@@ -25,6 +25,8 @@ enum store_flags {
 	STORE_SYNC_NORMAL = 1 << 2, /* synchronous=NORMAL instead of FULL */
 	STORE_BULK        = 1 << 3, /* a 32 MiB page cache: an import's inserts
 	                             * find the B-tree's pages in memory */
+	STORE_WRITER      = 1 << 4, /* the receiver's writer: the same batch
+	                             * statement over and over, planned once */
 };
 
 #define NAME_MAX_BYTES 256        /* 64 UTF-8 characters at most */

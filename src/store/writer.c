@@ -350,7 +350,7 @@ struct writer *writer_new(struct ev_loop *loop, const char *dbpath, int store_fl
 		return NULL;
 	}
 	w->loop = loop;
-	w->store_flags = store_flags & ~STORE_CREATE;
+	w->store_flags = (store_flags & ~STORE_CREATE) | STORE_WRITER;
 	w->queue_tail = &w->queue;
 	w->st = store_open(dbpath, w->store_flags, err, errlen);
 	if (!w->st) {
