@@ -142,6 +142,7 @@ struct import_job {
 	struct importer *im;
 	FILE            *undo;
 	uint64_t         nundo;
+	uint64_t         first_end;         /* records before it may be the first tag's */
 	int              in_tx, store_failed;
 	int64_t          tx_start;          /* mono ms */
 	uint64_t         batch, read_extra, stored, dup, visits, places;
@@ -336,6 +337,8 @@ static int log_key(struct import_job *j, int64_t device_id, int64_t time_ms, int
 	if (fwrite(&r, sizeof r, 1, j->undo) != 1)
 		return -1;
 	j->nundo++;
+	if (first_tag)
+		j->first_end = j->nundo;
 	return 0;
 }
 
@@ -656,23 +659,24 @@ static void undo_reset(struct import_job *j)
 	if (ftruncate(fileno(j->undo), 0) == 0)
 		rewind(j->undo);
 	j->nundo = 0;
+	j->first_end = 0;
 }
 
-/* Calls fn for every record of the log (or chunk for every run of up
- * to 256 of them, when fn is NULL), UNDO_BATCH of them to a transaction
- * with a gap after each; fn may rewrite the record at its index. 0, or -1
- * with the transaction left open for the caller. */
-static int undo_walk(struct import_job *j,
+/* Calls fn for each of the first `count` records of the log (or chunk for
+ * every run of up to 256 of them, when fn is NULL), UNDO_BATCH of them to
+ * a transaction with a gap after each; fn may rewrite the record at its
+ * index. 0, or -1 with the transaction left open for the caller. */
+static int undo_walk(struct import_job *j, uint64_t count,
                      int (*fn)(struct import_job *j, uint64_t at, const struct undo_rec *r),
                      int (*chunk)(struct import_job *j, const struct undo_rec *r, size_t n))
 {
 	struct undo_rec r[256];
 	if (fflush(j->undo) != 0)
 		return -1;
-	for (uint64_t at = 0; at < j->nundo;) {
+	for (uint64_t at = 0; at < count;) {
 		if (begin(j) < 0)
 			return -1;
-		uint64_t end = at + UNDO_BATCH < j->nundo ? at + UNDO_BATCH : j->nundo;
+		uint64_t end = at + UNDO_BATCH < count ? at + UNDO_BATCH : count;
 		while (at < end) {
 			size_t want = end - at < 256 ? (size_t)(end - at) : 256;
 			ssize_t n = undo_read(j, at, r, want);
@@ -746,7 +750,7 @@ static int undo_file(struct import_job *j)
 		j->in_tx = 0;
 		(void)store_rollback(j->s);
 	}
-	if (undo_walk(j, NULL, delete_chunk) < 0) {
+	if (undo_walk(j, j->nundo, NULL, delete_chunk) < 0) {
 		if (j->in_tx) {
 			j->in_tx = 0;
 			(void)store_rollback(j->s);
@@ -841,7 +845,11 @@ static int parse_fail(struct import_job *j, const char *name, int rc)
 
 static int file_done(struct import_job *j, const char *name)
 {
-	if (commit(j) < 0 || (j->first_moved && undo_walk(j, move_one, NULL) < 0) || begin(j) < 0 ||
+	/* Only the log's head can hold the first tag's rows: they all came
+	 * before the second tag. A walk of the whole log, a 1 GB file's 3 M
+	 * records in 640 transactions, took a third of its import. */
+	if (commit(j) < 0 || (j->first_moved && undo_walk(j, j->first_end, move_one, NULL) < 0) ||
+	    begin(j) < 0 ||
 	    make_places(j) < 0 || commit(j) < 0) {
 		char why[300];
 		snprintf(why, sizeof why, "cannot store: %s", store_errmsg(j->s));
