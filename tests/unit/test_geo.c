@@ -242,17 +242,6 @@ TEST(geo_shape_edge_distance)
 
 /* ---- lookups on a store ---- */
 
-static struct store *tmpdb_open(struct test_loc *t, int pg)
-{
-	char err[256];
-	if (test_loc_make(t, pg) < 0)
-		return NULL;
-	struct store *s = store_open(t->loc, STORE_CREATE, err, sizeof err);
-	if (!s)
-		fprintf(stderr, "store_open: %s\n", err);
-	return s;
-}
-
 static void put_shape(struct store_geo *sg, const char *code, const char *name,
                       const struct ring *rings)
 {
@@ -302,7 +291,7 @@ static void load_synthetic(struct store *s)
 void geo_case_nothing_loaded(int pg)
 {
 	struct test_loc t;
-	struct store *s = tmpdb_open(&t, pg);
+	struct store *s = test_loc_open(&t, pg);
 	CHECK(s != NULL);
 	if (!s) {
 		test_loc_remove(&t);
@@ -330,7 +319,7 @@ void geo_case_nothing_loaded(int pg)
 void geo_case_synthetic(int pg)
 {
 	struct test_loc t;
-	struct store *s = tmpdb_open(&t, pg);
+	struct store *s = test_loc_open(&t, pg);
 	CHECK(s != NULL);
 	if (!s) {
 		test_loc_remove(&t);
@@ -532,7 +521,7 @@ static size_t write_geodata(const char *dir, size_t cut)
 void geodata_case_load(int pg)
 {
 	struct test_loc t;
-	struct store *s = tmpdb_open(&t, pg);
+	struct store *s = test_loc_open(&t, pg);
 	CHECK(s != NULL);
 	if (!s) {
 		test_loc_remove(&t);

@@ -28,14 +28,8 @@ struct env {
 static int env_open(struct env *e, int pg)
 {
 	memset(e, 0, sizeof *e);
-	char err[256];
-	if (test_loc_make(&e->loc, pg) < 0)
+	if (!(e->s = test_loc_open(&e->loc, pg)))
 		return -1;
-	e->s = store_open(e->loc.loc, STORE_CREATE, err, sizeof err);
-	if (!e->s) {
-		fprintf(stderr, "store_open: %s\n", err);
-		return -1;
-	}
 	struct user_rec u;
 	unsigned char tok[TOKEN_HASH_LEN] = { 7 };
 	if (store_user_add(e->s, "bert", "x") != STORE_OK ||

@@ -66,6 +66,17 @@ int test_loc_make(struct test_loc *t, int pg)
 	return pg_empty(url);
 }
 
+struct store *test_loc_open(struct test_loc *t, int pg)
+{
+	char err[256];
+	if (test_loc_make(t, pg) < 0)
+		return NULL;
+	struct store *s = store_open(t->loc, STORE_CREATE, err, sizeof err);
+	if (!s)
+		fprintf(stderr, "store_open: %s\n", err);
+	return s;
+}
+
 void test_loc_remove(struct test_loc *t)
 {
 	if (!t->dir[0])

@@ -18,6 +18,9 @@ const char *test_pg_url(const char *name);
 /* 0, or -1 with the reason printed. pg: use MINTRAC_TEST_PG_URL. */
 int test_loc_make(struct test_loc *t, int pg);
 void test_loc_remove(struct test_loc *t);
+/* test_loc_make, then the store there opened (created): NULL with the
+ * reason printed. */
+struct store *test_loc_open(struct test_loc *t, int pg);
 
 /* The user (made with password hash "x" when missing) gets a device with
  * token's hash: its id, or 0 on failure. */

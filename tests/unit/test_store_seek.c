@@ -52,15 +52,9 @@ static int put_many(struct store *s, int64_t dev, int n, int64_t t0, int64_t ste
 
 static int env_open(struct env *e, int pg, int with_track)
 {
-	char err[256];
 	memset(e, 0, sizeof *e);
-	if (test_loc_make(&e->loc, pg) < 0)
+	if (!(e->s = test_loc_open(&e->loc, pg)))
 		return -1;
-	e->s = store_open(e->loc.loc, STORE_CREATE, err, sizeof err);
-	if (!e->s) {
-		fprintf(stderr, "store_open: %s\n", err);
-		return -1;
-	}
 	e->dev = test_add_device(e->s, "anna", "phone", "tok-phone", NULL);
 	e->other = test_add_device(e->s, "anna", "watch", "tok-watch", NULL);
 	if (!e->dev || !e->other)
