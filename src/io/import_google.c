@@ -13,6 +13,7 @@
  * its member name; values are read by role and name, anything else skipped.
  * Waypoints carry no time and never become fixes. A visit is handed on as
  * a visit only, never as fixes too. */
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -292,6 +293,24 @@ static int emit(struct import_google *g, struct fix *f, const struct gbad *bad)
 	int rc = import_emit(g->st, import_json_line(g->json), f);
 	f->attrs = NULL;
 	return rc == IMPORT_OK;
+}
+
+/* Minutes past the segment's start. Past ten thousand years either way
+ * there is no time to give, and the milliseconds would not fit an int64
+ * (a fuzzed 3e38 did not). */
+#define OFFSET_MIN_MAX 5.3e9
+
+static void value_offset(struct import_google *g, const struct import_scalar *v, struct gpt *pt)
+{
+	double m;
+	if (value_number(g, v, &m) < 0)
+		return;
+	if (!(fabs(m) <= OFFSET_MIN_MAX)) {
+		mark_bad(g, bad_of(g), "%s out of range: '%.40s'", g->key.data, v->text);
+		return;
+	}
+	pt->offset_min = m;
+	pt->offset_set = 1;
 }
 
 static int point_end(struct import_google *g)
@@ -662,7 +681,7 @@ static void point_value(struct import_google *g, enum grole r, const struct impo
 		else if (key_is(g, "time"))
 			pt->time_set = value_time(g, v, 0, &pt->f.time_ms) == 0;
 		else if (key_is(g, "durationMinutesOffsetFromStartTime"))
-			pt->offset_set = value_number(g, v, &pt->offset_min) == 0;
+			value_offset(g, v, pt);
 		return;
 	}
 	/* G_POS */

@@ -1011,6 +1011,28 @@ TEST(import_google_ios)
 	got_free(&g);
 }
 
+/* A path point's minute offset too large for any time (found by
+ * fuzz_import: 3e38 minutes overflowed the conversion to milliseconds) is
+ * rejected with its reason; the segment's other points are stored. */
+TEST(import_google_offset_out_of_range)
+{
+	struct got g = { 0 };
+	run(IMPORT_JSON, "{\"semanticSegments\":[\n"
+	                 "{\"startTime\":\"2024-04-03T08:00:00.000+02:00\",\"endTime\":\"2024-04-03T10:00:00.000+02:00\","
+	                 "\"timelinePath\":[{\"point\":\"50.05\xC2\xB0, 14.34\xC2\xB0\","
+	                 "\"durationMinutesOffsetFromStartTime\":311111111111111111111111111111111111110},\n"
+	                 "{\"point\":\"50.06\xC2\xB0, 14.35\xC2\xB0\",\"durationMinutesOffsetFromStartTime\":-1e300},\n"
+	                 "{\"point\":\"50.07\xC2\xB0, 14.36\xC2\xB0\",\"durationMinutesOffsetFromStartTime\":30}]}]}", &g);
+	CHECK_INT(g.rc, IMPORT_OK);
+	CHECK_INT(g.n, 1);
+	if (g.n == 1)
+		check_fix(&g.f[0], INT64_C(1712125800000), 50.07, 14.36);
+	CHECK_INT(g.rejected, 2);
+	CHECK_STR(g.why[0], "durationMinutesOffsetFromStartTime out of range: '311111111111111111111111111111111111110'");
+	CHECK_INT(g.why_line[0], 2);
+	got_free(&g);
+}
+
 /* Timeline Edits.json: raw positions become fixes, the rest is passed over. */
 TEST(import_google_edits)
 {
