@@ -225,12 +225,10 @@ struct batch {
 	size_t           n, cap;
 };
 
-static struct fix_seek *batch_add(struct batch *bt, int64_t from_ms, int64_t to_ms)
+static void batch_add(struct batch *bt, int64_t from_ms, int64_t to_ms)
 {
 	array_grow(&bt->v, &bt->cap, bt->n + 1, sizeof *bt->v);
-	struct fix_seek *k = &bt->v[bt->n++];
-	*k = (struct fix_seek){ .from_ms = from_ms, .to_ms = to_ms };
-	return k;
+	bt->v[bt->n++] = (struct fix_seek){ .from_ms = from_ms, .to_ms = to_ms };
 }
 
 /* One seek: 1 (*out set), 0 none, -1 error. */
@@ -314,6 +312,13 @@ static int seek_even(const struct fix_pos *first, const struct fix_pos *last, si
 	return 0;
 }
 
+/* A middle seek k of the stretch starting at a found nothing from the
+ * midpoint on, and the half before it has room for a fix: seek there. */
+static int seek_earlier(const struct fix_seek *k, const struct fix_pos *a)
+{
+	return !k->found && k->from_ms <= k->to_ms && k->from_ms - 1 >= a->t + 1;
+}
+
 /* For each stretch of lv[0..n): one fix strictly between its ends, near
  * the middle by time (the first at or after the midpoint, else, that half
  * being empty, the first after its start), in mids[i] (found or not).
@@ -334,20 +339,17 @@ static int seek_middles(const struct stretch *lv, size_t n, thin_seek_fn seek, v
 		return -1;
 	back->n = 0;
 	for (size_t i = 0; i < n; i++) {
-		const struct fix_seek *k = &mids->v[i];
-		if (!k->found && k->from_ms <= k->to_ms && k->from_ms - 1 >= lv[i].a.t + 1)
-			batch_add(back, lv[i].a.t + 1, k->from_ms - 1);
+		if (seek_earlier(&mids->v[i], &lv[i].a))
+			batch_add(back, lv[i].a.t + 1, mids->v[i].from_ms - 1);
 	}
 	if (!back->n)
 		return 0;
 	if (seek(ctx, back->v, back->n) < 0)
 		return -1;
 	size_t j = 0;
-	for (size_t i = 0; i < n; i++) {
-		struct fix_seek *k = &mids->v[i];
-		if (!k->found && k->from_ms <= k->to_ms && k->from_ms - 1 >= lv[i].a.t + 1)
-			*k = back->v[j++];
-	}
+	for (size_t i = 0; i < n; i++)
+		if (seek_earlier(&mids->v[i], &lv[i].a))
+			mids->v[i] = back->v[j++];
 	return 0;
 }
 

@@ -59,11 +59,9 @@ class CountingResult(unittest.TextTestResult):
 
 
 def _term_main_only(signum, frame):
-    """SIGTERM in this process: KeyboardInterrupt. In a process forked from
-    it (soak.py's pool), which inherits the handler, the default death:
-    Pool.terminate() ends its workers with SIGTERM, and a KeyboardInterrupt
-    raised inside a worker's own shutdown left it hanging, and with it the
-    test in Pool.__exit__ (seen once in a few runs on PostgreSQL only)."""
+    """SIGTERM in this process: KeyboardInterrupt, so the run unwinds and
+    stops its cluster. A process forked from it (soak.py's pool) inherits
+    the handler but has no cluster to stop: it dies by the default action."""
     if os.getpid() != MAIN_PID:
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
         os.kill(os.getpid(), signal.SIGTERM)

@@ -50,11 +50,15 @@ static int put_many(struct store *s, int64_t dev, int n, int64_t t0, int64_t ste
 	return rc;
 }
 
-static int env_open(struct env *e, int pg, int with_track)
+static void env_close(struct env *e)
 {
-	memset(e, 0, sizeof *e);
-	if (!(e->s = test_loc_open(&e->loc, pg)))
-		return -1;
+	if (e->s)
+		store_close(e->s);
+	test_loc_remove(&e->loc);
+}
+
+static int env_fill(struct env *e, int with_track)
+{
 	e->dev = test_add_device(e->s, "anna", "phone", "tok-phone", NULL);
 	e->other = test_add_device(e->s, "anna", "watch", "tok-watch", NULL);
 	if (!e->dev || !e->other)
@@ -72,18 +76,21 @@ static int env_open(struct env *e, int pg, int with_track)
 	return 0;
 }
 
-static void env_close(struct env *e)
+/* The store with its devices and fixes: 0, or -1 with nothing left open. */
+static int env_open(struct env *e, int pg, int with_track)
 {
-	if (e->s)
-		store_close(e->s);
-	test_loc_remove(&e->loc);
+	memset(e, 0, sizeof *e);
+	if (!(e->s = test_loc_open(&e->loc, pg)) || env_fill(e, with_track) < 0) {
+		env_close(e);
+		return -1;
+	}
+	return 0;
 }
 
 static void positions_case(int pg)
 {
 	struct env e;
 	if (env_open(&e, pg, 0) < 0) {
-		env_close(&e);
 		test_fail(__FILE__, __LINE__, "no store");
 		return;
 	}
@@ -161,7 +168,6 @@ static void first_many_case(int pg)
 {
 	struct env e;
 	if (env_open(&e, pg, 0) < 0) {
-		env_close(&e);
 		test_fail(__FILE__, __LINE__, "no store");
 		return;
 	}
@@ -227,9 +233,9 @@ TEST(store_seek_first_many_pg)
 static int thin_times(int pg, int64_t from, int64_t to, double tol, int64_t **t, size_t *n)
 {
 	struct env e;
-	int rc = -1;
-	if (env_open(&e, pg, 1) == 0)
-		rc = track_thin(e.s, e.track, from, to, tol, t, n) == STORE_OK ? 0 : -1;
+	if (env_open(&e, pg, 1) < 0)
+		return -1;
+	int rc = track_thin(e.s, e.track, from, to, tol, t, n) == STORE_OK ? 0 : -1;
 	env_close(&e);
 	return rc;
 }
